@@ -1,0 +1,5 @@
+import sys
+
+from xl_addin.entrypoints.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Workbook adapters: schemas declared once, file (openpyxl/XML) and live (xlwings) access."""

@@ -1,0 +1,101 @@
+"""What every command shares: --desk/--json/--now, output, progress, and the one error boundary."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import click
+
+from xl_addin.errors import EXIT_FAILED, UserError
+
+log = logging.getLogger("xl_addin.cli")
+
+
+@dataclass
+class Options:
+    desk: Path
+    json: bool
+    now_text: str | None
+
+    def now(self, tz_name: str = "Asia/Shanghai") -> datetime:
+        """The moment time rules are evaluated at: --now, else the wall clock (entry points only)."""
+        tz = ZoneInfo(tz_name)
+        if not self.now_text:
+            return datetime.now(tz)
+        try:
+            moment = datetime.fromisoformat(self.now_text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise UserError(f"--now 的时间格式不对: {self.now_text!r}", "请写成 2026-11-26T09:30 或 2026-11-26T09:30+08:00") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+_current: Options | None = None
+
+
+def current_options() -> Options | None:
+    return _current
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --desk, --json and --now after the command name, as every example writes them."""
+
+    @click.option("--now", "now_text", metavar="ISO", default=None,
+                  help="Evaluate deadlines and time rules as of this moment (for backfills, audits, tests).")
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on standard output.")
+    @click.option("--desk", "desk", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+                  show_default=True, help="The desk folder (workbooks, config, state).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, desk: Path, as_json: bool, now_text: str | None, **kwargs: Any) -> Any:
+        global _current
+        _current = Options(desk=desk, json=as_json, now_text=now_text)
+        return func(*args, opts=_current, **kwargs)
+
+    return wrapper
+
+
+def emit(opts: Options, payload: Any, text: str | Callable[[], str]) -> None:
+    """Print the result: JSON when asked, otherwise the human text."""
+    if opts.json:
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(text() if callable(text) else text)
+
+
+def progress_bar(total: int | None, label: str):
+    """A progress callback on stderr when it is a terminal; silent otherwise."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="行", file=sys.stderr, disable=None, leave=False, mininterval=0.5)
+
+    def update(done: int, total_now: int | None = None) -> None:
+        if total_now is not None and bar.total != total_now:
+            bar.total = total_now
+        bar.n = done
+        bar.refresh() if not bar.disable else None
+
+    update.close = bar.close  # type: ignore[attr-defined]
+    return update
+
+
+def report_user_error(exc: UserError) -> int:
+    opts = current_options()
+    if opts and opts.json:
+        click.echo(json.dumps({"error": {"message": exc.message, "hint": exc.hint, "path": exc.path,
+                                          "type": type(exc).__name__}}, ensure_ascii=False, indent=2))
+    click.echo(f"错误: {exc}", err=True)
+    return exc.exit_code
+
+
+def report_unexpected(exc: BaseException, log_path: Path | None) -> int:
+    log.exception("unexpected error")
+    where = f"详情见日志 {log_path}" if log_path else "详情见日志"
+    click.echo(f"出错了: {type(exc).__name__}: {exc}。{where}", err=True)
+    return EXIT_FAILED

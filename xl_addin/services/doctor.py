@@ -1,0 +1,120 @@
+"""A desk's health check: what is present, recognised, configured and missing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from xl_addin.config import load_settings
+from xl_addin.desk import Desk
+from xl_addin.errors import UserError
+
+OK, WARNING, ERROR = "ok", "warning", "error"
+
+
+@dataclass
+class Finding:
+    check: str
+    status: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"check": self.check, "status": self.status, "message": self.message}
+
+
+@dataclass
+class DoctorReport:
+    desk: Path
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not any(f.status == ERROR for f in self.findings)
+
+    def add(self, check: str, status: str, message: str) -> None:
+        self.findings.append(Finding(check, status, message))
+
+    def as_dict(self) -> dict:
+        return {"desk": str(self.desk), "healthy": self.healthy,
+                "errors": sum(f.status == ERROR for f in self.findings),
+                "warnings": sum(f.status == WARNING for f in self.findings),
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+def examine_desk(root: Path, now: datetime) -> DoctorReport:
+    from xl_addin.adapters.workbook.books import book
+    from xl_addin.adapters.workbook.files import owner_file_for
+    from xl_addin.adapters.workbook.reader import read_header
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.desk_setup import BOOK_KEYS
+
+    root = Path(root).resolve()
+    report = DoctorReport(root)
+    try:
+        settings = load_settings(root)
+    except UserError as exc:
+        report.add("config", ERROR, str(exc))
+        return report
+    desk = Desk(root, settings)
+    if settings.source is None:
+        report.add("config", ERROR, f"缺少配置文件 {desk.config_path.name}：请运行 xl-logistics init")
+    else:
+        report.add("config", OK, f"配置有效: {desk.config_path.name}")
+        for warning in settings.warnings:
+            report.add("config", WARNING, warning)
+
+    for key in BOOK_KEYS:
+        path = desk.workbook(key)
+        schema = book(key)
+        if not path.exists():
+            report.add(f"workbook:{key}", ERROR, f"缺少《{schema.title}》: {path.name}（运行 xl-logistics init --force 重建）")
+            continue
+        if owner_file_for(path).exists():
+            report.add(f"workbook:{key}", WARNING, f"{path.name} 正在 Excel 中打开：后台任务不会改写它，结果先存入状态库")
+        for sheet in schema.sheets:
+            try:
+                header = read_header(path, sheet)
+            except UserError as exc:
+                report.add(f"workbook:{key}", ERROR, str(exc))
+                continue
+            report.add(f"workbook:{key}", OK,
+                       f"{path.name} / {header.sheet}: 第 {header.header_row} 行表头已识别（{len(header.columns)} 列）")
+
+    if desk.store_path.exists():
+        try:
+            with store_for(desk) as store:
+                problems = store.check()
+                report.add("store", ERROR if problems else OK,
+                           "；".join(problems) if problems else f"状态库正常（版本 {store.schema_version()}）")
+        except UserError as exc:
+            report.add("store", ERROR, str(exc))
+    else:
+        report.add("store", ERROR, "缺少状态库：请运行 xl-logistics init")
+
+    _configured_services(desk, report, now)
+    return report
+
+
+def _configured_services(desk: Desk, report: DoctorReport, now: datetime) -> None:
+    t = desk.settings.tracking
+    has_creds = bool(os.environ.get(t.customer_env) and os.environ.get(t.key_env))
+    if t.provider == "sandbox":
+        report.add("tracking", OK, f"物流跟踪使用本地沙箱 {desk.settings.tracking_base_url()}")
+    elif has_creds:
+        report.add("tracking", OK, f"物流跟踪使用快递100（{desk.settings.tracking_base_url()}）")
+    else:
+        report.add("tracking", WARNING,
+                   f"未配置物流跟踪：请设置环境变量 {t.customer_env} 和 {t.key_env}，或在配置 [tracking] provider 写 \"sandbox\"")
+    if desk.settings.smtp.host:
+        report.add("smtp", OK, f"邮件经 {desk.settings.smtp.host}:{desk.settings.smtp.port} 发送")
+    else:
+        report.add("smtp", OK, f"未配置 SMTP：邮件写入发件箱文件夹 {desk.outbox_dir.name}/")
+    try:
+        from xl_addin.domain.waybills.calendar import calendar_covers
+    except ImportError:
+        return
+    if not calendar_covers(now.year + 1):
+        report.add("calendar", WARNING,
+                   f"节假日日历不含 {now.year + 1} 年：跨年的预计送达日期按仅周末估算；请升级 chinesecalendar")
