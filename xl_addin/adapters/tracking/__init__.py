@@ -1,0 +1,1 @@
+"""Tracking providers: one module per provider, pure request builders and parsers plus one HTTP class."""

@@ -1,0 +1,1 @@
+"""Tracking vocabulary and events (pure): the normalised status every carrier maps onto."""
