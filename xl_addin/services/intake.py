@@ -1,0 +1,303 @@
+"""Stage 1 service: check every order row, run the confirmation loop, write results back.
+
+Reads the Order Confirmation sheet (any .xlsx whose header carries the
+required columns), checks each row with the domain rules, decides each
+order's confirmation state, saves it in the state store (when the file is the
+desk's own workbook) and writes only the product's columns back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from xl_addin.domain.confirmation import (
+    BY_CHECK, CHANNEL_BY_CHECK, Decision, Outcome, Previous, decide, parse_outcome,
+)
+from xl_addin.domain.problems import CheckResult
+from xl_addin.errors import WorkbookLocked
+
+log = logging.getLogger(__name__)
+
+USER_FIELDS = ("order_no", "customer", "goods_name", "spec", "quantity", "weight_kg", "volume_m3", "receiver",
+               "receiver_phone", "address", "special_requirements", "channel", "received_at", "customer_contact",
+               "preferred_carrier")
+PRODUCT_FIELDS = ("check_status", "problems", "phone_normalized", "province", "city", "district",
+                  "address_detail", "tags", "checked_at", "confirm_deadline", "order_status")
+CONFIRM_FIELDS = ("confirmation", "confirmed_by", "confirmed_at", "confirm_channel")
+
+
+@dataclass
+class RowReport:
+    row: int
+    order_no: str | None
+    result: CheckResult
+    decision: Decision
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "order_no": self.order_no, "status": self.result.status,
+                "problems": [p.as_dict() for p in self.result.problems],
+                "normalized": self.result.normalized,
+                "order_status": self.decision.status,
+                "confirm_deadline": self.decision.deadline.isoformat() if self.decision.deadline else None,
+                "overdue": self.decision.overdue}
+
+
+@dataclass
+class ValidationReport:
+    file: Path
+    sheet: str
+    rows: list[RowReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    written: bool = False
+    write_message: str | None = None
+    stored: bool = False
+
+    @property
+    def summary(self) -> dict[str, int]:
+        s = {"rows": len(self.rows), "ok": 0, "warnings": 0, "errors": 0,
+             "confirmed": 0, "awaiting": 0, "overdue": 0, "cancelled": 0}
+        for r in self.rows:
+            s[{"ok": "ok", "warning": "warnings", "error": "errors"}[r.result.status]] += 1
+            s["confirmed"] += r.decision.status == "confirmed"
+            s["awaiting"] += r.decision.status == "awaiting_customer"
+            s["overdue"] += r.decision.overdue
+            s["cancelled"] += r.decision.status == "cancelled"
+        return s
+
+    @property
+    def has_errors(self) -> bool:
+        return any(r.result.status == "error" for r in self.rows)
+
+    def overdue_rows(self) -> list[RowReport]:
+        return [r for r in self.rows if r.decision.overdue]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": str(self.file), "sheet": self.sheet, "rows": [r.as_dict() for r in self.rows],
+                "summary": self.summary, "notes": self.notes, "written": self.written,
+                "write_message": self.write_message, "stored": self.stored,
+                "overdue": [{"row": r.row, "order_no": r.order_no,
+                             "confirm_deadline": r.decision.deadline.isoformat()} for r in self.overdue_rows()]}
+
+
+def fingerprint(values: dict[str, Any]) -> str:
+    """What the customer's order says; a change means the row must be checked and confirmed afresh."""
+    canon = {k: ("" if values.get(k) is None else str(values.get(k)).strip()) for k in USER_FIELDS}
+    return hashlib.sha256(json.dumps(canon, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _naive_local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return moment.astimezone(tz).replace(tzinfo=None) if moment else None
+
+
+def _aware(value: Any, tz: ZoneInfo) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    return None
+
+
+def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_name: str = "Asia/Shanghai",
+                    confirm_within: timedelta = timedelta(hours=1), backup_dir: Path | None = None,
+                    sheet_name: str | None = None, write: bool = True,
+                    progress: Callable[[int, int], None] | None = None) -> ValidationReport:
+    """Check every order row of ``path`` as of ``now``; with a ``store``, keep the results there too."""
+    from xl_addin.adapters.workbook.books import ORDERS
+    from xl_addin.adapters.workbook.files import check_workbook_file
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.domain.intake import DuplicateTracker, IntakeRules, check_order
+
+    tz = ZoneInfo(tz_name)
+    path = Path(path).resolve()
+    check_workbook_file(path)
+    schema = ORDERS.sheets[0]
+    table = read_sheet(path, schema, sheet_name=sheet_name)
+    rules = rules or IntakeRules.default()
+    report = ValidationReport(file=path, sheet=table.sheet, notes=list(table.notes))
+
+    records = None
+    previous: dict[str, Any] = {}
+    known: set[str] = set()
+    if store is not None:
+        from xl_addin.adapters.store.orders import OrderRecords
+        records = OrderRecords(store)
+        previous = records.by_source(str(path))
+        known = records.numbers_from_other_sources(str(path))
+    dups = DuplicateTracker(known=known)
+    mismatches = _pending_mismatches(store) if store is not None else {}
+
+    to_save = []
+    total = len(table.rows)
+    for i, rec in enumerate(table.rows, 1):
+        values = rec.values
+        result = check_order({k: values.get(k) for k in USER_FIELDS}, rules)
+        order_no = _text(values.get("order_no"))
+        dup = dups.check(order_no) if order_no else None
+        if dup is not None:
+            result.problems.append(dup)
+        if order_no in mismatches:
+            result.add("SOURCE_MISMATCH", "error", None, mismatches[order_no])
+        fp = fingerprint(values)
+        prev_rec = previous.get(order_no) if order_no and dup is None else None
+        prev = Previous(prev_rec.status, prev_rec.fingerprint, prev_rec.confirm_deadline,
+                        prev_rec.confirmed_by, prev_rec.confirmed_at) if prev_rec else None
+        outcome = Outcome(parse_outcome(values.get("confirmation")), _text(values.get("confirmed_by")),
+                          _aware(values.get("confirmed_at"), tz), _text(values.get("confirm_channel")))
+        if outcome.by == BY_CHECK:
+            outcome = Outcome(None)  # our own earlier entry, not a person's
+        decision = decide(result.status, outcome, prev, fp, now, confirm_within)
+        report.rows.append(RowReport(rec.row, order_no, result, decision))
+        if records is not None and order_no and dup is None:
+            from xl_addin.adapters.store.orders import OrderRecord
+            same = prev_rec is not None and prev_rec.fingerprint == fp
+            to_save.append(OrderRecord(
+                order_no=order_no, status=decision.status, check_status=result.status,
+                problems=[p.as_dict() for p in result.problems],
+                fields={k: values.get(k) for k in USER_FIELDS} | {"normalized": result.normalized},
+                fingerprint=fp, checked_at=prev_rec.checked_at if same and prev_rec.checked_at else now,
+                confirm_deadline=decision.deadline, confirmation=decision.confirmation,
+                confirmed_by=decision.confirmed_by, confirmed_at=decision.confirmed_at,
+                confirm_channel=decision.channel, source=str(path)))
+        if progress and (i % 2000 == 0 or i == total):
+            progress(i, total)
+
+    if records is not None:
+        _save(store, records, to_save, previous, now)
+        report.stored = True
+    if write:
+        try:
+            _write_back(path, table, schema, report, to_save, now, tz, backup_dir)
+            report.written = True
+        except WorkbookLocked as exc:
+            report.write_message = str(exc) + ("；结果已存入状态库，下次运行时写入工作簿" if report.stored else "")
+    return report
+
+
+def _pending_mismatches(store) -> dict[str, str]:
+    """Orders whose source sent different content and no person has chosen yet (see ``import``)."""
+    from xl_addin.adapters.imports import ImportLedger
+    from xl_addin.services.order_import import mismatch_text
+
+    out = {}
+    for case in ImportLedger(store).pending():
+        src = f"来源「{case['source']}」" if case["source"] else "导入文件"
+        out[case["order_no"]] = mismatch_text(src, case["file_row"], case["differences"], case["order_no"])
+    return out
+
+
+def _save(store, records, to_save, previous, now) -> None:
+    with store.transaction():
+        records.save(to_save, now)
+        for rec in to_save:
+            before = previous.get(rec.order_no)
+            if before is None or before.status != rec.status or before.confirmed_by != rec.confirmed_by:
+                store.audit(now, rec.confirmed_by or "系统校验", f"order:{rec.status}", "order", rec.order_no,
+                            {"from": before.status if before else None, "check": rec.check_status,
+                             "channel": rec.confirm_channel})
+
+
+def _problem_text(result: CheckResult, schema) -> str:
+    labels = {c.key: c.label for c in schema.columns}
+    parts = []
+    for p in result.problems:
+        where = labels.get(p.column or "", "")
+        parts.append(f"{'⚠' if p.severity == 'warning' else '✗'} {where + ': ' if where else ''}{p.message}")
+    return "\n".join(parts) or None  # type: ignore[return-value]
+
+
+def _write_back(path, table, schema, report: ValidationReport, saved, now, tz, backup_dir) -> None:
+    from xl_addin.adapters.workbook.xml_patch import write_cells
+
+    columns = dict(table.columns)
+    headers: dict[int, str] = {}
+    next_col = max([table.last_column, *columns.values()]) + 1
+    for key in PRODUCT_FIELDS + CONFIRM_FIELDS:
+        if key not in columns:
+            columns[key] = next_col
+            headers[next_col] = schema.column(key).label
+            next_col += 1
+    checked = {r.order_no: r.checked_at for r in saved}
+    cells: dict[tuple[int, int], Any] = {}
+    for rec, row in zip(table.rows, report.rows):
+        res, dec = row.result, row.decision
+        n = res.normalized
+        values = {
+            "check_status": dec.check_label,
+            "problems": _problem_text(res, schema),
+            "phone_normalized": n.get("phone"),
+            "province": n.get("province"), "city": n.get("city"), "district": n.get("district"),
+            "address_detail": n.get("address_detail"),
+            "tags": "、".join(n.get("tags") or []) or None,
+            "checked_at": _naive_local(checked.get(row.order_no) or now, tz),
+            "confirm_deadline": _naive_local(dec.deadline, tz),
+            "order_status": dec.status_label,
+        }
+        if dec.note:
+            values["problems"] = "\n".join(filter(None, [_problem_text(res, schema), f"ℹ {dec.note}"]))
+        for key, value in values.items():
+            cells[(rec.row, columns[key])] = value
+        # the shared confirmation columns: the check writes its own entry only where no person wrote one,
+        # and takes its entry back when the row no longer passes
+        person = _text(rec.values.get("confirmed_by"))
+        if person is None or person == BY_CHECK:
+            if dec.confirmed_by == BY_CHECK:
+                for key, value in (("confirmation", dec.confirmation), ("confirmed_by", BY_CHECK),
+                                   ("confirmed_at", _naive_local(dec.confirmed_at, tz)),
+                                   ("confirm_channel", CHANNEL_BY_CHECK)):
+                    cells[(rec.row, columns[key])] = value
+            elif person == BY_CHECK or _text(rec.values.get("confirmation")) is None:
+                for key in CONFIRM_FIELDS:
+                    cells[(rec.row, columns[key])] = None
+    write_cells(path, table.sheet, table.header_row, headers, cells, backup_dir=backup_dir)
+
+
+def record_confirmation(path: Path, order_no: str, outcome: str, by: str, now: datetime, *, channel: str | None,
+                        store=None, tz_name: str = "Asia/Shanghai", confirm_within: timedelta = timedelta(hours=1),
+                        backup_dir: Path | None = None) -> RowReport:
+    """A person records the customer's answer for one order; the row is then checked again."""
+    from xl_addin.adapters.workbook.books import ORDERS
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.adapters.workbook.xml_patch import write_cells
+    from xl_addin.domain.confirmation import OUTCOME_LABELS
+    from xl_addin.errors import UserError
+
+    kind = parse_outcome(outcome)
+    if kind is None:
+        raise UserError(f"确认结果 {outcome!r} 无法识别", "请用 已确认 / 已更正 / 已取消（或 confirmed / corrected / cancelled）")
+    if not by.strip():
+        raise UserError("请用 --by 写明确认人姓名")
+    tz = ZoneInfo(tz_name)
+    schema = ORDERS.sheets[0]
+    path = Path(path).resolve()
+    table = read_sheet(path, schema)
+    match = next((r for r in table.rows if _text(r.values.get("order_no")) == order_no.strip()), None)
+    if match is None:
+        raise UserError(f"在 {path.name} / {table.sheet} 中找不到订单 {order_no}", "请检查订单编号")
+    columns = dict(table.columns)
+    headers: dict[int, str] = {}
+    next_col = max([table.last_column, *columns.values()]) + 1
+    for key in CONFIRM_FIELDS:
+        if key not in columns:
+            columns[key] = next_col
+            headers[next_col] = schema.column(key).label
+            next_col += 1
+    cells = {(match.row, columns["confirmation"]): OUTCOME_LABELS[kind],
+             (match.row, columns["confirmed_by"]): by.strip(),
+             (match.row, columns["confirmed_at"]): _naive_local(now, tz),
+             (match.row, columns["confirm_channel"]): channel}
+    write_cells(path, table.sheet, table.header_row, headers, cells, backup_dir=backup_dir)
+    report = validate_orders(path, now, store=store, tz_name=tz_name, confirm_within=confirm_within,
+                             backup_dir=backup_dir)
+    return next(r for r in report.rows if r.row == match.row)
