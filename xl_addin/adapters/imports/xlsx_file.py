@@ -1,0 +1,47 @@
+"""Excel exports (.xlsx) read with python-calamine: cached values, whole floats as ints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xl_addin.errors import WorkbookError
+
+from .table import ExportTable
+
+
+def _plain(value: object) -> object:
+    if value == "" or value is None:
+        return None
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def read_xlsx_export(path: Path) -> ExportTable:
+    from xl_addin.adapters.workbook.files import check_workbook_file
+    from python_calamine import CalamineWorkbook
+
+    check_workbook_file(path)
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own family for zip/xml/password problems
+        raise WorkbookError(f"无法读取工作簿（{type(exc).__name__}: {exc}）",
+                            "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(path)) from None
+    try:
+        names = [m.name for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+        best: tuple[str | None, list] = (None, [])
+        for name in names:  # the first sheet with data: exports put the orders first
+            data = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            rows = []
+            for i, row in enumerate(data, 1):
+                cells = [_plain(c) for c in row]
+                if any(c is not None for c in cells):
+                    rows.append((i, cells))
+            if rows:
+                best = (name, rows)
+                break
+    finally:
+        wb.close()
+    sheet, rows = best
+    notes = [f"读取工作表「{sheet}」"] if sheet and len(names) > 1 else []
+    return ExportTable(path, "xlsx", rows, sheet=sheet, notes=notes)
