@@ -1,0 +1,142 @@
+"""Stage 2 commands: allocate, bind, rebind, review."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from xl_addin.entrypoints.common import Options, common_options, emit
+from xl_addin.entrypoints.group import cli, setup_logs
+from xl_addin.errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
+
+SHOW_ROWS = 40
+
+
+def _desk(opts: Options):
+    from xl_addin.bootstrap import load_desk
+    from xl_addin.services.waybills import Books, WaybillPolicy
+
+    desk = load_desk(opts.desk)
+    return desk, WaybillPolicy.from_settings(desk.settings), Books.for_desk(desk)
+
+
+def _sync_lines(sync) -> list[str]:
+    if sync is None:
+        return []
+    lines = [f"绑定表: 新增 {sync.appended} 行, 更新 {sync.updated} 行, 换绑历史 {sync.history_appended} 行; "
+             f"订单确认单更新 {sync.orders_updated} 行"]
+    lines += [f"未写入工作簿: {m}" for m in sync.messages]
+    return lines
+
+
+@cli.command()
+@common_options
+def allocate(opts: Options) -> int:
+    """Choose the carrier and allocate a waybill number for every confirmed order without one, then write
+    the Binding Table and the orders' waybill/status cells.
+
+    Exit 0 when every order got a number, 1 when some could not (see the problems), 2 on failure.
+    """
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.waybills import allocate as run
+
+    setup_logs(opts)
+    desk, policy, books = _desk(opts)
+    with store_for(desk) as store:
+        report = run(store, opts.now(policy.timezone), policy=policy, books=books)
+
+    def text() -> str:
+        lines = [f"已分配 {len(report.bindings)} 个运单号; 无法分配 {len(report.problems)} 个订单"
+                 + (f"; 作废中断批次的预留单号 {len(report.voided)} 个" if report.voided else "")]
+        for b in report.bindings[:SHOW_ROWS]:
+            lines.append(f"  {b.order_no} → {b.waybill_no} {b.carrier} {b.service or ''} "
+                         f"预计 {b.expected_delivery or '?'}{'(估算)' if b.expected_estimated else ''} — {b.selection_reason}")
+        if len(report.bindings) > SHOW_ROWS:
+            lines.append(f"  … 另有 {len(report.bindings) - SHOW_ROWS} 个 (用 --json 查看全部)")
+        for p in report.problems[:SHOW_ROWS]:
+            lines.append(f"  ✗ {p['order_no']} [{p['code']}] {p['message']}")
+        for w in report.warnings[:SHOW_ROWS]:
+            lines.append(f"  ! {w['order_no']} [{w['code']}] {w['message']}")
+        return "\n".join(lines + _sync_lines(report.sync))
+
+    if report.sync and report.sync.messages:
+        click.echo("注意: " + "; ".join(report.sync.messages), err=True)
+    emit(opts, report.as_dict(), text)
+    return EXIT_ROW_ERRORS if report.has_errors else EXIT_OK
+
+
+@cli.command()
+@click.argument("order_no")
+@click.argument("waybill")
+@click.option("--carrier", required=True, help="The carrier that issued the number (code or name, e.g. SF, 顺丰).")
+@click.option("--by", "by", required=True, help="Who binds it (物流专员).")
+@click.option("--source", type=click.Choice(["manual", "carrier_api"]), default="manual", show_default=True,
+              help="manual: typed from the carrier's website or desk; carrier_api: returned by the carrier's API.")
+@common_options
+def bind(order_no: str, waybill: str, carrier: str, by: str, source: str, opts: Options) -> int:
+    """Bind a number issued by the carrier to a confirmed order (format-checked; a number known anywhere
+    is refused with the order it belongs to)."""
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.waybills import bind_manual
+
+    setup_logs(opts)
+    desk, policy, books = _desk(opts)
+    with store_for(desk) as store:
+        binding, sync, notes = bind_manual(store, order_no, waybill, carrier, by, opts.now(policy.timezone),
+                                           source=source, policy=policy, books=books)
+    payload = {"binding": binding.as_dict(), "notes": notes, "workbooks": sync.as_dict() if sync else None}
+    lines = [f"订单 {binding.order_no} 已绑定 {binding.waybill_no} ({binding.carrier})"]
+    lines += [f"  ! {n['message']}" for n in notes]
+    emit(opts, payload, "\n".join(lines + _sync_lines(sync)))
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("order_no")
+@click.argument("new_waybill")
+@click.option("--by", "by", required=True, help="Who re-binds.")
+@click.option("--reason", required=True, help="Why (e.g. 物流商重新出单).")
+@click.option("--carrier", default=None, help="Carrier of the new number (default: the current binding's).")
+@click.option("--source", type=click.Choice(["manual", "carrier_api"]), default="manual", show_default=True)
+@common_options
+def rebind(order_no: str, new_waybill: str, by: str, reason: str, carrier: str | None, source: str,
+           opts: Options) -> int:
+    """Replace an order's waybill number; the old binding is kept as history (who, when, why)."""
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.waybills import rebind as run
+
+    setup_logs(opts)
+    desk, policy, books = _desk(opts)
+    with store_for(desk) as store:
+        old, new, sync = run(store, order_no, new_waybill, by, reason, opts.now(policy.timezone),
+                             carrier_name=carrier, source=source, policy=policy, books=books)
+    payload = {"old": old.as_dict(), "new": new.as_dict(), "workbooks": sync.as_dict() if sync else None}
+    emit(opts, payload, "\n".join([f"订单 {new.order_no}: {old.waybill_no} → {new.waybill_no} ({new.carrier})"]
+                                  + _sync_lines(sync)))
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--date", "day", required=True, help="The day whose bindings are signed off (YYYY-MM-DD).")
+@click.option("--by", "by", required=True, help="The reviewing supervisor (物流主管).")
+@common_options
+def review(day: str, by: str, opts: Options) -> int:
+    """Sign off a day's bindings (daily supervisor review); bindings changed after an earlier sign-off
+    are reported. Exit 1 when such changes were found."""
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.waybills import review_day
+
+    setup_logs(opts)
+    try:
+        target = date.fromisoformat(day.strip())
+    except ValueError:
+        raise UserError(f"--date 的日期格式不对: {day!r}", "请写成 2026-11-26") from None
+    desk, policy, books = _desk(opts)
+    with store_for(desk) as store:
+        report = review_day(store, target, by, opts.now(policy.timezone), policy=policy, books=books)
+    lines = [f"{target}: 审核 {len(report.reviewed)} 条绑定, 之前已审核 {report.already} 条; "
+             f"审核后被改动 {len(report.changed)} 条"]
+    lines += [f"  ⚠ {c['message']}" for c in report.changed[:SHOW_ROWS]]
+    emit(opts, report.as_dict(), "\n".join(lines + _sync_lines(report.sync)))
+    return EXIT_ROW_ERRORS if report.changed else EXIT_OK

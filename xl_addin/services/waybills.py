@@ -1,0 +1,711 @@
+"""Stage 2 service: choose the carrier, allocate or record the waybill number, bind it, sign off the day.
+
+The state store is the record of truth (numbers unique forever, bindings, history, review);
+the Binding Table and the Order Confirmation workbooks are brought in line with it after every
+change. When a workbook is open in Excel the store keeps everything and the next run writes the
+missing rows (rows already in the sheet, by waybill number, are never appended twice).
+
+Allocation runs in two steps so a crash never loses or duplicates a number:
+1. one ``BEGIN IMMEDIATE`` transaction claims the orders and reserves a block of serials per
+   prefix, registering every number as ``reserved`` for its order;
+2. chunks of bindings are written (number → ``bound``, order → ``allocated``, audit).
+A batch whose process died between the two leaves ``reserved`` numbers; the next run marks them
+``void`` (never handed out again) and allocates those orders afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from xl_addin.adapters.store.waybills import (
+    AUTO, CARRIER_API, MANUAL, PENDING, REVIEWED, SOURCE_LABELS, VOID, Binding, WaybillStore, WaybillTaken,
+    binding_fingerprint, changed_after_review, new_batch_id,
+)
+from xl_addin.errors import StoreError, UserError, WorkbookLocked
+
+log = logging.getLogger(__name__)
+
+CHUNK = 5000
+SOURCES = {"manual": MANUAL, "carrier_api": CARRIER_API, "auto": AUTO,
+           "人工录入": MANUAL, "物流商接口": CARRIER_API, "自动生成": AUTO}
+
+
+@dataclass(frozen=True)
+class WaybillPolicy:
+    """The desk's settings that allocation needs (from [desk] and [waybills])."""
+
+    numbering: str = "carrier"          # "carrier" or "company"
+    company_short_code: str = "XL"
+    shipper_province: str = "浙江省"
+    timezone: str = "Asia/Shanghai"
+    bound_by: str = "系统"
+
+    @classmethod
+    def from_settings(cls, settings) -> "WaybillPolicy":
+        return cls(settings.waybills.numbering, settings.desk.company_short_code.strip().upper(),
+                   settings.desk.shipper_province, settings.desk.timezone, settings.waybills.bound_by)
+
+
+@dataclass
+class Books:
+    """Where the workbooks are (None: store only, e.g. a test or another desk's scripted run)."""
+
+    bindings: Path | None = None
+    orders: Path | None = None
+    backup_dir: Path | None = None
+
+    @classmethod
+    def for_desk(cls, desk) -> "Books":
+        b, o = desk.workbook("bindings"), desk.workbook("orders")
+        return cls(b if b.exists() else None, o if o.exists() else None, desk.backup_dir)
+
+
+@dataclass
+class SyncResult:
+    appended: int = 0
+    updated: int = 0
+    history_appended: int = 0
+    orders_updated: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.messages
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"appended": self.appended, "updated": self.updated, "history_appended": self.history_appended,
+                "orders_updated": self.orders_updated, "messages": self.messages}
+
+
+@dataclass
+class AllocationReport:
+    bindings: list[Binding] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)   # orders that could not be allocated
+    warnings: list[dict[str, Any]] = field(default_factory=list)   # allocated, but tell someone
+    voided: list[str] = field(default_factory=list)                # numbers of abandoned batches made void
+    skipped: int = 0
+    sync: SyncResult | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.problems)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": {"allocated": len(self.bindings), "problems": len(self.problems),
+                           "warnings": len(self.warnings), "voided": len(self.voided), "skipped": self.skipped},
+                "bindings": [b.as_dict() for b in self.bindings], "problems": self.problems,
+                "warnings": self.warnings, "voided": self.voided,
+                "workbooks": self.sync.as_dict() if self.sync else None}
+
+
+# ---------------------------------------------------------------- carriers
+
+def load_carriers(books: Books | None = None):
+    """The qualified-carrier list: the "合格物流商名录" sheet when it has rows, else the default
+    (which is then written into the empty sheet so the desk can edit it)."""
+    from xl_addin.domain.waybills.carriers import CarrierRowsError, carriers_from_rows, load_default_carriers
+
+    defaults = load_default_carriers()
+    if books is None or books.bindings is None:
+        return defaults
+    from xl_addin.adapters.workbook.books import CARRIERS_SHEET
+    from xl_addin.adapters.workbook.reader import read_sheet
+
+    table = read_sheet(books.bindings, CARRIERS_SHEET)
+    if not table.rows:
+        try:
+            _fill_carriers_sheet(books, table, defaults)
+        except WorkbookLocked:
+            log.info("carriers sheet not filled: workbook open in Excel")
+        return defaults
+    from xl_addin.domain.waybills.carriers import _default_rows
+
+    base = {r["code"]: dict(r) for r in _default_rows()}
+    rows = []
+    for rec in table.rows:
+        v = rec.values
+        code = str(v.get("carrier_code") or "").strip().upper()
+        row = dict(base.get(code) or {"code": code, "prices": {}, "transit_days": {}, "services": ["standard"]})
+        for key, target in (("name", "name"), ("kuaidi100_code", "kuaidi100_code"), ("short_code", "short_code"),
+                            ("qualified", "qualified"), ("services", "services")):
+            if v.get(key) not in (None, ""):
+                row[target] = v[key]
+        days = v.get("transit_days")
+        if isinstance(days, str) and days.strip().startswith("{"):
+            row["transit_days"] = days
+        elif isinstance(days, int) and not isinstance(days, bool):
+            table_days = {s: dict(g) for s, g in (row.get("transit_days") or {}).items()}
+            table_days.setdefault("standard", {})["national"] = days
+            row["transit_days"] = table_days
+        rows.append(row)
+    try:
+        return carriers_from_rows(rows)
+    except CarrierRowsError as exc:
+        raise UserError(f"「{CARRIERS_SHEET.name}」有错误: {exc}", "请改正物流商名录后重试",
+                        path=str(books.bindings)) from None
+
+
+def _fill_carriers_sheet(books: Books, table, carriers) -> None:
+    from xl_addin.adapters.workbook.books import CARRIERS_SHEET
+    from xl_addin.adapters.workbook.xml_patch import write_cells
+    from xl_addin.domain.waybills.carriers import SERVICE_LABELS, STANDARD
+
+    columns, headers = _ensure_columns(table, CARRIERS_SHEET,
+                                       ("carrier_code", "name", "kuaidi100_code", "short_code", "qualified",
+                                        "services", "transit_days"))
+    cells: dict[tuple[int, int], Any] = {}
+    for i, c in enumerate(carriers):
+        r = table.header_row + 1 + i
+        order = ("standard", "express", "cold_chain", "bulky", "insured")
+        values = {"carrier_code": c.code, "name": c.name, "kuaidi100_code": c.kuaidi100_code,
+                  "short_code": c.short_code, "qualified": "是" if c.qualified else "否",
+                  "services": ",".join(SERVICE_LABELS[s].replace("标准快递", "标准") for s in order if s in c.services),
+                  "transit_days": c.transit_days.get(STANDARD, {}).get("national")}
+        for key, value in values.items():
+            cells[(r, columns[key])] = value
+    write_cells(books.bindings, table.sheet, table.header_row, headers, cells, backup_dir=books.backup_dir,
+                append_table_rows=True)
+
+
+def _ensure_columns(table, schema, keys) -> tuple[dict[str, int], dict[int, str]]:
+    """Columns of ``keys`` in the sheet; missing ones get a header after the last column."""
+    columns = dict(table.columns)
+    headers: dict[int, str] = {}
+    next_col = max([table.last_column, *columns.values(), 0]) + 1
+    for key in keys:
+        if key not in columns:
+            columns[key] = next_col
+            headers[next_col] = schema.column(key).label
+            next_col += 1
+    return columns, headers
+
+
+# ---------------------------------------------------------------- allocation
+
+def _order_for_shipping(rec):
+    from xl_addin.domain.waybills.selection import OrderForShipping
+
+    f = rec.fields or {}
+    n = f.get("normalized") or {}
+    return OrderForShipping(order_no=rec.order_no, destination_province=n.get("province"),
+                            tags=tuple(n.get("tags") or ()), weight_kg=f.get("weight_kg"),
+                            volume_m3=f.get("volume_m3"), preferred_carrier=f.get("preferred_carrier"))
+
+
+def _service_label(sel) -> str:
+    from xl_addin.domain.waybills.carriers import SERVICE_LABELS
+
+    return "+".join(SERVICE_LABELS.get(s, s) for s in (sel.service, *sel.addons))
+
+
+def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), books: Books | None = None,
+             carriers=None, limit: int | None = None, chunk: int = CHUNK,
+             on_chunk: Callable[[int, int], None] | None = None, write: bool = True) -> AllocationReport:
+    """Allocate waybill numbers for every confirmed order without a binding (at most ``limit``)."""
+    from xl_addin.adapters.store.orders import ALLOCATED, CONFIRMED, OrderRecords
+    from xl_addin.domain.waybills.calendar import expected_delivery
+    from xl_addin.domain.waybills.numbering import format_waybill
+    from xl_addin.domain.waybills.selection import Selection, select_carriers
+
+    tz = ZoneInfo(policy.timezone)
+    local = now.astimezone(tz)
+    day = local.date()
+    ws = WaybillStore(store)
+    report = AllocationReport()
+    actor = policy.bound_by
+    report.voided = ws.void_abandoned(now, actor)
+    carriers = list(carriers) if carriers is not None else load_carriers(books)
+
+    def choose(recs) -> list[tuple[str, Selection]]:
+        picked = []
+        for rec, sel in zip(recs, select_carriers([_order_for_shipping(r) for r in recs], carriers,
+                                                  policy.shipper_province)):
+            if isinstance(sel, Selection):
+                picked.append((rec.order_no, sel))
+                report.warnings.extend({"order_no": rec.order_no, **w.as_dict()} for w in sel.warnings)
+            else:
+                report.problems.append({"order_no": rec.order_no, **sel.as_dict()})
+        return picked
+
+    # a snapshot to choose carriers on (outside the write lock); claims are re-checked inside it.
+    # With a limit only the orders actually claimed are looked at, inside the lock.
+    taken = ws.claimed_orders()
+    snapshot = [r for r in OrderRecords(store).all(CONFIRMED) if r.order_no not in taken]
+    chosen = choose(snapshot) if limit is None else None
+
+    batch_id = new_batch_id(now)
+    planned: list[tuple[str, str, Selection]] = []  # (waybill, order, selection)
+    with store.transaction():
+        ws.open_batch(batch_id, actor, now)
+        still = {r[0] for r in store.conn.execute("SELECT order_no FROM orders WHERE status = ?", (CONFIRMED,))}
+        taken = ws.claimed_orders()
+        if chosen is None:
+            free = [r for r in snapshot if r.order_no in still and r.order_no not in taken]
+            report.skipped = max(0, len(free) - limit)
+            chosen = mine = choose(free[:limit])
+        else:
+            mine = [(o, s) for o, s in chosen if o in still and o not in taken]
+            report.skipped = len(chosen) - len(mine)
+        by_prefix: dict[str, list[tuple[str, Selection]]] = defaultdict(list)
+        for o, s in mine:
+            prefix = policy.company_short_code if policy.numbering == "company" else s.carrier.short_code
+            by_prefix[prefix].append((o, s))
+        for prefix, group in by_prefix.items():
+            first = ws.reserve_serials(prefix, day, len(group))
+            for i, (o, s) in enumerate(group):
+                planned.append((format_waybill(prefix, day, first + i), o, s))
+        ws.register(((w, s.carrier.code, o) for w, o, s in planned), "reserved", AUTO, batch_id, now)
+        store.audit(now, actor, "waybill:reserve", "batch", batch_id,
+                    {"count": len(planned), "prefixes": {p: len(g) for p, g in by_prefix.items()}})
+
+    eta_cache: dict[tuple, Any] = {}
+    done = 0
+    for start in range(0, len(planned), chunk):
+        part = planned[start:start + chunk]
+        bindings = []
+        for w, o, s in part:
+            key = (s.carrier.code, s.service, s.dest_group)
+            eta = eta_cache.get(key)
+            if eta is None:
+                try:
+                    eta = expected_delivery(local, s.carrier, s.service, s.dest_group)
+                except ValueError as exc:
+                    report.warnings.append({"order_no": o, "code": "ETA_UNKNOWN", "severity": "warning",
+                                            "column": "expected_delivery", "message": str(exc)})
+                    eta = False
+                eta_cache[key] = eta
+            bindings.append(Binding(
+                order_no=o, waybill_no=w, carrier=s.carrier.name, carrier_code=s.carrier.code, source=AUTO,
+                bound_at=now, bound_by=actor, expected_delivery=eta.date if eta else None,
+                expected_estimated=bool(eta and eta.estimated), service=_service_label(s),
+                est_freight=str(s.freight) if s.freight is not None else None, selection_reason=s.reason,
+                decided_by=s.decided_by))
+            if eta and eta.estimated and len([x for x in report.warnings if x.get("code") == "ETA_ESTIMATED"]) < 1:
+                report.warnings.append({"order_no": o, "code": "ETA_ESTIMATED", "severity": "warning",
+                                        "column": "expected_delivery", "message": eta.warning})
+        with store.transaction():
+            ws.insert_bindings(bindings)
+            changed = ws.mark_bound(batch_id, [b.waybill_no for b in bindings], now)
+            if changed != len(bindings):
+                raise StoreError("预留的单号已被作废 (分配中断太久), 本批未完成绑定", "请重新运行 xl-logistics allocate")
+            store.conn.executemany("UPDATE orders SET status = ?, updated_at = ? WHERE order_no = ?",
+                                   [(ALLOCATED, _iso(now), b.order_no) for b in bindings])
+            ws.audit_many(now, actor, "binding:create", "order",
+                          ((b.order_no, {"waybill_no": b.waybill_no, "carrier": b.carrier_code, "source": AUTO,
+                                         "batch": batch_id}) for b in bindings))
+        report.bindings.extend(bindings)
+        done += len(part)
+        if on_chunk is not None:
+            on_chunk(done, len(planned))
+    with store.transaction():
+        ws.close_batch(batch_id, now)
+    if write and books is not None:
+        report.sync = sync_workbooks(store, books, policy)
+    return report
+
+
+def _iso(now: datetime) -> str:
+    from xl_addin.adapters.store.store import utc_iso
+
+    return utc_iso(now)
+
+
+# ---------------------------------------------------------------- manual numbers
+
+def _sheet_bindings(books: Books | None) -> dict[str, str]:
+    """waybill → order of the rows in the Binding Table sheet (a number typed there by hand counts too)."""
+    if books is None or books.bindings is None:
+        return {}
+    from xl_addin.adapters.workbook.books import BINDINGS_SHEET
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.domain.waybills.formats import normalize_waybill
+
+    table = read_sheet(books.bindings, BINDINGS_SHEET)
+    return {normalize_waybill(r.values.get("waybill_no")): str(r.values.get("order_no") or "").strip()
+            for r in table.rows if r.values.get("waybill_no") not in (None, "")}
+
+
+def _checked_number(store, waybill: str, carrier_name: str, carriers, policy: WaybillPolicy, books: Books | None):
+    """Normalise and check a hand-entered number; refuse one known anywhere. Returns (number, carrier)."""
+    from xl_addin.domain.waybills.carriers import find_carrier
+    from xl_addin.domain.waybills.formats import check_waybill, normalize_waybill
+
+    number = normalize_waybill(waybill)
+    problems = check_waybill(number, carrier_name, carriers, own_prefixes=(policy.company_short_code,))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise UserError(errors[0].message, "单号未绑定")
+    carrier = find_carrier(carrier_name, carriers)
+    entry = WaybillStore(store).registry_entry(number)
+    if entry is not None:
+        where = {"bound": "已绑定到订单", "reserved": "已预留给订单", "replaced": "曾绑定到订单 (已换绑)",
+                 "void": "是作废的单号 (原预留给订单"}[entry["state"]]
+        tail = ")" if entry["state"] == VOID else ""
+        raise WaybillTaken(f"物流单号 {number} {where} {entry['order_no'] or '?'}{tail}, 不能重复使用",
+                           "请核对单号; 确需改绑请用 xl-logistics rebind", order_no=entry["order_no"],
+                           state=entry["state"])
+    sheet_order = _sheet_bindings(books).get(number)
+    if sheet_order is not None:
+        raise WaybillTaken(f"物流单号 {number} 已出现在绑定表中 (订单 {sheet_order or '未填'}), 不能重复使用",
+                           "请核对绑定表中的这一行", order_no=sheet_order or None, state="sheet")
+    return number, carrier, [p.as_dict() for p in problems]
+
+
+def _manual_binding(store, order_no, number, carrier, source, by, now, policy, reason, carriers) -> Binding:
+    """The binding row for a hand-entered number: service and expected date from the rule's choice."""
+    from xl_addin.adapters.store.orders import OrderRecords
+    from xl_addin.domain.waybills.calendar import expected_delivery
+    from xl_addin.domain.waybills.selection import OrderForShipping, Override, Selection, select_carrier
+
+    rec = OrderRecords(store).get(order_no)
+    eta, service, freight = None, None, None
+    if rec is not None:
+        base = _order_for_shipping(rec)
+        sel = select_carrier(OrderForShipping(**{**base.__dict__, "override": Override(carrier.code, by)}),
+                             carriers, policy.shipper_province)
+        if isinstance(sel, Selection):
+            service, freight = _service_label(sel), (str(sel.freight) if sel.freight is not None else None)
+            try:
+                eta = expected_delivery(now.astimezone(ZoneInfo(policy.timezone)), carrier, sel.service, sel.dest_group)
+            except ValueError:
+                eta = None
+    return Binding(order_no=order_no, waybill_no=number, carrier=carrier.name, carrier_code=carrier.code,
+                   source=source, bound_at=now, bound_by=by, expected_delivery=eta.date if eta else None,
+                   expected_estimated=bool(eta and eta.estimated), service=service, est_freight=freight,
+                   selection_reason=reason, decided_by="override")
+
+
+def _bump_if_own(ws: WaybillStore, number: str) -> None:
+    from xl_addin.domain.waybills.numbering import parse_own_waybill
+
+    own = parse_own_waybill(number)
+    if own is not None:
+        ws.bump_counter(own.prefix, own.day, own.serial)
+
+
+def bind_manual(store, order_no: str, waybill: str, carrier_name: str, by: str, now: datetime, *,
+                source: str = "manual", policy: WaybillPolicy = WaybillPolicy(), books: Books | None = None,
+                carriers=None) -> tuple[Binding, SyncResult | None, list[dict]]:
+    """Bind a number from the carrier (API, website, desk) to an order that has no binding yet."""
+    from xl_addin.adapters.store.orders import ALLOCATED, CONFIRMED, OrderRecords
+
+    if not (by or "").strip():
+        raise UserError("请用 --by 写明绑定人姓名")
+    src = SOURCES.get(source)
+    if src is None or src == AUTO:
+        raise UserError(f"单号来源 {source!r} 无法识别", "请用 manual (人工录入) 或 carrier_api (物流商接口)")
+    order_no = order_no.strip()
+    rec = OrderRecords(store).get(order_no)
+    if rec is None:
+        raise UserError(f"状态库中没有订单 {order_no}", "请先运行 xl-logistics validate 校验并确认订单")
+    if rec.status != CONFIRMED:
+        raise UserError(f"订单 {order_no} 的状态是 {rec.status}, 只有已确认的订单才能绑定运单",
+                        "已绑定的订单请用 xl-logistics rebind 换绑")
+    ws = WaybillStore(store)
+    if ws.current(order_no) is not None:
+        raise UserError(f"订单 {order_no} 已绑定 {ws.current(order_no).waybill_no}", "换绑请用 xl-logistics rebind")
+    carriers = list(carriers) if carriers is not None else load_carriers(books)
+    number, carrier, notes = _checked_number(store, waybill, carrier_name, carriers, policy, books)
+    binding = _manual_binding(store, order_no, number, carrier, src, by.strip(), now, policy,
+                              f"人工录入 ({by.strip()})", carriers)
+    with store.transaction():
+        if ws.registry_entry(number) is not None:  # a concurrent bind since the check
+            raise WaybillTaken(f"物流单号 {number} 刚被绑定", "请重试以查看绑定到哪个订单")
+        ws.register([(number, carrier.code, order_no)], "bound", src, None, now)
+        _bump_if_own(ws, number)
+        ws.insert_bindings([binding])
+        store.conn.execute("UPDATE orders SET status = ?, updated_at = ? WHERE order_no = ?",
+                           (ALLOCATED, _iso(now), order_no))
+        store.audit(now, by.strip(), "binding:create", "order", order_no,
+                    {"waybill_no": number, "carrier": carrier.code, "source": src})
+    sync = sync_workbooks(store, books, policy) if books is not None else None
+    return WaybillStore(store).current(order_no), sync, notes
+
+
+def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: datetime, *,
+           carrier_name: str | None = None, source: str = "manual", policy: WaybillPolicy = WaybillPolicy(),
+           books: Books | None = None, carriers=None) -> tuple[Binding, Binding, SyncResult | None]:
+    """Replace an order's waybill; the old binding stays as history with who, when and why."""
+    if not (by or "").strip():
+        raise UserError("请用 --by 写明换绑人姓名")
+    if not (reason or "").strip():
+        raise UserError("请用 --reason 写明换绑原因", "例如: 物流商重新出单、单号贴错")
+    src = SOURCES.get(source)
+    if src is None or src == AUTO:
+        raise UserError(f"单号来源 {source!r} 无法识别", "请用 manual (人工录入) 或 carrier_api (物流商接口)")
+    ws = WaybillStore(store)
+    old = ws.current(order_no.strip())
+    if old is None:
+        raise UserError(f"订单 {order_no} 还没有绑定运单", "首次绑定请用 xl-logistics bind 或 allocate")
+    carriers = list(carriers) if carriers is not None else load_carriers(books)
+    number, carrier, _ = _checked_number(store, new_waybill, carrier_name or old.carrier_code, carriers, policy, books)
+    new = _manual_binding(store, old.order_no, number, carrier, src, by.strip(), now, policy,
+                          f"换绑 ({by.strip()}): {reason.strip()}", carriers)
+    with store.transaction():
+        ws.retire(old, now, by.strip(), reason.strip(), number)
+        ws.register([(number, carrier.code, old.order_no)], "bound", src, None, now)
+        _bump_if_own(ws, number)
+        ws.insert_bindings([new])
+        store.audit(now, by.strip(), "binding:rebind", "order", old.order_no,
+                    {"old_waybill": old.waybill_no, "new_waybill": number, "carrier": carrier.code,
+                     "reason": reason.strip()})
+    sync = sync_workbooks(store, books, policy) if books is not None else None
+    return ws.history(old.order_no)[-1], ws.current(old.order_no), sync
+
+
+# ---------------------------------------------------------------- review
+
+@dataclass
+class ReviewReport:
+    day: date
+    by: str
+    reviewed: list[Binding] = field(default_factory=list)
+    already: int = 0
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    sync: SyncResult | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"date": self.day.isoformat(), "by": self.by,
+                "counts": {"reviewed": len(self.reviewed), "already_reviewed": self.already,
+                           "changed_after_review": len(self.changed)},
+                "reviewed": [b.waybill_no for b in self.reviewed], "changed": self.changed,
+                "workbooks": self.sync.as_dict() if self.sync else None}
+
+
+def review_day(store, day: date, by: str, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(),
+               books: Books | None = None) -> ReviewReport:
+    """The supervisor signs off the bindings made on ``day``; changes since any earlier sign-off are reported."""
+    if not (by or "").strip():
+        raise UserError("请用 --by 写明审核人姓名")
+    tz = ZoneInfo(policy.timezone)
+    start = datetime.combine(day, time(0), tz)
+    ws = WaybillStore(store)
+    report = ReviewReport(day, by.strip())
+    report.changed = changed_after_review(store) + sheet_changes(store, books)
+    changed_keys = {(c["order_no"], c["waybill_no"]) for c in report.changed}
+    todo = []
+    for b in ws.bound_between(start, start + timedelta(days=1)):
+        if b.review_status == REVIEWED and (b.order_no, b.waybill_no) not in changed_keys:
+            report.already += 1
+        else:
+            todo.append(b)
+    with store.transaction():
+        ws.mark_reviewed(todo, by.strip(), now)
+        for b in todo:
+            store.audit(now, by.strip(), "binding:review", "order", b.order_no,
+                        {"waybill_no": b.waybill_no, "fingerprint": binding_fingerprint(b)})
+    report.reviewed = [ws.current_by_waybill(b.waybill_no) for b in todo]
+    if books is not None:
+        report.sync = sync_workbooks(store, books, policy)
+    return report
+
+
+def sheet_changes(store, books: Books | None, policy: WaybillPolicy = WaybillPolicy()) -> list[dict[str, Any]]:
+    """Reviewed bindings whose row in the Binding Table was edited after sign-off."""
+    if books is None or books.bindings is None:
+        return []
+    from xl_addin.adapters.workbook.books import BINDINGS_SHEET
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.domain.waybills.formats import normalize_waybill
+
+    tz = ZoneInfo(policy.timezone)
+    reviewed = {b.waybill_no: b for b in WaybillStore(store).reviewed() if b.is_current}
+    by_order = {b.order_no: b for b in reviewed.values()}
+    labels = {v: k for k, v in SOURCE_LABELS.items()}
+    found = []
+    for rec in read_sheet(books.bindings, BINDINGS_SHEET).rows:
+        v = rec.values
+        number = normalize_waybill(v.get("waybill_no"))
+        order = str(v.get("order_no") or "").strip()
+        b = reviewed.get(number)
+        if b is None:
+            other = by_order.get(order)
+            if other is not None and number:
+                found.append({"kind": "sheet", "row": rec.row, "order_no": order, "waybill_no": other.waybill_no,
+                              "message": f"绑定表第{rec.row}行: 订单 {order} 已审核的单号 {other.waybill_no} 被改成 {number}: "
+                                         "请用 xl-logistics rebind 换绑并重新审核"})
+            continue
+        bound_at = v.get("bound_at")
+        if isinstance(bound_at, datetime) and bound_at.tzinfo is None:
+            bound_at = bound_at.replace(tzinfo=tz)
+        eta = v.get("expected_delivery")
+        freight = v.get("est_freight")
+        values = {"order_no": order, "waybill_no": number, "carrier": v.get("carrier"),
+                  "carrier_code": v.get("carrier_code"), "source": labels.get(v.get("source"), v.get("source")),
+                  "bound_at": bound_at, "bound_by": v.get("bound_by"),
+                  "expected_delivery": eta.date() if isinstance(eta, datetime) else eta,
+                  "service": v.get("service"),
+                  "est_freight": _money_text(freight)}
+        stored = {**{k: getattr(b, k) for k in values}, "est_freight": _money_text(b.est_freight)}
+        if binding_fingerprint(values) != binding_fingerprint(stored):
+            diff = [k for k in values if binding_fingerprint({**stored, k: values[k]}) != binding_fingerprint(stored)]
+            found.append({"kind": "sheet", "row": rec.row, "order_no": b.order_no, "waybill_no": b.waybill_no,
+                          "fields": diff,
+                          "message": f"绑定表第{rec.row}行 (订单 {b.order_no}) 在 {b.reviewed_by} 审核后被改动: "
+                                     f"{'、'.join(diff)}: 请核对后重新审核"})
+    return found
+
+
+def _money_text(value) -> str | None:
+    from decimal import Decimal, InvalidOperation
+
+    if value in (None, ""):
+        return None
+    try:
+        return str(Decimal(str(value)).quantize(Decimal("0.1")))
+    except InvalidOperation:
+        return str(value)
+
+
+# ---------------------------------------------------------------- workbooks
+
+def sync_workbooks(store, books: Books, policy: WaybillPolicy = WaybillPolicy()) -> SyncResult:
+    """Bring the Binding Table (and the orders' waybill/status cells) in line with the store.
+
+    Idempotent: rows are matched by waybill number; a re-bound row is rewritten in place; history
+    rows are appended once. A workbook open in Excel is left alone and named in ``messages``.
+    """
+    result = SyncResult()
+    tz = ZoneInfo(policy.timezone)
+    ws = WaybillStore(store)
+    current = ws.all_current()
+    if books.bindings is not None:
+        try:
+            _sync_bindings_sheet(books, current, ws.history(), tz, result)
+        except WorkbookLocked as exc:
+            result.messages.append(f"{exc}；绑定已存入状态库，下次运行时写入工作簿")
+    if books.orders is not None:
+        try:
+            _sync_orders_sheet(store, books, current, result)
+        except WorkbookLocked as exc:
+            result.messages.append(f"{exc}；下次运行时写入订单确认单")
+    return result
+
+
+def _naive(moment: datetime | None, tz) -> datetime | None:
+    return moment.astimezone(tz).replace(tzinfo=None) if moment else None
+
+
+def _binding_cells(b: Binding, tz) -> dict[str, Any]:
+    return {"order_no": b.order_no, "waybill_no": b.waybill_no, "carrier": b.carrier, "carrier_code": b.carrier_code,
+            "source": SOURCE_LABELS.get(b.source, b.source), "bound_at": _naive(b.bound_at, tz),
+            "bound_by": b.bound_by, "expected_delivery": b.expected_delivery,
+            "expected_estimated": "是" if b.expected_estimated else "否", "service": b.service,
+            "est_freight": float(b.est_freight) if b.est_freight else None,
+            "selection_reason": b.selection_reason} | _review_cells(b, tz)
+
+
+def _review_cells(b: Binding, tz) -> dict[str, Any]:
+    return {"review_status": "已审核" if b.review_status == REVIEWED else "待审核",
+            "reviewed_by": b.reviewed_by, "reviewed_at": _naive(b.reviewed_at, tz)}
+
+
+def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Binding], tz, result) -> None:
+    from xl_addin.adapters.workbook.books import BINDING_HISTORY_SHEET, BINDINGS_SHEET
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.adapters.workbook.xml_patch import write_cells
+    from xl_addin.domain.waybills.formats import normalize_waybill
+
+    table = read_sheet(books.bindings, BINDINGS_SHEET)
+    keys = tuple(_binding_cells(current[0], tz)) if current else ()
+    columns, headers = _ensure_columns(table, BINDINGS_SHEET, keys)
+    rows_by_waybill = {normalize_waybill(r.values.get("waybill_no")): r for r in table.rows
+                       if r.values.get("waybill_no") not in (None, "")}
+    replaced = {h.waybill_no for h in history}
+    next_row = max([table.header_row, *(r.row for r in table.rows)]) + 1
+    cells: dict[tuple[int, int], Any] = {}
+    appended = False
+    counts = SyncResult()
+    for b in current:
+        row = rows_by_waybill.get(b.waybill_no)
+        if row is not None:
+            for key, value in _review_cells(b, tz).items():
+                if _differs(row.values.get(key), value):
+                    cells[(row.row, columns[key])] = value
+            if cells.get((row.row, columns["review_status"])) is not None:
+                counts.updated += 1
+            continue
+        old = next((r for r in table.rows if str(r.values.get("order_no") or "").strip() == b.order_no
+                    and normalize_waybill(r.values.get("waybill_no")) in replaced), None)
+        if old is not None:
+            target = old.row
+            counts.updated += 1
+        else:
+            target = next_row
+            next_row += 1
+            appended = True
+            counts.appended += 1
+        for key, value in _binding_cells(b, tz).items():
+            cells[(target, columns[key])] = value
+    if cells or headers:
+        write_cells(books.bindings, table.sheet, table.header_row, headers, cells, backup_dir=books.backup_dir,
+                    append_table_rows=appended)
+    result.appended += counts.appended
+    result.updated += counts.updated
+
+    done = [h for h in history if h.replaced_with]
+    if not done:
+        return
+    htable = read_sheet(books.bindings, BINDING_HISTORY_SHEET)
+    hkeys = ("order_no", "old_waybill", "new_waybill", "changed_at", "changed_by", "reason")
+    hcols, hheaders = _ensure_columns(htable, BINDING_HISTORY_SHEET, hkeys)
+    seen = {(str(r.values.get("order_no") or "").strip(), normalize_waybill(r.values.get("old_waybill")),
+             normalize_waybill(r.values.get("new_waybill"))) for r in htable.rows}
+    hrow = max([htable.header_row, *(r.row for r in htable.rows)]) + 1
+    hcells: dict[tuple[int, int], Any] = {}
+    for h in done:
+        if (h.order_no, h.waybill_no, h.replaced_with) in seen:
+            continue
+        values = (h.order_no, h.waybill_no, h.replaced_with, _naive(h.replaced_at, tz), h.replaced_by, h.replace_reason)
+        for key, value in zip(hkeys, values):
+            hcells[(hrow, hcols[key])] = value
+        hrow += 1
+        counts.history_appended += 1
+    if hcells:
+        write_cells(books.bindings, htable.sheet, htable.header_row, hheaders, hcells, backup_dir=books.backup_dir,
+                    append_table_rows=True)
+    result.history_appended += counts.history_appended
+
+
+def _differs(cell, value) -> bool:
+    if isinstance(value, datetime) and isinstance(cell, datetime):
+        return abs((cell - value).total_seconds()) >= 60
+    return (cell if cell not in ("",) else None) != value
+
+
+def _sync_orders_sheet(store, books: Books, current: list[Binding], result: SyncResult) -> None:
+    from xl_addin.adapters.store.orders import ALLOCATED
+    from xl_addin.adapters.workbook.books import ORDERS
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.adapters.workbook.xml_patch import write_cells
+    from xl_addin.domain.confirmation import STATUS_LABELS
+
+    schema = ORDERS.sheets[0]
+    table = read_sheet(books.orders, schema)
+    columns, headers = _ensure_columns(table, schema, ("order_status", "waybill_no"))
+    waybill_of = {b.order_no: b.waybill_no for b in current}
+    statuses = dict(store.conn.execute("SELECT order_no, status FROM orders"))
+    cells: dict[tuple[int, int], Any] = {}
+    touched_rows = 0
+    for rec in table.rows:
+        order = str(rec.values.get("order_no") or "").strip()
+        number = waybill_of.get(order)
+        if number is None:
+            continue
+        touched = False
+        if rec.values.get("waybill_no") != number:
+            cells[(rec.row, columns["waybill_no"])] = number
+            touched = True
+        if statuses.get(order) == ALLOCATED and rec.values.get("order_status") != STATUS_LABELS[ALLOCATED]:
+            cells[(rec.row, columns["order_status"])] = STATUS_LABELS[ALLOCATED]
+            touched = True
+        touched_rows += touched
+    if cells or headers:
+        write_cells(books.orders, table.sheet, table.header_row, headers, cells, backup_dir=books.backup_dir)
+    result.orders_updated += touched_rows
