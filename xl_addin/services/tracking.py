@@ -1,0 +1,569 @@
+"""Tracking use cases: the scheduled refresh, one waybill's story, manual nodes, the daily export, the demo.
+
+The refresh asks the provider only about waybills that are due (not final, not checked within
+the interval, allowed by the provider's frequency rules), at most ``requests_per_second`` and
+``concurrency`` at a time. Results go to the state store first; the Tracking Log is written
+from the store afterwards, so an open workbook or a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time as _time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from contextlib import contextmanager
+from zoneinfo import ZoneInfo
+
+from xl_addin.errors import ConfigError, JobLocked, UserError, WorkbookError, WorkbookLocked
+
+log = logging.getLogger(__name__)
+
+SANDBOX_CUSTOMER, SANDBOX_KEY = "SANDBOX-CUSTOMER", "sandbox-key"
+
+
+# ---------------------------------------------------------------- provider
+
+@dataclass
+class ProviderSpec:
+    name: str
+    base_url: str
+    customer: str
+    key: str
+
+
+def provider_spec(settings, env: dict[str, str] | None = None) -> ProviderSpec:
+    """Which tracking service this desk uses, or a ConfigError saying exactly what to set."""
+    env = os.environ if env is None else env
+    t = settings.tracking
+    customer, key = env.get(t.customer_env, ""), env.get(t.key_env, "")
+    if t.provider == "sandbox":
+        base = env.get("KUAIDI100_BASE_URL") or t.base_url
+        if not base:
+            raise ConfigError("台账配置为使用沙箱（[tracking] provider = \"sandbox\"），但没有沙箱地址",
+                              "先运行 xl-logistics sandbox --port 8765，再在 xl-logistics.toml 的 [tracking] 写 "
+                              "base_url = \"http://127.0.0.1:8765\"，或设置环境变量 KUAIDI100_BASE_URL")
+        return ProviderSpec("sandbox", base, customer or SANDBOX_CUSTOMER, key or SANDBOX_KEY)
+    if not customer or not key:
+        missing = " 和 ".join(n for n, v in ((t.customer_env, customer), (t.key_env, key)) if not v)
+        raise ConfigError(f"未配置物流查询账号：缺少环境变量 {missing}",
+                          f"请设置环境变量 {t.customer_env}（快递100 企业账号 customer）和 {t.key_env}（授权 key）；"
+                          "或在 xl-logistics.toml 的 [tracking] 写 provider = \"sandbox\" 使用本地沙箱")
+    return ProviderSpec("kuaidi100", settings.tracking_base_url(env), customer, key)
+
+
+# ---------------------------------------------------------------- job lock
+
+@contextmanager
+def job_lock(lock_dir: Path, job: str) -> Iterator[Path]:
+    """One copy of a job per desk: an exclusive lock file naming host and pid. A lock left by a
+    process that is gone (killed, crashed) on this host is taken over."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    path = lock_dir / f"{job}.lock"
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = path.read_text(encoding="utf-8", errors="replace").strip() if path.exists() else ""
+            host, _, pid = holder.partition(":")
+            if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+                path.unlink(missing_ok=True)  # stale: the holder is gone
+                continue
+            raise JobLocked(f"另一个 {job} 正在运行（{holder or '未知进程'}），本次不运行",
+                            f"等它结束后再试；若确认没有在运行，可删除 {path}")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(me)
+        break
+    try:
+        yield path
+    finally:
+        try:
+            if path.read_text(encoding="utf-8").strip() == me:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- rate limit
+
+class RateLimiter:
+    """Evenly spaced request slots shared by all workers (``rate`` per second)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self._next = _time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = _time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        delay = slot - _time.monotonic()
+        if delay > 0:
+            _time.sleep(delay)
+
+
+# ---------------------------------------------------------------- refresh
+
+@dataclass
+class RefreshResult:
+    as_of: datetime
+    provider: str = ""
+    queried: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    not_found: int = 0
+    failed: int = 0
+    skipped_by_rule: int = 0
+    not_due: int = 0
+    anomalies: int = 0
+    anomalies_opened: int = 0
+    anomalies_resolved: int = 0
+    new_events: int = 0
+    manual_ingested: int = 0
+    resumed_from: int | None = None
+    resumed_done: int = 0
+    unknown_codes: list[str] = field(default_factory=list)
+    problems: list[dict[str, str]] = field(default_factory=list)
+    workbook_written: bool = False
+    workbook_message: str = ""
+    seconds: float = 0.0
+    query_seconds: float = 0.0
+    requests: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {"queried": self.queried, "updated": self.updated, "unchanged": self.unchanged,
+                "not_found": self.not_found, "failed": self.failed, "skipped_by_rule": self.skipped_by_rule,
+                "anomalies": self.anomalies}
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["as_of"] = self.as_of.isoformat()
+        d["counts"] = self.counts()
+        return d
+
+
+def _setting(section, name: str, default):
+    return getattr(section, name, default)
+
+
+def anomaly_config(settings):
+    from xl_addin.domain.tracking.anomalies import AnomalyConfig
+
+    t = settings.tracking
+    return AnomalyConfig(
+        no_pickup_hours=float(_setting(t, "no_pickup_hours", 24.0)),
+        after_pickup_hours=float(_setting(t, "after_pickup_hours", 24.0)),
+        in_transit_hours=float(_setting(t, "in_transit_hours", 48.0)),
+        pause_on_non_working_days=bool(_setting(t, "pause_on_non_working_days", False)))
+
+
+def _phone4(fields: dict) -> str | None:
+    raw = fields.get("receiver_phone") or (fields.get("normalized") or {}).get("phone") or ""
+    digits = "".join(ch for ch in str(raw) if ch.isdigit())
+    return digits[-4:] if len(digits) >= 4 else None
+
+
+def register_bindings(store, now: datetime) -> tuple[dict[str, str], dict[str, str]]:
+    """Every current binding is tracked; returns ({waybill: phone last 4}, {waybill: carrier name})."""
+    from xl_addin.adapters.store.orders import OrderRecords
+    from xl_addin.adapters.store.tracking import TrackingStore
+
+    try:
+        from xl_addin.adapters.store.waybills import WaybillStore
+
+        bindings = WaybillStore(store).all_current()
+    except Exception as exc:  # the bindings table belongs to the waybill stage; a store without it tracks nothing new
+        log.warning("bindings not readable: %s", exc)
+        bindings = []
+    orders = OrderRecords(store)
+    phones, names = {}, {}
+    rows = []
+    for b in bindings:
+        rows.append({"waybill_no": b.waybill_no, "order_no": b.order_no, "carrier_code": b.carrier_code,
+                     "expected_delivery": b.expected_delivery, "bound_at": b.bound_at})
+        names[b.waybill_no] = b.carrier
+        rec = orders.get(b.order_no)
+        if rec is not None:
+            p = _phone4(rec.fields or {})
+            if p:
+                phones[b.waybill_no] = p
+    if rows:
+        with store.transaction():
+            TrackingStore(store).register(rows, now)
+    return phones, names
+
+
+def refresh(desk, now: datetime, *, client_factory: Callable[[], Any] | None = None,
+            write_workbook: bool = True, progress: Callable[[int, int], None] | None = None,
+            stop_after: int | None = None) -> RefreshResult:
+    """One refresh run (see module doc). ``client_factory`` builds one Kuaidi100Client per worker thread
+    (default: from the desk's provider settings). ``stop_after`` ends the run early (tests of resume)."""
+    from xl_addin.bootstrap import store_for
+
+    spec = None
+    if client_factory is None:
+        spec = provider_spec(desk.settings)
+        client_factory = _client_factory(spec, desk.settings)
+    with job_lock(desk.lock_dir, "refresh"):
+        with store_for(desk) as store:
+            return _refresh(desk, store, now, client_factory, spec.name if spec else "custom",
+                            write_workbook=write_workbook, progress=progress, stop_after=stop_after)
+
+
+def _client_factory(spec: ProviderSpec, settings) -> Callable[[], Any]:
+    from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+
+    tz = _tz(settings)
+
+    def make():
+        return Kuaidi100Client(spec.base_url, spec.customer, spec.key, tz=tz)
+
+    return make
+
+
+def _tz(settings):
+    from xl_addin.domain.tracking.events import china_tz
+
+    try:
+        return ZoneInfo(settings.desk.timezone)
+    except Exception:
+        return china_tz()
+
+
+def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write_workbook: bool,
+             progress, stop_after: int | None) -> RefreshResult:
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, NOT_FOUND, OK, RETRYABLE, WAYBILL_PROBLEM
+
+    started = _time.monotonic()
+    settings = desk.settings
+    tz = _tz(settings)
+    ts = TrackingStore(store)
+    res = RefreshResult(as_of=now, provider=provider)
+    interval = timedelta(minutes=max(30, int(settings.tracking.refresh_interval_minutes)))
+
+    phones, names = register_bindings(store, now)
+    _ingest_manual_quietly(desk, store, now, tz, names, res)
+
+    interrupted = ts.interrupted_runs()
+    if interrupted:
+        last = interrupted[-1]
+        res.resumed_from, res.resumed_done = last["id"], last["done"]
+    due, refused = ts.due(now, interval)
+    res.skipped_by_rule = len(refused)
+    res.not_due = len(store.conn.execute("SELECT 1 FROM waybill_status WHERE is_final = 0").fetchall()) - len(due) - len(refused)
+    if stop_after is not None:
+        due_run = due[:stop_after]
+    else:
+        due_run = due
+    run_id = ts.start_run(datetime.now(timezone.utc), now, len(due))
+
+    concurrency = max(1, int(settings.tracking.concurrency))
+    query_started = _time.monotonic()
+    limiter = RateLimiter(float(settings.tracking.requests_per_second))
+    stop = threading.Event()
+    local = threading.local()
+    clients: list[Any] = []
+    clients_lock = threading.Lock()
+
+    def work(item):
+        if stop.is_set():
+            return item, None
+        limiter.wait()
+        if stop.is_set():
+            return item, None
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = client_factory()
+            with clients_lock:
+                clients.append(client)
+        return item, client.query(item.carrier_code, item.waybill_no, phones.get(item.waybill_no))
+
+    config_error = None
+    touched: set[str] = set()
+    pending = iter(due_run)
+    window = max(concurrency * 2, 8)
+    inflight: set[Future] = set()
+    done_count = 0
+    unknown: set[str] = set()
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="refresh") as pool:
+            while True:
+                if not stop.is_set() and len(inflight) < window:
+                    batch = []
+                    for item in pending:
+                        batch.append(item)
+                        if len(inflight) + len(batch) >= window + max(window, 32):
+                            break
+                    if batch:
+                        ts.reserve_attempts([b.waybill_no for b in batch], now, run_id)
+                        inflight |= {pool.submit(work, b) for b in batch}
+                if not inflight:
+                    break
+                finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+                with store.transaction():
+                    for fut in finished:
+                        if fut.cancelled():
+                            continue
+                        item, out = fut.result()
+                        if out is None:
+                            continue
+                        done_count += 1
+                        kind = out.kind
+                        if kind == CONFIG_ERROR:
+                            if config_error is None:
+                                config_error = out
+                            stop.set()
+                            ts.record_check(item.waybill_no, now, kind, out.message, None, checked=False)
+                            continue
+                        res.queried += 1
+                        touched.add(item.waybill_no)
+                        if kind == OK:
+                            new = ts.add_events(out.events, now)
+                            res.new_events += len(new)
+                            events = ts.events_for(item.waybill_no)
+                            ts.refresh_status(item.waybill_no, events, now)
+                            final = bool(store.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?",
+                                                            (item.waybill_no,)).fetchone()[0])
+                            ts.record_check(item.waybill_no, now, kind, out.message, None if final else now + interval,
+                                            unknown_codes=out.unknown_codes)
+                            unknown.update(out.unknown_codes)
+                            if new:
+                                res.updated += 1
+                            else:
+                                res.unchanged += 1
+                        elif kind == NOT_FOUND:
+                            res.not_found += 1
+                            ts.record_check(item.waybill_no, now, kind, out.message, now + interval, mark_not_found=True)
+                        elif kind == WAYBILL_PROBLEM:
+                            res.failed += 1
+                            res.problems.append({"waybill_no": item.waybill_no, "code": out.return_code or "",
+                                                 "message": out.message, "hint": out.hint or ""})
+                            ts.record_check(item.waybill_no, now, kind, f"{out.message} {out.hint or ''}".strip(),
+                                            now + interval)
+                        else:  # RETRYABLE: stays due; the attempt counts against the frequency rules
+                            res.failed += 1
+                            res.problems.append({"waybill_no": item.waybill_no, "code": out.return_code or "",
+                                                 "message": out.message, "hint": out.hint or ""})
+                            ts.record_check(item.waybill_no, now, RETRYABLE, out.message, now + MIN_RETRY, checked=False)
+                        ts.item_done(run_id, item.waybill_no, kind, now)
+                if progress:
+                    progress(done_count, len(due_run))
+                if stop.is_set():
+                    for f in inflight:
+                        f.cancel()
+    finally:
+        for c in clients:
+            try:
+                c.close()
+            except Exception:
+                pass
+    res.requests = sum(getattr(c, "http_requests", 0) for c in clients)
+    res.query_seconds = round(_time.monotonic() - query_started, 3)
+    res.unknown_codes = sorted(unknown)
+    if config_error is not None:
+        ts.finish_run(run_id, datetime.now(timezone.utc), "config_error", res.counts())
+        raise ConfigError(f"物流查询服务拒绝了我们的账号（返回码 {config_error.return_code}：{config_error.message}），"
+                          f"本次刷新已停止（已查询 {res.queried} 单）",
+                          config_error.hint or "请检查 KUAIDI100_CUSTOMER 与 KUAIDI100_KEY")
+    if stop_after is not None and len(due_run) < len(due):
+        return res  # the run stays 'running': the next run resumes it
+
+    _run_anomalies(desk, store, now, tz, res, touched)
+    if write_workbook:
+        _write_log(desk, store, now, tz, names, res)
+    res.seconds = round(_time.monotonic() - started, 3)
+    ts.finish_run(run_id, datetime.now(timezone.utc), "done", res.counts())
+    rid = store.start_job("refresh", datetime.now(timezone.utc))
+    store.finish_job(rid, datetime.now(timezone.utc), "done",
+                     "，".join(f"{k}={v}" for k, v in res.counts().items()))
+    return res
+
+
+MIN_RETRY = timedelta(minutes=30)
+
+
+def _run_anomalies(desk, store, now: datetime, tz, res: RefreshResult, touched: set[str]) -> None:
+    from xl_addin.adapters.store.store import from_iso
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.domain.tracking.anomalies import Journey, evaluate
+
+    ts = TrackingStore(store)
+    cfg = anomaly_config(desk.settings)
+    targets = list(dict.fromkeys(ts.active_waybills() + sorted(touched)))
+    events = ts.events_of(targets)
+    with store.transaction():
+        for w in targets:
+            s = ts.status(w)
+            if s is None:
+                continue
+            j = Journey(w, from_iso(s["bound_at"]),
+                        date.fromisoformat(s["expected_delivery"]) if s["expected_delivery"] else None, events.get(w, []))
+            opened, resolved = ts.sync_anomalies(w, evaluate(j, now, cfg, tz=tz), now)
+            res.anomalies_opened += opened
+            res.anomalies_resolved += resolved
+    res.anomalies = len(ts.anomalies(open_only=True))
+
+
+def _ingest_manual_quietly(desk, store, now, tz, names, res: RefreshResult) -> None:
+    from xl_addin.services.tracking_log import ingest_manual
+
+    try:
+        r = ingest_manual(desk.workbook("tracking"), store, now, tz, backup_dir=desk.backup_dir)
+    except WorkbookError as exc:
+        res.workbook_message = str(exc)
+        return
+    res.manual_ingested = r.manual_ingested
+    res.problems += [{"waybill_no": "", "code": "manual", "message": p, "hint": ""} for p in r.manual_problems]
+
+
+def _write_log(desk, store, now, tz, names, res: RefreshResult) -> None:
+    from xl_addin.services.tracking_log import write_tracking_log
+
+    t = desk.settings.tracking
+    try:
+        r = write_tracking_log(desk.workbook("tracking"), store, now, tz, backup_dir=desk.backup_dir,
+                               keep_delivered_days=int(_setting(t, "keep_delivered_days", 3)),
+                               node_days=int(_setting(t, "node_days", 7)), config=anomaly_config(desk.settings),
+                               carrier_names=names)
+        res.workbook_written = r.written
+    except WorkbookLocked as exc:
+        res.workbook_written = False
+        res.workbook_message = str(exc)
+    except WorkbookError as exc:
+        res.workbook_written = False
+        res.workbook_message = str(exc)
+
+
+# ---------------------------------------------------------------- one waybill
+
+def track_one(store, waybill_no: str) -> dict[str, Any]:
+    """Binding, current status, open anomalies and every node of one waybill (the CLI twin of =TRACK())."""
+    from xl_addin.adapters.store.tracking import TrackingStore
+
+    ts = TrackingStore(store)
+    w = waybill_no.strip()
+    binding = None
+    try:
+        from xl_addin.adapters.store.waybills import WaybillStore
+
+        b = WaybillStore(store).current_by_waybill(w)
+        binding = b.as_dict() if b else None
+    except Exception as exc:
+        log.warning("binding lookup failed: %s", exc)
+    status = ts.status(w)
+    if binding is None and status is None:
+        raise UserError(f"状态库里没有运单 {w}", "请先在绑定表绑定该单号，或检查单号是否输错")
+    events = ts.events_for(w)
+    return {
+        "waybill_no": w, "binding": binding, "status": status,
+        "anomalies": ts.anomalies(open_only=False, waybill_no=w),
+        "nodes": [e.as_dict() | {k: v for k, v in (e.extra or {}).items()} for e in sorted(events, key=lambda e: e.time, reverse=True)],
+    }
+
+
+def ingest_manual_nodes(desk, now: datetime) -> dict[str, Any]:
+    """Read the 人工录入 sheet now (also done by every refresh)."""
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.tracking_log import ingest_manual
+
+    with store_for(desk) as store:
+        r = ingest_manual(desk.workbook("tracking"), store, now, _tz(desk.settings), backup_dir=desk.backup_dir)
+    return r.as_dict()
+
+
+def export_tracking(desk, day: date) -> dict[str, Any]:
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.tracking_log import export_day
+
+    with store_for(desk) as store:
+        path, rows = export_day(store, day, _tz(desk.settings), desk.archive_dir / "tracking")
+    return {"date": day.isoformat(), "path": str(path), "rows": rows}
+
+
+# ---------------------------------------------------------------- demo
+
+DEMO_SCENARIOS = ("normal", "locker", "delayed", "stalled_after_pickup", "stalled_in_transit",
+                  "lost", "damaged", "rejected_returned", "no_record")
+
+
+def demo_tracking(desk, now: datetime, say: Callable[[str], None] = lambda text: None, *,
+                  days: int = 5, cycles_per_day: int = 3) -> dict[str, Any]:
+    """Start the sandbox in-process, pin one journey of every scenario onto the desk's bound waybills,
+    and run refresh cycles over simulated days (sandbox clock and ``now`` advance together)."""
+    from xl_addin.bootstrap import store_for
+    from xl_addin.sandbox import serve_sandbox
+
+    with store_for(desk) as store:
+        register_bindings(store, now)
+        from xl_addin.adapters.store.tracking import TrackingStore
+
+        tracked = TrackingStore(store).all_status()
+    with store_for(desk) as store:
+        phones, _ = register_bindings(store, now)
+    sandbox = serve_sandbox(start=now, speed=0.0, seed=7)
+    summary: dict[str, Any] = {"cycles": [], "sandbox": sandbox.base_url}
+    try:
+        for i, s in enumerate(tracked):
+            scenario = DEMO_SCENARIOS[i % len(DEMO_SCENARIOS)]
+            bound = datetime.fromisoformat(s["bound_at"]) if s["bound_at"] else now
+            spec = {"scenario": scenario, "shipped_at": (bound + timedelta(hours=2)).isoformat()}
+            if phones.get(s["waybill_no"]):  # the carrier knows the receiver's phone (SF/ZTO check it)
+                spec["phone"] = "1380000" + phones[s["waybill_no"]]
+            sandbox.app.pin(s["waybill_no"], s["carrier_code"] or "zhongtong", **spec)
+        say(f"③ 物流跟踪: 本地快递100沙箱 {sandbox.base_url}，{len(tracked)} 个运单，模拟 {days} 天")
+        from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+
+        def factory():
+            return Kuaidi100Client(sandbox.base_url, sandbox.customer, sandbox.key, tz=_tz(desk.settings),
+                                   timeout=(2, 5))
+
+        step = timedelta(hours=24 / cycles_per_day)
+        t = now
+        for _ in range(days * cycles_per_day):
+            t = t + step
+            sandbox.app.clock.set(t, 0.0)
+            r = refresh(desk, t, client_factory=factory)
+            c = r.counts()
+            summary["cycles"].append({"now": t.isoformat(), **c})
+            say(f"     {t:%m-%d %H:%M} 查询 {c['queried']}，有更新 {c['updated']}，无变化 {c['unchanged']}，"
+                f"无轨迹 {c['not_found']}，失败 {c['failed']}，频率规则跳过 {c['skipped_by_rule']}，异常 {c['anomalies']}")
+        summary["sandbox_stats"] = {k: v for k, v in sandbox.app.stats.items() if k != "queried_numbers"}
+        with store_for(desk) as store:
+            from xl_addin.adapters.store.tracking import open_anomalies
+
+            by_rule: dict[str, int] = {}
+            for a in open_anomalies(store):
+                by_rule[a["reason"].split("：")[0].split("（")[0]] = by_rule.get(a["reason"].split("：")[0].split("（")[0], 0) + 1
+        summary["open_anomalies"] = by_rule
+        for k, v in sorted(by_rule.items()):
+            say(f"     异常 {k}: {v}")
+        say(f"     频率规则违规（沙箱统计）: {sandbox.app.stats['violations']}")
+    finally:
+        sandbox.stop()
+    return summary
