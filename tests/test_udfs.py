@@ -1,0 +1,117 @@
+"""Worksheet functions on a real SQLite store with the tracking cache tables."""
+
+import sqlite3
+from datetime import date
+
+import pytest
+
+import xl_addin.udfs as udfs
+from xl_addin.adapters.store import tracking_cache
+
+SCHEMA = """
+CREATE TABLE waybill_status(waybill_no TEXT PRIMARY KEY, carrier_code TEXT, status TEXT, sub_status TEXT,
+  status_zh TEXT, last_time TEXT, last_context TEXT, expected_delivery TEXT, updated_at TEXT);
+CREATE TABLE tracking_events(waybill_no TEXT, time TEXT, context TEXT, status TEXT, source TEXT);
+"""
+
+
+def make_desk(tmp_path, with_tables=True):
+    state = tmp_path / ".xl-logistics"
+    state.mkdir(parents=True)
+    conn = sqlite3.connect(state / "state.sqlite3")
+    conn.execute("CREATE TABLE meta(k TEXT)")
+    if with_tables:
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT INTO waybill_status VALUES ('SF1234567890123','SF','InTransit','InTransit_Arrival',"
+                     "'运输中','2026-11-27T06:05:00+00:00','【杭州转运中心】已到达','2026-11-29','2026-11-27T06:10:00+00:00')")
+        conn.execute("INSERT INTO waybill_status VALUES ('YT0000000001','YTO','Delivered','Delivered_Other',"
+                     "NULL,'2026-11-26T02:00:00+00:00','已签收，签收人：本人',NULL,NULL)")
+        conn.executemany("INSERT INTO tracking_events VALUES ('SF1234567890123',?,?,?, 'query')", [
+            ("2026-11-26T10:00:00+00:00", "顺丰速运 已收取快件", "InTransit"),
+            ("2026-11-27T06:05:00+00:00", "【杭州转运中心】已到达", "InTransit"),
+        ])
+        conn.commit()
+    conn.close()
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch):
+    monkeypatch.delenv(tracking_cache.DESK_ENV, raising=False)
+    tracking_cache.reset()
+    yield
+    tracking_cache.reset()
+
+
+def test_track_shows_status_and_china_time(tmp_path):
+    desk = make_desk(tmp_path)
+    assert udfs.track("SF1234567890123", desk) == "运输中 11-27 14:05"
+    assert udfs.track(" sf1234567890123 ", desk) == "运输中 11-27 14:05"  # spaces, lower case
+    assert udfs.track("YT0000000001", desk) == "已签收 11-26 10:00"  # no status_zh: from the vocabulary
+    assert udfs.track_status("SF1234567890123", desk) == "InTransit"
+    assert udfs.track_last("SF1234567890123", desk) == "【杭州转运中心】已到达"
+    assert udfs.track_eta("SF1234567890123", desk) == date(2026, 11, 29)
+    assert udfs.track_eta("YT0000000001", desk) == udfs.NO_ETA
+
+
+def test_unknown_waybill_and_blank(tmp_path):
+    desk = make_desk(tmp_path)
+    assert udfs.track("SF9999999999999", desk) == udfs.NOT_TRACKED
+    assert udfs.track("", desk) == ""
+    assert udfs.track(None, desk) == ""
+
+
+def test_store_or_tables_missing_is_text_not_exception(tmp_path):
+    assert udfs.track("SF1234567890123", tmp_path / "nowhere") == udfs.STORE_MISSING
+    desk = make_desk(tmp_path / "old", with_tables=False)
+    assert udfs.track("SF1234567890123", desk) == udfs.STORE_MISSING
+    assert udfs.track_nodes("SF1234567890123", desk) == udfs.STORE_MISSING
+
+
+def test_array_form_keeps_shape_one_call(tmp_path):
+    desk = make_desk(tmp_path)
+    column = [["SF1234567890123"], ["nope"], [None]]
+    assert udfs.track(column, desk) == [["运输中 11-27 14:05"], [udfs.NOT_TRACKED], [""]]
+    assert udfs.track_many(column, desk) == udfs.track(column, desk)
+    assert udfs.track([["SF1234567890123"]], desk) == "运输中 11-27 14:05"  # one cell as a 2-D range
+
+
+def test_nodes_spill_newest_first(tmp_path):
+    desk = make_desk(tmp_path)
+    table = udfs.track_nodes("SF1234567890123", desk)
+    assert table[0] == udfs.NODE_HEADER
+    assert [r[1] for r in table[1:]] == ["【杭州转运中心】已到达", "顺丰速运 已收取快件"]
+    assert str(table[1][0]) == "2026-11-27 14:05:00"
+
+
+def test_env_desk_wins_and_connection_is_reused(tmp_path, monkeypatch):
+    desk = make_desk(tmp_path)
+    monkeypatch.setenv(tracking_cache.DESK_ENV, str(desk))
+    assert udfs.track("SF1234567890123", None) == "运输中 11-27 14:05"
+    first = tracking_cache.cache_for(None)
+    assert tracking_cache.cache_for(tmp_path / "elsewhere") is first
+
+
+def test_cache_is_read_only(tmp_path):
+    desk = make_desk(tmp_path)
+    cache = tracking_cache.cache_for(desk)
+    with pytest.raises(sqlite3.OperationalError):
+        cache.conn.execute("DELETE FROM waybill_status")
+
+
+def test_format_checks():
+    assert udfs.phone_ok("13800138000") is True
+    assert udfs.phone_ok("123").startswith("✗")
+    assert udfs.address_ok("北京市朝阳区建国路88号") is True
+    assert "歧义" in udfs.address_ok("朝阳区建国路88号")
+    assert udfs.carrier("SF1234567890123") == "顺丰速运"
+    assert udfs.waybill_ok("SF1234567890123", "SF") is True
+    assert udfs.waybill_ok("123", "SF").startswith("✗")
+    assert udfs.PHONE_OK([["13800138000"], ["1"]])[0] == [True]
+
+
+def test_every_udf_has_an_excel_name_and_parameters():
+    for name, func, args, _ in udfs.UDFS:
+        excel = getattr(udfs, name)
+        assert excel.__xl_params__, name
+        assert callable(func)

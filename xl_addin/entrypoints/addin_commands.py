@@ -1,0 +1,45 @@
+"""The Excel add-in: build it from text sources, install it (Windows)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from xl_addin.entrypoints.common import Options, common_options, emit
+from xl_addin.entrypoints.group import cli
+from xl_addin.errors import EXIT_FAILED, EXIT_OK
+
+
+@cli.group()
+def addin() -> None:
+    """The Excel add-in (ribbon tab 物流助手 and the =TRACK worksheet functions)."""
+
+
+@addin.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the add-in (default: dist/xl-logistics.xlam).")
+@common_options
+def build(out: Path | None, opts: Options) -> int:
+    """Build xl-logistics.xlam from macros/ (ribbon XML, VBA) and the installed xlwings; works on any OS."""
+    from xl_addin.excel.addin_build import build_addin, xlwings_vba
+
+    path = build_addin(out)
+    version = xlwings_vba()[0]
+    emit(opts, {"path": str(path), "xlwings": version}, f"已生成加载项: {path}（xlwings {version}）")
+    return EXIT_OK
+
+
+@addin.command()
+@common_options
+def install(opts: Options) -> int:
+    """Put the add-in where Excel loads it and write the xlwings configuration (Windows only)."""
+    if not sys.platform.startswith("win"):
+        click.echo("addin install 只能在装有 Excel 的 Windows 电脑上运行：它把加载项放进 Excel 的加载项文件夹，"
+                   "并写入 xlwings 配置（Python 解释器、函数模块 xl_addin.udfs）。\n"
+                   "在这台电脑上可以运行 xl-logistics addin build 生成 .xlam，再拷到 Windows 上安装；"
+                   "步骤见 docs/excel.md。", err=True)
+        return EXIT_FAILED
+    click.echo("Windows 自动安装尚未实现：请按 docs/excel.md 的手动步骤安装。", err=True)  # pragma: no cover
+    return EXIT_FAILED  # pragma: no cover

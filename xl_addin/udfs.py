@@ -1,0 +1,323 @@
+"""Worksheet functions (the module xlwings is configured to load): =TRACK(A2), =PHONE_OK(B2), …
+
+Each is a plain Python function; the xlwings decorators are added only when
+xlwings imports. Tracking functions read the state store's cache only — never
+the network during recalculation (a provider locks a number queried too
+often). Every function also takes a whole column (=TRACK(A2:A5001)) and
+returns one result per cell in a single call: one call from Excel to Python
+costs far more than our lookup, so staff should prefer the range form.
+Problems come back as text ("未跟踪", "#N/A 状态库不可用"), never as an
+exception dialog.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from xl_addin.adapters.store.tracking_cache import CacheUnavailable, cache_for
+
+NOT_TRACKED = "未跟踪"
+STORE_MISSING = "#N/A 状态库不可用"
+NO_ETA = "暂无预计送达"
+_CHINA = timezone(timedelta(hours=8))  # carrier times are China time; no DST there
+_carriers: list | None = None
+
+
+# ---------------------------------------------------------------- helpers
+
+def _waybill(value: Any) -> str:
+    if value.__class__ is str and value.isalnum():
+        return value.upper()
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "".join(str(value).split()).upper()
+
+
+def _over(values: Any, one: Callable[[Any], Any]) -> Any:
+    """Apply ``one`` to a single value or to every cell of a 1-D/2-D range, keeping the shape."""
+    if isinstance(values, (list, tuple)):
+        if values and all(isinstance(r, (list, tuple)) for r in values):
+            if len(values) == 1 and len(values[0]) == 1:
+                return one(values[0][0])
+            return [[one(v) for v in row] for row in values]
+        return [one(v) for v in values]
+    return one(values)
+
+
+_cache = cache_for
+_times: dict[str, str] = {}
+
+
+def _short_time(text: str | None) -> str | None:
+    """ "MM-DD HH:MM" in China time; memoised (a sheet's waybills share few distinct node times)."""
+    if not text:
+        return None
+    short = _times.get(text)
+    if short is None:
+        moment = _local_time(text)
+        short = f"{moment:%m-%d %H:%M}" if moment else ""
+        if len(_times) < 100_000:
+            _times[text] = short
+    return short or None
+
+
+def _local_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (moment.astimezone(_CHINA) if moment.tzinfo else moment).replace(tzinfo=None)
+
+
+def _status_zh(row) -> str:
+    if row.status_zh:
+        return row.status_zh
+    try:
+        from xl_addin.domain.tracking.status import MainStatus
+
+        return MainStatus(row.status).zh
+    except (ValueError, ImportError, KeyError):
+        return row.status or "状态未知"
+
+
+def _lookup(value: Any, desk, render: Callable[[Any], Any]) -> Any:
+    number = _waybill(value)
+    if not number:
+        return ""
+    try:
+        row = _cache(desk).status(number)
+    except CacheUnavailable:
+        return STORE_MISSING
+    return NOT_TRACKED if row is None else render(row)
+
+
+def _lookup_all(values: Any, desk, render: Callable[[Any], Any]) -> Any:
+    """A single value, or a whole range answered with a few IN queries instead of one query per cell."""
+    if not isinstance(values, (list, tuple)):
+        return _lookup(values, desk, render)
+    if (len(values) == 1 and isinstance(values[0], (list, tuple))
+                                                  and len(values[0]) == 1):
+        return _over(values, lambda v: _lookup(v, desk, render))
+    rows = values if values and isinstance(values[0], (list, tuple)) else [values]
+    try:
+        found = _cache(desk).statuses([_waybill(v) for row in rows for v in row])
+    except CacheUnavailable:
+        return _over(values, lambda v: STORE_MISSING if _waybill(v) else "")
+
+    def one(v):
+        number = _waybill(v)
+        if not number:
+            return ""
+        row = found.get(number)
+        return NOT_TRACKED if row is None else render(row)
+    return _over(values, one)
+
+
+# ---------------------------------------------------------------- tracking (state store cache)
+
+def track(waybill: Any, desk: str | Path | None = None) -> Any:
+    """Status in Chinese and the last node's time, e.g. "运输中 11-27 14:05"."""
+    def render(row):
+        short = _short_time(row.last_time)
+        return f"{_status_zh(row)} {short}" if short else _status_zh(row)
+    return _lookup_all(waybill, desk, render)
+
+
+def track_status(waybill: Any, desk: str | Path | None = None) -> Any:
+    """The normalised status code (17TRACK vocabulary, e.g. InTransit)."""
+    return _lookup_all(waybill, desk, lambda row: row.status or "Unknown")
+
+
+def track_last(waybill: Any, desk: str | Path | None = None) -> Any:
+    """The last node's text as the carrier wrote it."""
+    return _lookup_all(waybill, desk, lambda row: row.last_context or "")
+
+
+def track_eta(waybill: Any, desk: str | Path | None = None) -> Any:
+    """Expected delivery date (a date cell), or a text saying there is none yet."""
+    def render(row):
+        if not row.expected_delivery:
+            return NO_ETA
+        try:
+            return date.fromisoformat(row.expected_delivery[:10])
+        except ValueError:
+            return row.expected_delivery
+    return _lookup_all(waybill, desk, render)
+
+
+NODE_HEADER = ["时间", "节点", "状态"]
+
+
+def track_nodes(waybill: Any, desk: str | Path | None = None) -> Any:
+    """All nodes of one waybill, newest first, as a table that spills below the cell."""
+    number = _waybill(waybill[0][0] if isinstance(waybill, list) and waybill and isinstance(waybill[0], list)
+                      else waybill)
+    if not number:
+        return ""
+    try:
+        nodes = _cache(desk).nodes(number)
+    except CacheUnavailable:
+        return STORE_MISSING
+    if not nodes:
+        return NOT_TRACKED
+    return [NODE_HEADER] + [[_local_time(n.time) or n.time or "", n.context or "", n.status or ""] for n in nodes]
+
+
+def track_many(waybills: Any, desk: str | Path | None = None) -> Any:
+    """TRACK over a whole column in one call (same as =TRACK(A2:A5001))."""
+    return track(waybills, desk)
+
+
+# ---------------------------------------------------------------- format checks (pure domain rules)
+
+def _default_carriers() -> list:
+    global _carriers
+    if _carriers is None:
+        from xl_addin.domain.waybills.carriers import load_default_carriers
+
+        _carriers = load_default_carriers()
+    return _carriers
+
+
+def carrier(waybill: Any) -> Any:
+    """The carrier(s) whose number format fits, e.g. "顺丰速运"; "无法识别" when none does."""
+    def one(value):
+        number = _waybill(value)
+        if not number:
+            return ""
+        from xl_addin.domain.waybills.formats import suggest_carriers
+
+        carriers = _default_carriers()
+        names = {c.code: c.name for c in carriers}
+        codes = suggest_carriers(number, carriers)
+        return "、".join(names.get(c, c) for c in codes) if codes else "无法识别"
+    return _over(waybill, one)
+
+
+def _verdict(problems: list) -> Any:
+    if not problems:
+        return True
+    first = next((p for p in problems if p.severity == "error"), problems[0])
+    return ("✗ " if first.severity == "error" else "⚠ ") + first.message
+
+
+def waybill_ok(waybill: Any, carrier_name: Any) -> Any:
+    """TRUE when the number fits the carrier's format, else what is wrong."""
+    from xl_addin.domain.waybills.formats import check_waybill
+
+    def one(value, name):
+        if not _waybill(value):
+            return ""
+        return _verdict(check_waybill(value, str(name or "").strip(), _default_carriers()))
+    if isinstance(waybill, list) and isinstance(carrier_name, list) and len(waybill) == len(carrier_name):
+        rows = [(w, c) for w, c in zip(waybill, carrier_name)]
+        out = [[one(a, b) for a, b in zip(w if isinstance(w, list) else [w], c if isinstance(c, list) else [c])]
+               for w, c in rows]
+        return out[0][0] if len(out) == 1 and len(out[0]) == 1 else out
+    return _over(waybill, lambda v: one(v, carrier_name))
+
+
+def phone_ok(phone: Any) -> Any:
+    """TRUE for a valid Chinese mobile / landline, else what is wrong."""
+    from xl_addin.domain.intake import normalize_phone
+
+    def one(value):
+        if value is None or value == "":
+            return ""
+        canonical, message = normalize_phone(value)
+        return True if canonical and not message else ("✗ " + (message or "号码无法识别"))
+    return _over(phone, one)
+
+
+def address_ok(address: Any) -> Any:
+    """TRUE when province, city, district, street and number are all there, else what is missing."""
+    from xl_addin.domain.intake import parse_address
+
+    def one(value):
+        if value is None or not str(value).strip():
+            return ""
+        parsed = parse_address(str(value))
+        if parsed.ambiguous_name:
+            return f"✗ 地名“{parsed.ambiguous_name}”有歧义（{'、'.join(parsed.candidates)}），请写明省市"
+        if parsed.missing:
+            return "✗ 缺少" + "、".join(parsed.missing)
+        if parsed.review:
+            return "⚠ " + parsed.review
+        return True
+    return _over(address, one)
+
+
+# ---------------------------------------------------------------- the Excel names (xlwings)
+
+def _caller_folder(caller) -> str | None:
+    """The calling workbook's folder (only asked when XL_LOGISTICS_DESK is not set)."""
+    import os
+
+    from xl_addin.adapters.store.tracking_cache import DESK_ENV
+
+    if os.environ.get(DESK_ENV) or caller is None:
+        return None
+    try:
+        full = caller.sheet.book.fullname
+    except Exception:  # an unsaved book has no folder
+        return None
+    return str(Path(full).parent) if full and ("\\" in full or "/" in full) else None
+
+
+# (Excel name, plain function, argument names, tracking lookup?, 2-D result table?)
+UDFS: tuple[tuple[str, Callable, tuple[str, ...], bool], ...] = (
+    ("TRACK", track, ("waybill",), True),
+    ("TRACK_STATUS", track_status, ("waybill",), True),
+    ("TRACK_LAST", track_last, ("waybill",), True),
+    ("TRACK_ETA", track_eta, ("waybill",), True),
+    ("TRACK_NODES", track_nodes, ("waybill",), True),
+    ("TRACK_MANY", track_many, ("waybills",), True),
+    ("CARRIER", carrier, ("waybill",), False),
+    ("WAYBILL_OK", waybill_ok, ("waybill", "carrier"), False),
+    ("PHONE_OK", phone_ok, ("phone",), False),
+    ("ADDRESS_OK", address_ok, ("address",), False),
+)
+
+
+def _excel_function(name: str, func: Callable, args: tuple[str, ...], tracking: bool) -> Callable:
+    if tracking:
+        def udf(waybill, caller):
+            return func(waybill, _caller_folder(caller))
+        udf.__doc__ = func.__doc__
+        params = ("waybill",)
+    elif len(args) == 2:
+        def udf(waybill, carrier):  # type: ignore[misc]
+            return func(waybill, carrier)
+        udf.__doc__ = func.__doc__
+        params = args
+    else:
+        def udf(value):  # type: ignore[misc]
+            return func(value)
+        udf.__doc__ = func.__doc__
+        params = args
+    udf.__name__ = udf.__qualname__ = name
+    udf.__xl_params__ = params  # the VBA wrapper's parameters (addin_build)
+    try:
+        import xlwings as xw
+    except ImportError:  # plain functions still work (tests, scripts)
+        return udf
+    # off Windows these decorators are xlwings' no-op stand-ins; on Windows they register the UDF
+    for param in params:  # always a 2-D list: one cell and a range go the same way
+        udf = xw.arg(param, ndim=2)(udf)
+    decorated = xw.func(udf)
+    decorated.__xl_params__ = params
+    return decorated
+
+
+def _define() -> None:
+    for name, func, args, tracking in UDFS:
+        globals()[name] = _excel_function(name, func, args, tracking)
+
+
+_define()
