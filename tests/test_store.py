@@ -63,3 +63,22 @@ def test_last_runs_shows_the_latest_run_per_job(tmp_path):
         store.finish_job(second, T0 + timedelta(hours=2), "ok", "查询 12 条")
         runs = store.last_runs()
     assert [(r["job"], r["status"], r["summary"]) for r in runs] == [("refresh", "ok", "查询 12 条")]
+
+
+def test_a_migration_added_below_the_current_version_is_still_applied(tmp_path, monkeypatch):
+    """Versions landing out of order (parallel work) must not be skipped."""
+    from xl_addin.adapters.store import migrations, store as store_module
+
+    path = tmp_path / "s.sqlite3"
+    with open_store(path):
+        pass
+    extra = (SCHEMA_VERSION + 1, "late", ["CREATE TABLE late_table (x TEXT)"])
+    newer = (SCHEMA_VERSION + 2, "newer", ["CREATE TABLE newer_table (x TEXT)"])
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*migrations.MIGRATIONS, newer])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", newer[0])
+    with open_store(path) as store:
+        assert store.schema_version() == newer[0]
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*migrations.MIGRATIONS, extra, newer])
+    with open_store(path) as store:
+        assert store.conn.execute("SELECT count(*) FROM late_table").fetchone()[0] == 0
+        assert store.schema_version() == newer[0]

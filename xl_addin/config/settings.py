@@ -52,6 +52,12 @@ callback_url = ""               # public URL of `xl-logistics serve` for push su
 refresh_interval_minutes = 120  # the procedure's 2-hour sync
 requests_per_second = 1.0       # account-wide rate limit
 concurrency = 4                 # parallel requests
+no_pickup_hours = 24            # anomaly: no pickup scan this long after binding
+after_pickup_hours = 24         # anomaly: 揽后24小时未更新
+in_transit_hours = 48           # anomaly: 中转停滞超48小时
+pause_on_non_working_days = false   # true: anomaly clocks stop on weekends and public holidays
+keep_delivered_days = 3         # delivered waybills leave the 跟踪总览 sheet after this many days
+node_days = 7                   # the 节点明细 sheet shows this many recent days of nodes
 
 [notifications]
 enabled = false                 # false: intended messages are written to the outbox folder
@@ -115,6 +121,12 @@ class TrackingSection:
     refresh_interval_minutes: int = 120
     requests_per_second: float = 1.0
     concurrency: int = 4
+    no_pickup_hours: int = 24
+    after_pickup_hours: int = 24
+    in_transit_hours: int = 48
+    pause_on_non_working_days: bool = False
+    keep_delivered_days: int = 3
+    node_days: int = 7
 
 
 @dataclass

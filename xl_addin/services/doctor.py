@@ -46,7 +46,7 @@ class DoctorReport:
 def examine_desk(root: Path, now: datetime) -> DoctorReport:
     from xl_addin.adapters.workbook.books import book
     from xl_addin.adapters.workbook.files import owner_file_for
-    from xl_addin.adapters.workbook.reader import read_header
+    from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.bootstrap import store_for
     from xl_addin.services.desk_setup import BOOK_KEYS
 
@@ -75,12 +75,12 @@ def examine_desk(root: Path, now: datetime) -> DoctorReport:
             report.add(f"workbook:{key}", WARNING, f"{path.name} 正在 Excel 中打开：后台任务不会改写它，结果先存入状态库")
         for sheet in schema.sheets:
             try:
-                header = read_header(path, sheet)
+                header = read_sheet(path, sheet)
             except UserError as exc:
                 report.add(f"workbook:{key}", ERROR, str(exc))
                 continue
             report.add(f"workbook:{key}", OK,
-                       f"{path.name} / {header.sheet}: 第 {header.header_row} 行表头已识别（{len(header.columns)} 列）")
+                       f"{path.name} / {header.sheet}: 第 {header.header_row} 行表头已识别（{len(header.columns)} 列，{len(header.rows)} 行数据）")
 
     if desk.store_path.exists():
         try:
@@ -111,10 +111,8 @@ def _configured_services(desk: Desk, report: DoctorReport, now: datetime) -> Non
         report.add("smtp", OK, f"邮件经 {desk.settings.smtp.host}:{desk.settings.smtp.port} 发送")
     else:
         report.add("smtp", OK, f"未配置 SMTP：邮件写入发件箱文件夹 {desk.outbox_dir.name}/")
-    try:
-        from xl_addin.domain.waybills.calendar import calendar_covers
-    except ImportError:
-        return
-    if not calendar_covers(now.year + 1):
-        report.add("calendar", WARNING,
-                   f"节假日日历不含 {now.year + 1} 年：跨年的预计送达日期按仅周末估算；请升级 chinesecalendar")
+    from xl_addin.domain.waybills.calendar import calendar_warning
+
+    warning = calendar_warning(now.date())
+    if warning:
+        report.add("calendar", WARNING, warning)

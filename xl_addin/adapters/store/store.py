@@ -66,8 +66,16 @@ class Store:
             return 0
         return int(row[0]) if row else 0
 
+    def _applied_versions(self) -> set[int]:
+        """Versions already applied; a store from before the bookkeeping table counts every version up to its own."""
+        try:
+            return {int(r[0]) for r in self.conn.execute("SELECT version FROM schema_migrations")}
+        except sqlite3.OperationalError:
+            current = self.schema_version()
+            return {v for v, _t, _s in MIGRATIONS if v <= current}
+
     def migrate(self) -> list[int]:
-        """Apply every migration newer than the store's version; returns the versions applied."""
+        """Apply every migration not yet applied, in version order; returns the versions applied."""
         current = self.schema_version()
         if current > SCHEMA_VERSION:
             raise StoreError(
@@ -75,17 +83,24 @@ class Store:
                 "请升级 xl-logistics 后再使用这个台账",
                 path=self.location,
             )
+        done = self._applied_versions()
         applied = []
-        for version, _title, statements in MIGRATIONS:
-            if version <= current:
+        for version, title, statements in MIGRATIONS:
+            if version in done:
                 continue
             with self.transaction():
+                self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                  "version INTEGER PRIMARY KEY, title TEXT NOT NULL)")
+                if not applied and done:
+                    self.conn.executemany("INSERT INTO schema_migrations (version, title) VALUES (?, '') "
+                                          "ON CONFLICT (version) DO NOTHING", [(v,) for v in done])
                 for sql in statements:
                     self.conn.execute(sql.format(id=SQLITE_ID))
+                self.conn.execute("INSERT INTO schema_migrations (version, title) VALUES (?, ?)", (version, title))
                 self.conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (str(version),),
+                    (str(max(version, self.schema_version())),),
                 )
             applied.append(version)
         return applied

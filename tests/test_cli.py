@@ -1,0 +1,120 @@
+"""The command line as staff and the scheduler use it: real subprocesses, real desks."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from xl_addin import __version__
+from xl_addin.entrypoints.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, cwd=None, env=None, home=None):
+    import tempfile
+
+    home = home or tempfile.mkdtemp(prefix="xl-home-")
+    full_env = dict(os.environ, XL_LOGISTICS_HOME=home, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "xl_addin", *args], capture_output=True, text=True,
+                          cwd=cwd, env=full_env)
+
+
+def all_commands():
+    ctx = click.Context(cli)
+    out = []
+
+    def walk(group, prefix):
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            out.append((prefix + [name], cmd))
+            if isinstance(cmd, click.Group):
+                walk(cmd, prefix + [name])
+
+    walk(cli, [])
+    return out
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0
+    assert __version__ in result.stdout
+
+
+@pytest.mark.parametrize("path", [p for p, _ in all_commands()], ids=lambda p: " ".join(p))
+def test_every_command_has_help_and_common_options(path):
+    result = run(*path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    cmd = dict((tuple(p), c) for p, c in all_commands())[tuple(path)]
+    if not isinstance(cmd, click.Group):
+        for option in ("--desk", "--json", "--now"):
+            assert option in result.stdout, f"{path} lacks {option}"
+
+
+def test_docs_cli_page_matches_the_code():
+    probe = "import sys; from xl_addin.entrypoints.cli_docs import render; sys.stdout.write(render())"
+    fresh = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True).stdout.decode("utf-8")
+    committed = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert committed == fresh, "docs/cli.md is stale: run python -m xl_addin.entrypoints.cli_docs docs/cli.md"
+
+
+def test_unknown_command_exits_2():
+    assert run("frobnicate").returncode == 2
+
+
+def test_init_then_doctor_reports_a_healthy_desk(tmp_path):
+    desk = tmp_path / "台账"
+    result = run("init", str(desk), "--json")
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)["created"]
+    assert "订单确认单.xlsx" in created and "xl-logistics.toml" in created
+    doc = run("doctor", "--desk", str(desk), "--json")
+    report = json.loads(doc.stdout)
+    assert doc.returncode == 0, doc.stdout
+    assert report["healthy"] is True and report["errors"] == 0
+    assert any(f["check"] == "workbook:orders" and f["status"] == "ok" for f in report["findings"])
+
+
+def test_init_refuses_an_existing_desk_and_force_keeps_a_backup(tmp_path):
+    desk = tmp_path / "d"
+    assert run("init", str(desk)).returncode == 0
+    again = run("init", str(desk))
+    assert again.returncode == 2
+    assert "--force" in again.stderr
+    forced = run("init", str(desk), "--force", "--json")
+    assert forced.returncode == 0, forced.stderr
+    backup = Path(json.loads(forced.stdout)["backup"])
+    assert (backup / "订单确认单.xlsx").exists() and (backup / "xl-logistics.toml").exists()
+
+
+def test_doctor_on_a_folder_that_is_no_desk_exits_1_and_says_what_to_do(tmp_path):
+    result = run("doctor", "--desk", str(tmp_path), "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["healthy"] is False
+    assert any("xl-logistics init" in f["message"] for f in report["findings"])
+
+
+def test_doctor_flags_a_missing_workbook(tmp_path):
+    desk = tmp_path / "d"
+    run("init", str(desk))
+    (desk / "物流单号绑定表.xlsx").unlink()
+    report = json.loads(run("doctor", "--desk", str(desk), "--json").stdout)
+    assert any(f["check"] == "workbook:bindings" and f["status"] == "error" for f in report["findings"])
+
+
+def test_bad_now_is_a_clear_error(tmp_path):
+    result = run("doctor", "--desk", str(tmp_path), "--now", "yesterday")
+    assert result.returncode == 2
+    assert "--now" in result.stderr
+
+
+def test_json_error_shape(tmp_path):
+    result = run("validate", "--desk", str(tmp_path), "--json")
+    assert result.returncode == 2
+    assert "error" in json.loads(result.stdout)
