@@ -26,8 +26,10 @@ class DemoResult:
 
 
 def demo_config() -> str:
-    """The default config with the local sandbox as tracking provider."""
-    return DEFAULT_CONFIG_TEXT.replace('provider = ""  ', 'provider = "sandbox"', 1)
+    """The default config with the local sandbox as tracking provider (which has no account-wide rate limit)."""
+    return (DEFAULT_CONFIG_TEXT.replace('provider = ""  ', 'provider = "sandbox"', 1)
+            .replace("requests_per_second = 1.0 ", "requests_per_second = 200.0", 1)
+            .replace("concurrency = 4 ", "concurrency = 8 ", 1))
 
 
 def _prepare(root: Path) -> None:
@@ -89,4 +91,20 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
         say(f"     两小时后: 已确认 {s2['confirmed']}，待客户确认 {s2['awaiting']}（其中超时 {s2['overdue']}），已取消 {s2['cancelled']}")
         result.stages["intake"] = {"summary": s, "codes": dict(codes), "after_two_hours": s2}
     say(f"   结果见 {book}")
+
+    # Stage 2 — waybills for the confirmed orders
+    from xl_addin.services.waybills import Books, WaybillPolicy, allocate
+
+    later_now = now + timedelta(hours=2, minutes=5)
+    with store_for(desk) as store:
+        alloc = allocate(store, later_now, policy=WaybillPolicy.from_settings(desk.settings), books=Books.for_desk(desk))
+    a = alloc.as_dict()
+    say(f"② 运单分配: {a.get('allocated', len(a.get('bindings', [])))} 个运单已绑定；结果见 {desk.workbook('bindings')}")
+    result.stages["waybills"] = {k: v for k, v in a.items() if k != "bindings"}
+
+    # Stage 3 — tracking every node against the local sandbox, over simulated days
+    from xl_addin.services.tracking import demo_tracking
+
+    result.stages["tracking"] = demo_tracking(desk, later_now, say)
+    say(f"   结果见 {desk.workbook('tracking')}")
     return result

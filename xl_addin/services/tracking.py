@@ -182,6 +182,24 @@ def anomaly_config(settings):
         pause_on_non_working_days=bool(_setting(t, "pause_on_non_working_days", False)))
 
 
+def provider_codes(desk) -> dict[str, str]:
+    """Our carrier code → the tracking provider's company code (``com``), from the desk's qualified carriers."""
+    from xl_addin.domain.waybills.carriers import load_default_carriers
+
+    carriers = load_default_carriers()
+    try:
+        from xl_addin.services.waybills import Books, load_carriers
+
+        carriers = load_carriers(Books.for_desk(desk))
+    except Exception as exc:  # an unreadable carriers sheet must not stop tracking: fall back to the defaults
+        log.warning("carriers sheet not readable, using defaults: %s", exc)
+    return {c.code: c.kuaidi100_code for c in carriers if c.kuaidi100_code}
+
+
+def provider_code(codes: dict[str, str], carrier_code: str | None) -> str:
+    return codes.get(carrier_code or "", (carrier_code or "").lower())
+
+
 def _phone4(fields: dict) -> str | None:
     raw = fields.get("receiver_phone") or (fields.get("normalized") or {}).get("phone") or ""
     digits = "".join(ch for ch in str(raw) if ch.isdigit())
@@ -284,6 +302,7 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     run_id = ts.start_run(datetime.now(timezone.utc), now, len(due))
 
     concurrency = max(1, int(settings.tracking.concurrency))
+    codes = provider_codes(desk)
     query_started = _time.monotonic()
     limiter = RateLimiter(float(settings.tracking.requests_per_second))
     stop = threading.Event()
@@ -302,7 +321,8 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
             client = local.client = client_factory()
             with clients_lock:
                 clients.append(client)
-        return item, client.query(item.carrier_code, item.waybill_no, phones.get(item.waybill_no))
+        return item, client.query(provider_code(codes, item.carrier_code), item.waybill_no,
+                                  phones.get(item.waybill_no))
 
     config_error = None
     touched: set[str] = set()
@@ -526,6 +546,7 @@ def demo_tracking(desk, now: datetime, say: Callable[[str], None] = lambda text:
         tracked = TrackingStore(store).all_status()
     with store_for(desk) as store:
         phones, _ = register_bindings(store, now)
+    codes = provider_codes(desk)
     sandbox = serve_sandbox(start=now, speed=0.0, seed=7)
     summary: dict[str, Any] = {"cycles": [], "sandbox": sandbox.base_url}
     try:
@@ -535,7 +556,7 @@ def demo_tracking(desk, now: datetime, say: Callable[[str], None] = lambda text:
             spec = {"scenario": scenario, "shipped_at": (bound + timedelta(hours=2)).isoformat()}
             if phones.get(s["waybill_no"]):  # the carrier knows the receiver's phone (SF/ZTO check it)
                 spec["phone"] = "1380000" + phones[s["waybill_no"]]
-            sandbox.app.pin(s["waybill_no"], s["carrier_code"] or "zhongtong", **spec)
+            sandbox.app.pin(s["waybill_no"], provider_code(codes, s["carrier_code"]) or "zhongtong", **spec)
         say(f"③ 物流跟踪: 本地快递100沙箱 {sandbox.base_url}，{len(tracked)} 个运单，模拟 {days} 天")
         from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
 
