@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import os
+
 import pytest
 from lxml import etree
 
@@ -9,7 +11,11 @@ from xl_addin.excel import handlers
 from xl_addin.excel.ribbon_schema import CUSTOMUI_NS, load_schema
 
 REPO = Path(__file__).resolve().parents[1]
-XSD = REPO.parent / "shared" / "schemas" / "customui14.xsd"
+XSD = Path(os.environ.get("XL_LOGISTICS_CUSTOMUI_XSD") or REPO.parent / "shared" / "schemas" / "customui14.xsd")
+# Microsoft's schema is not ours to ship: it lies in shared/ beside the repository. CI always has it, so there a
+# missing schema is a failure, never a skip.
+SCHEMA_MISSING = pytest.mark.skipif(not XSD.exists() and not os.environ.get("CI"),
+                                    reason=f"Microsoft's schema not at {XSD} (set XL_LOGISTICS_CUSTOMUI_XSD)")
 RIBBON = REPO / "macros" / "customUI14.xml"
 NS = {"c": CUSTOMUI_NS}
 
@@ -19,13 +25,13 @@ def ribbon():
     return etree.parse(str(RIBBON))
 
 
-@pytest.mark.skipif(not XSD.exists(), reason="Microsoft's schema not present")
+@SCHEMA_MISSING
 def test_ribbon_validates_against_customui14(ribbon):
     schema = load_schema(XSD)
     assert schema.validate(ribbon), schema.error_log
 
 
-@pytest.mark.skipif(not XSD.exists(), reason="Microsoft's schema not present")
+@SCHEMA_MISSING
 def test_schema_still_rejects_a_bad_ribbon():
     schema = load_schema(XSD)
     bad = etree.fromstring(f'<customUI xmlns="{CUSTOMUI_NS}"><ribbon><tabs><tab id="t" label="x">'

@@ -88,6 +88,10 @@ def examine_desk(root: Path, now: datetime) -> DoctorReport:
                 problems = store.check()
                 report.add("store", ERROR if problems else OK,
                            "；".join(problems) if problems else f"状态库正常（版本 {store.schema_version()}）")
+                from xl_addin.adapters.store.waybills import changed_after_review
+
+                for change in changed_after_review(store):
+                    report.add("review", WARNING, change.get("message") or f"审核后变更: {change}")
         except UserError as exc:
             report.add("store", ERROR, str(exc))
     else:
