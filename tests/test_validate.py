@@ -192,3 +192,28 @@ def test_bad_file_types_exit_2_with_one_line(tmp_path, name, content):
     assert result.returncode == 2
     assert name in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _use_goods_file(desk: Path, content: bytes) -> None:
+    (desk / "自定义关键词.csv").write_bytes(content)
+    config = desk / "xl-logistics.toml"
+    text = config.read_text(encoding="utf-8").replace('extra_goods_file = ""', 'extra_goods_file = "自定义关键词.csv"')
+    config.write_text(text, encoding="utf-8")
+
+
+def test_desk_keyword_file_extends_the_lists(desk):
+    _use_goods_file(desk, "term,category,kind\n电子烟油,5 易燃液体,禁寄\n纯棉T恤,,allowed\n".encode("gbk"))
+    fill_desk(desk, [order(goods_name="薄荷味电子烟油"), order(order_no="DD1002")])
+    report = json.loads(run("validate", "--desk", str(desk), "--now", NOW.isoformat(), "--json").stdout)
+    problems = {r["order_no"]: r["problems"] for r in report["rows"]}
+    assert [p["code"] for p in problems["DD1001"]] == ["PROHIBITED_GOODS"]
+    assert "电子烟油" in problems["DD1001"][0]["message"]
+    assert problems["DD1002"] == []
+
+
+def test_bad_keyword_file_row_is_named(desk):
+    _use_goods_file(desk, "电子烟油,5 易燃液体,forbidden\n".encode("utf-8"))
+    fill_desk(desk, [order()])
+    result = run("validate", "--desk", str(desk))
+    assert result.returncode == 2
+    assert "自定义关键词.csv" in result.stderr and "第 1 行" in result.stderr
