@@ -127,7 +127,7 @@ def test_unexpected_error_shows_log_path(desk, monkeypatch):
 def test_later_stages_say_not_yet_only_without_their_service(desk):
     ui = RecordingUI(desk.workbook("orders"))
     for tag, h in handlers.HANDLERS.items():
-        if handlers._service_exists(h.service):
+        if handlers.available(h):
             continue
         assert handlers.dispatch(tag, ui, now=NOW) == "not_yet"
         assert handlers.NOT_YET in ui.messages[-1][1]
@@ -143,3 +143,143 @@ def test_service_check_happens_at_call_time(desk, monkeypatch):
                         handlers.Handler("desk.doctor", "检查环境", lambda ctx: ctx.ui.message("ran"),
                                          "xl_addin.services.doctor"))
     assert handlers.dispatch("desk.doctor", ui) == "ok" and ui.messages[-1][1] == "ran"
+
+
+# ---------------------------------------------------------------- every button → its real service
+
+def test_every_ribbon_tag_has_a_handler_and_every_handler_a_button():
+    import re
+
+    xml = (Path(__file__).parents[1] / "macros" / "customUI14.xml").read_text(encoding="utf-8")
+    tags = set(re.findall(r'tag="([^"]+)"', xml))
+    assert tags == set(handlers.HANDLERS)
+    for h in handlers.HANDLERS.values():
+        assert h.command is None or h.command in {"allocate", "bind", "review", "refresh", "report-exception",
+                                                  "sync-ledger", "summary", "archive"}
+
+
+def test_built_stage_buttons_are_available_and_later_ones_follow_their_command():
+    from xl_addin.entrypoints.cli import cli
+
+    for tag in ("waybills.allocate", "waybills.backfill", "waybills.review", "tracking.refresh",
+                "tracking.manual_node", "intake.validate", "intake.confirm", "desk.doctor"):
+        assert handlers.available(handlers.HANDLERS[tag]), tag
+    for tag in ("exceptions.report", "exceptions.sync", "reports.weekly", "reports.email", "reports.archive"):
+        h = handlers.HANDLERS[tag]
+        assert handlers.available(h) == (handlers._service_exists(h.service) and h.command in cli.commands)
+
+
+@pytest.fixture(scope="module")
+def working_desk(tmp_path_factory):
+    """A small real desk: init, 12 sample orders, validated into the store (so some are confirmed)."""
+    from xl_addin.bootstrap import load_desk, store_for
+    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+
+    root = tmp_path_factory.mktemp("working")
+    init_desk(root, NOW)
+    d = load_desk(root)
+    write_orders_xlsx(generate_orders(12, seed=5), d.workbook("orders"))
+    with store_for(d) as store:
+        report = validate_orders(d.workbook("orders"), NOW, store=store, backup_dir=d.backup_dir)
+    confirmed = [r.order_no for r in report.rows if r.decision.status == "confirmed"]
+    assert len(confirmed) >= 3
+    return d, confirmed
+
+
+def _bindings(d):
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.adapters.workbook.books import BINDINGS_SHEET
+
+    return {str(r.values.get("order_no")): r.values for r in read_sheet(d.workbook("bindings"), BINDINGS_SHEET).rows}
+
+
+def test_backfill_asks_for_order_waybill_and_carrier_and_binds(working_desk):
+    d, confirmed = working_desk
+    ui = RecordingUI(d.workbook("orders"), answers=[confirmed[0], "SF1234567890123", "顺丰"])
+    assert handlers.dispatch("waybills.backfill", ui, now=NOW) == "ok", ui.messages
+    assert "SF1234567890123" in ui.messages[-1][1]
+    row = _bindings(d)[confirmed[0]]
+    assert row["waybill_no"] == "SF1234567890123"
+    assert set(ui.released) >= {d.workbook("orders"), d.workbook("bindings")}
+
+
+def test_backfill_cancelled_does_nothing(working_desk):
+    d, confirmed = working_desk
+
+    class Cancelling(RecordingUI):
+        def ask(self, prompt, default=""):
+            return None
+    ui = Cancelling(d.workbook("orders"))
+    assert handlers.dispatch("waybills.backfill", ui, now=NOW) == "ok"
+    assert ui.messages == []
+
+
+def test_allocate_then_review_run_the_waybill_services(working_desk):
+    d, confirmed = working_desk
+    ui = RecordingUI(d.workbook("bindings"))
+    assert handlers.dispatch("waybills.allocate", ui, now=NOW) == "ok", ui.messages
+    assert "已分配" in ui.messages[-1][1]
+    rows = _bindings(d)
+    assert all(rows.get(o, {}).get("waybill_no") for o in confirmed)
+    ui = RecordingUI(d.workbook("bindings"))  # the date box offers today; the reviewer is the Excel user
+    assert handlers.dispatch("waybills.review", ui, now=NOW) == "ok", ui.messages
+    assert "2026-11-26" in ui.messages[-1][1] and "审核" in ui.messages[-1][1]
+
+
+def test_refresh_without_a_tracking_account_says_what_to_set(working_desk, monkeypatch):
+    d, _ = working_desk
+    for name in ("KUAIDI100_CUSTOMER", "KUAIDI100_KEY", "KUAIDI100_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    ui = RecordingUI(d.workbook("tracking"))
+    assert handlers.dispatch("tracking.refresh", ui, now=NOW) == "user_error"
+    assert "KUAIDI100_CUSTOMER" in ui.messages[-1][1] and "怎么办" in ui.messages[-1][1]
+
+
+def test_refresh_queries_the_sandbox_and_writes_the_tracking_log(working_desk, monkeypatch):
+    from xl_addin.sandbox import serve_sandbox
+    from xl_addin.services.tracking import SANDBOX_CUSTOMER, SANDBOX_KEY
+
+    d, _ = working_desk
+    sandbox = serve_sandbox(customer=SANDBOX_CUSTOMER, key=SANDBOX_KEY)
+    try:
+        monkeypatch.setenv("KUAIDI100_BASE_URL", sandbox.base_url)
+        monkeypatch.setenv("KUAIDI100_CUSTOMER", SANDBOX_CUSTOMER)
+        monkeypatch.setenv("KUAIDI100_KEY", SANDBOX_KEY)
+        ui = RecordingUI(d.workbook("tracking"))
+        assert handlers.dispatch("tracking.refresh", ui, now=NOW) == "ok", ui.messages
+    finally:
+        sandbox.stop()
+    text = ui.messages[-1][1]
+    assert "查询" in text and "跟踪记录表已更新" in text
+    assert d.workbook("tracking") in ui.released
+
+
+def test_manual_node_button_ingests_the_manual_sheet(working_desk):
+    d, _ = working_desk
+    ui = RecordingUI(d.workbook("tracking"))
+    assert handlers.dispatch("tracking.manual_node", ui, now=NOW) == "ok", ui.messages
+    assert "已导入人工录入节点 0 条" in ui.messages[-1][1]
+    assert ui.released == [d.workbook("tracking")]
+
+
+def test_confirm_offers_the_order_on_the_active_row_read_through_the_port(working_desk):
+    from xl_addin.excel.workbook_port import MemoryWorkbook
+
+    d, _ = working_desk
+
+    class LiveUI(RecordingUI):
+        """Excel's view of the book holds an unsaved order number on row 7."""
+        def workbook_port(self):
+            return MemoryWorkbook({"订单确认单": [["订单编号"]] + [[None]] * 5 + [["SO-UNSAVED"]]})
+
+    seen = []
+
+    class Asking(LiveUI):
+        def ask(self, prompt, default=""):
+            seen.append(default)
+            return None
+    ui = Asking(d.workbook("orders"), row=7)
+    handlers.dispatch("intake.confirm", ui, now=NOW)
+    assert seen == ["SO-UNSAVED"]

@@ -115,3 +115,17 @@ def test_every_udf_has_an_excel_name_and_parameters():
         excel = getattr(udfs, name)
         assert excel.__xl_params__, name
         assert callable(func)
+
+
+def test_kept_answers_follow_a_commit_by_another_connection(tmp_path, monkeypatch):
+    desk = make_desk(tmp_path)
+    monkeypatch.setattr(tracking_cache, "RECHECK_SECONDS", 3600.0)  # within the interval: the kept answer
+    assert udfs.track("SF7777777777777", desk) == udfs.NOT_TRACKED
+    conn = sqlite3.connect(tmp_path / ".xl-logistics" / "state.sqlite3")
+    conn.execute("INSERT INTO waybill_status VALUES ('SF7777777777777','SF','Delivered','Delivered_Other',"
+                 "'已签收','2026-11-28T01:00:00+00:00','已签收',NULL,NULL)")
+    conn.commit()
+    conn.close()
+    assert udfs.track("SF7777777777777", desk) == udfs.NOT_TRACKED
+    monkeypatch.setattr(tracking_cache, "RECHECK_SECONDS", 0.0)  # the next look sees data_version move
+    assert udfs.track("SF7777777777777", desk) == "已签收 11-28 09:00"

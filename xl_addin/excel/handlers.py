@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 from zoneinfo import ZoneInfo
 
 from xl_addin.errors import UserError
@@ -53,6 +54,51 @@ class Context:
     def moment(self, tz_name: str) -> datetime:
         return self.now or datetime.now(ZoneInfo(tz_name))
 
+    def caller_workbook(self):
+        """The calling book through the workbook port: live in Excel when the UI offers it, else the saved file."""
+        live = getattr(self.ui, "workbook_port", None)
+        port = live() if callable(live) else None
+        if port is not None:
+            return port
+        from xl_addin.excel.workbook_port import FileWorkbook
+
+        return FileWorkbook(self.ui.caller_book_path())
+
+    def active_order_no(self) -> str | None:
+        """The order number on the active row of the calling book (what the user sees, unsaved edits included)."""
+        from xl_addin.adapters.workbook.books import ORDERS
+        from xl_addin.adapters.workbook.schema import Column, SheetSchema
+
+        row = self.ui.active_row()
+        if not row or self.ui.caller_book_path() is None:
+            return None
+        orders = ORDERS.sheets[0]
+        col = orders.column("order_no")
+        schema = SheetSchema(orders.name, orders.table, (Column(col.key, col.label, col.aliases, required=True),))
+        try:
+            table = self.caller_workbook().read_table(schema)
+        except Exception:  # no such column in this book: nothing to offer
+            return None
+        match = next((r for r in table.rows if r.row == row), None)
+        value = match.values.get("order_no") if match else None
+        return str(value).strip() if value not in (None, "") else None
+
+    @contextmanager
+    def release_desk_books(self, root: Path) -> Iterator[None]:
+        """Let go of every desk workbook open in Excel while a file service rewrites them (see ``ExcelUI.release``)."""
+        from xl_addin.bootstrap import load_desk
+
+        desk = load_desk(root, must_exist=False)
+        with ExitStack() as stack:
+            for key in DESK_BOOKS:
+                try:
+                    path = desk.workbook(key)
+                except AttributeError:
+                    continue
+                if path.exists():
+                    stack.enter_context(self.ui.release(path))
+            yield
+
 
 @dataclass(frozen=True)
 class Handler:
@@ -60,6 +106,7 @@ class Handler:
     label: str
     run: Callable[[Context], None]
     service: str  # the module that must exist for the button to work
+    command: str | None = None  # its command-line twin, which must be registered too
 
 
 # ---------------------------------------------------------------- stage 1: orders
@@ -92,19 +139,12 @@ def _validate(ctx: Context) -> None:
 
 
 def _confirm(ctx: Context) -> None:
-    from xl_addin.adapters.workbook.books import ORDERS
-    from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.bootstrap import load_desk, store_for
     from xl_addin.services.intake import record_confirmation
 
     desk = load_desk(ctx.desk_root())
     book = desk.workbook("orders")
-    row = ctx.ui.active_row()
-    default = ""
-    if row:
-        table = read_sheet(ctx.ui.caller_book_path(), ORDERS.sheets[0])
-        match = next((r for r in table.rows if r.row == row), None)
-        default = str(match.values.get("order_no") or "") if match else ""
+    default = ctx.active_order_no() or ""
     order_no = ctx.ui.ask("订单编号：", default)
     if not order_no:
         return
@@ -132,10 +172,75 @@ def _doctor(ctx: Context) -> None:
     ctx.ui.message("\n".join(lines), "info" if report.healthy else "warning")
 
 
-# ---------------------------------------------------------------- later stages: the CLI twin
+# ---------------------------------------------------------------- the other buttons: the CLI twin
 
-def _cli_twin(*command: str) -> Callable[[Context], None]:
-    """Run the stage's own command in-process on the desk and show what it printed."""
+# What to ask for each of a command's required parameters (name → prompt); others use the option's help.
+PROMPTS = {
+    "order_no": "订单编号：",
+    "waybill": "物流商下发的运单号：",
+    "new_waybill": "新的运单号：",
+    "carrier": "物流商（代码或名称，如 SF、顺丰、中通）：",
+    "day": "日期（YYYY-MM-DD）：",
+    "reason": "原因：",
+    "kind": "异常类型（延误 / 丢件 / 破损 / 信息错误）：",
+    "type": "异常类型（延误 / 丢件 / 破损 / 信息错误）：",
+    "description": "异常描述：",
+    "month": "月份（YYYY-MM）：",
+}
+WHO = ("by",)  # filled with the Excel user's name, never asked
+DESK_BOOKS = ("orders", "bindings", "tracking", "exceptions")
+
+
+def _cli_command(name: str):
+    """The click command ``name`` as registered now (None until its stage lands)."""
+    from xl_addin.entrypoints.cli import cli
+
+    return cli.commands.get(name)
+
+
+def _default_for(ctx: "Context", param: str) -> str:
+    if param == "day":
+        return ctx.moment("Asia/Shanghai").date().isoformat()
+    if param == "month":
+        return ctx.moment("Asia/Shanghai").strftime("%Y-%m")
+    if param == "order_no":
+        return ctx.active_order_no() or ""
+    return ""
+
+
+def _ask_arguments(ctx: "Context", command) -> list[str] | None:
+    """Ask the user for each required parameter of ``command``; None when they cancel."""
+    import click
+
+    positional: list[str] = []
+    options: list[str] = []
+    for param in command.params:
+        name = param.name or ""
+        if name in ("desk", "as_json", "now_text") or not param.required:
+            continue
+        if name in WHO:
+            value = ctx.ui.user_name()
+        else:
+            prompt = PROMPTS.get(name) or f"{(getattr(param, 'help', None) or name).rstrip('.')}："
+            if isinstance(param.type, click.Choice):
+                prompt = f"{prompt.rstrip('：')}（{' / '.join(param.type.choices)}）："
+            value = ctx.ui.ask(prompt, _default_for(ctx, name))
+            if value is None or not str(value).strip():
+                return None
+            value = str(value).strip()
+        if isinstance(param, click.Argument):
+            positional.append(value)
+        else:
+            options += [param.opts[0], value]
+    return positional + options
+
+
+def cli_twin(command: str, *extra: str, ask: bool = True) -> Callable[["Context"], None]:
+    """Run the button's own command in-process on the desk (exactly what the scheduler runs) and show its text.
+
+    Required parameters are asked for in an input box (the person's name comes from Excel); the
+    desk's workbooks open in Excel are saved and let go while the command rewrites them.
+    """
 
     def run(ctx: Context) -> None:
         import contextlib
@@ -145,36 +250,68 @@ def _cli_twin(*command: str) -> Callable[[Context], None]:
 
         from xl_addin.entrypoints.cli import cli
 
+        cmd = _cli_command(command)
+        if cmd is None:
+            ctx.ui.message(NOT_YET)
+            return
+        root = ctx.desk_root()
+        asked = _ask_arguments(ctx, cmd) if ask else []
+        if asked is None:
+            ctx.ui.status(None)
+            return
+        names = {p.name for p in cmd.params}
+        args = [command, *asked, *(e for e in extra if e.lstrip("-").replace("-", "_") in names), "--desk", str(root)]
+        if ctx.now is not None:
+            args += ["--now", ctx.now.isoformat()]
         out, err = io.StringIO(), io.StringIO()
-        args = [*command, "--desk", str(ctx.desk_root())]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        ctx.ui.status(f"正在运行：{' '.join(args[:1 + len(asked)])}…")
+        code = 0
+        with ctx.release_desk_books(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                cli.main(args=args, prog_name="xl-logistics", standalone_mode=False)
-            except click.UsageError:
-                ctx.ui.message(NOT_YET)
-                return
+                code = cli.main(args=args, prog_name="xl-logistics", standalone_mode=False) or 0
+            except click.exceptions.Exit as exc:
+                code = exc.exit_code
             except click.ClickException as exc:
-                raise UserError(exc.format_message()) from None
+                raise UserError(exc.format_message(), "请检查输入的内容后重试") from None
+        ctx.ui.status(None)
         text = "\n".join(t for t in (out.getvalue().strip(), err.getvalue().strip()) if t)
-        ctx.ui.message(text or "完成")
+        ctx.ui.message(text or "完成", "warning" if code else "info")
 
     return run
 
 
+def _manual_nodes(ctx: Context) -> None:
+    """Read the 人工录入 sheet into the store now, without waiting for the next refresh."""
+    from xl_addin.bootstrap import load_desk
+    from xl_addin.services.tracking import ingest_manual_nodes
+
+    desk = load_desk(ctx.desk_root())
+    ctx.ui.status("正在导入人工录入的节点…")
+    with ctx.ui.release(desk.workbook("tracking")):
+        r = ingest_manual_nodes(desk, ctx.moment(desk.settings.desk.timezone))
+    ctx.ui.status(None)
+    lines = [f"已导入人工录入节点 {r.get('manual_ingested', 0)} 条"]
+    lines += [f"  ! {p}" for p in r.get("manual_problems", [])[:20]]
+    if not r.get("written", True) and r.get("message"):
+        lines.append(f"跟踪记录表未写入：{r['message']}")
+    ctx.ui.message("\n".join(lines), "warning" if r.get("manual_problems") else "info")
+
+
 def _registry() -> dict[str, Handler]:
+    cases, closing = "xl_addin.services.cases", "xl_addin.services.closing"
     entries = (
         Handler("intake.validate", "校验订单", _validate, "xl_addin.services.intake"),
         Handler("intake.confirm", "客户确认", _confirm, "xl_addin.services.intake"),
-        Handler("waybills.allocate", "分配运单", _cli_twin("allocate"), "xl_addin.services.waybills"),
-        Handler("waybills.backfill", "补录运单", _cli_twin("backfill"), "xl_addin.services.waybills"),
-        Handler("waybills.review", "主管审核", _cli_twin("review"), "xl_addin.services.waybills"),
-        Handler("tracking.refresh", "刷新跟踪", _cli_twin("track"), "xl_addin.services.tracking"),
-        Handler("tracking.manual_node", "人工录入节点", _cli_twin("node"), "xl_addin.services.tracking"),
-        Handler("exceptions.report", "上报异常", _cli_twin("exception"), "xl_addin.services.exceptions"),
-        Handler("exceptions.sync", "同步台账", _cli_twin("exceptions"), "xl_addin.services.exceptions"),
-        Handler("reports.weekly", "周报", _cli_twin("weekly"), "xl_addin.services.reports"),
-        Handler("reports.email", "发送邮件", _cli_twin("email"), "xl_addin.services.reports"),
-        Handler("reports.archive", "月度归档", _cli_twin("archive"), "xl_addin.services.reports"),
+        Handler("waybills.allocate", "分配运单", cli_twin("allocate"), "xl_addin.services.waybills", "allocate"),
+        Handler("waybills.backfill", "补录运单", cli_twin("bind"), "xl_addin.services.waybills", "bind"),
+        Handler("waybills.review", "主管审核", cli_twin("review"), "xl_addin.services.waybills", "review"),
+        Handler("tracking.refresh", "刷新跟踪", cli_twin("refresh"), "xl_addin.services.tracking", "refresh"),
+        Handler("tracking.manual_node", "人工录入节点", _manual_nodes, "xl_addin.services.tracking"),
+        Handler("exceptions.report", "上报异常", cli_twin("report-exception"), cases, "report-exception"),
+        Handler("exceptions.sync", "同步台账", cli_twin("sync-ledger"), cases, "sync-ledger"),
+        Handler("reports.weekly", "周报", cli_twin("summary", ask=False), cases, "summary"),
+        Handler("reports.email", "发送邮件", cli_twin("summary", "--email", ask=False), cases, "summary"),
+        Handler("reports.archive", "月度归档", cli_twin("archive"), closing, "archive"),
         Handler("desk.doctor", "检查环境", _doctor, "xl_addin.services.doctor"),
     )
     return {h.tag: h for h in entries}
@@ -190,13 +327,20 @@ def _service_exists(module: str) -> bool:
         return False
 
 
+def available(handler: Handler) -> bool:
+    """A button works once its service module exists and (for a CLI twin) its command is registered."""
+    if not _service_exists(handler.service):
+        return False
+    return handler.command is None or _cli_command(handler.command) is not None
+
+
 def dispatch(tag: str, ui: ExcelUI, now: datetime | None = None) -> str:
     """Run the button ``tag``; returns "ok", "unknown", "not_yet", "user_error" or "failed" (for tests and logs)."""
     handler = HANDLERS.get(tag)
     if handler is None:
         ui.message(f"{UNKNOWN_BUTTON}：{tag!r}。请更新物流助手加载项。", "warning")
         return "unknown"
-    if not _service_exists(handler.service):
+    if not available(handler):
         ui.message(f"{handler.label}：{NOT_YET}")
         return "not_yet"
     _log_into_desk(ui)

@@ -41,6 +41,12 @@ class XlwingsUI:
         except Exception:
             return None
 
+    def workbook_port(self):
+        """The calling book through the live-workbook port: reads what the user sees, unsaved edits included."""
+        from xl_addin.excel.live_workbook import LiveWorkbook
+
+        return LiveWorkbook(self.book)
+
     def user_name(self) -> str:
         return str(self.app.api.UserName or "Excel 用户")
 

@@ -12,18 +12,23 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 DESK_ENV = "XL_LOGISTICS_DESK"
+# How often (seconds) a kept answer is checked against the store: at most this stale, and the check
+# (one PRAGMA) is paid once per interval instead of once per cell during a recalculation burst.
+RECHECK_SECONDS = 0.5
+MEMO_LIMIT = 200_000
 
 
 class CacheUnavailable(Exception):
     """The store or its tracking tables are not there (yet); UDFs show a #N/A-style text."""
 
 
-@dataclass(frozen=True, slots=True)
-class WaybillStatus:
+class WaybillStatus(NamedTuple):
+    """A tuple, not a dataclass: built straight from the SQLite row at C speed on the =TRACK hot path."""
     waybill_no: str
     carrier_code: str | None
     status: str | None
@@ -35,8 +40,7 @@ class WaybillStatus:
     updated_at: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class TrackingNode:
+class TrackingNode(NamedTuple):
     time: str | None
     context: str | None
     status: str | None
@@ -47,8 +51,16 @@ _STATUS_SQL = ("SELECT waybill_no, carrier_code, status, sub_status, status_zh, 
 _EVENTS_SQL = "SELECT time, context, status FROM tracking_events WHERE waybill_no = ? ORDER BY time DESC"
 
 
+_MISSING = object()
+
+
 class TrackingCache:
-    """One read-only connection to one store file."""
+    """One read-only connection to one store file, and a memo of answers valid until the store changes.
+
+    Staleness is SQLite's ``PRAGMA data_version``: it changes on this connection whenever another
+    connection (a refresh run, the CLI) commits to the file. It is looked at no more than every
+    ``RECHECK_SECONDS``, so a recalculation of thousands of cells pays for it once.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -61,6 +73,25 @@ class TrackingCache:
         except sqlite3.Error as exc:
             raise CacheUnavailable(f"状态库无法打开: {exc}") from None
         self._lock = threading.Lock()
+        self._cursor = self.conn.cursor()
+        self._memo: dict[str, WaybillStatus | None] = {}
+        self._version = None
+        self._checked = 0.0
+
+    def _fresh(self) -> None:
+        """Forget every kept answer when another connection has committed since the last look."""
+        now = time.monotonic()
+        if now - self._checked < RECHECK_SECONDS:
+            return
+        self._checked = now
+        try:
+            with self._lock:
+                version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.DatabaseError:
+            version = None
+        if version != self._version or version is None:
+            self._version = version
+            self._memo.clear()
 
     def close(self) -> None:
         self.conn.close()
@@ -75,11 +106,20 @@ class TrackingCache:
             raise CacheUnavailable(f"状态库无法读取: {exc}") from None
 
     def status(self, waybill_no: str) -> WaybillStatus | None:
-        try:  # the hot path of =TRACK: no lock (SQLite serialises one connection itself), one row
-            row = self.conn.execute(_STATUS_SQL, (waybill_no,)).fetchone()
+        if time.monotonic() - self._checked >= RECHECK_SECONDS:
+            self._fresh()
+        found = self._memo.get(waybill_no, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        try:  # the hot path of =TRACK: one prepared statement on a kept cursor, one row
+            with self._lock:
+                row = self._cursor.execute(_STATUS_SQL, (waybill_no,)).fetchone()
         except sqlite3.DatabaseError:
             return self._slow_status(waybill_no)
-        return WaybillStatus(*row) if row else None
+        found = WaybillStatus._make(row) if row else None
+        if len(self._memo) < MEMO_LIMIT:
+            self._memo[waybill_no] = found
+        return found
 
     def _slow_status(self, waybill_no: str) -> WaybillStatus | None:
         rows = self._query(_STATUS_SQL, (waybill_no,))
@@ -93,7 +133,7 @@ class TrackingCache:
             chunk = unique[i:i + 500]
             sql = _STATUS_SQL.replace("= ?", f"IN ({','.join('?' * len(chunk))})")
             for row in self._query(sql, tuple(chunk)):
-                found[row[0]] = WaybillStatus(*row)
+                found[row[0]] = WaybillStatus._make(row)
         return found
 
     def nodes(self, waybill_no: str) -> list[TrackingNode]:
@@ -105,6 +145,7 @@ _caches: dict[Path, TrackingCache] = {}
 _paths: dict[str, Path] = {}
 _by_root: dict[object, TrackingCache] = {}
 _guard = threading.Lock()
+_recent: dict[object, tuple[TrackingCache, float]] = {}
 
 
 def store_path_for(desk_root: Path) -> Path:
@@ -125,8 +166,19 @@ def cache_for(book_dir: str | Path | None = None) -> TrackingCache:
     """The cache of the desk named by ``XL_LOGISTICS_DESK``, else of ``book_dir`` (the calling workbook's folder).
 
     Connections and resolved paths are kept per process: Excel calls the same
-    function thousands of times in one recalculation.
+    function thousands of times in one recalculation, so the answer for one argument is reused
+    for ``RECHECK_SECONDS`` without looking at the environment again.
     """
+    hit = _recent.get(book_dir)
+    if hit is not None and time.monotonic() - hit[1] < RECHECK_SECONDS:
+        return hit[0]
+    cache = _resolve(book_dir)
+    if len(_recent) < 1000:
+        _recent[book_dir] = (cache, time.monotonic())
+    return cache
+
+
+def _resolve(book_dir: str | Path | None) -> TrackingCache:
     root = os.environ.get(DESK_ENV) or book_dir
     if not root:
         raise CacheUnavailable("不知道台账在哪里")
@@ -153,3 +205,4 @@ def reset() -> None:
         _caches.clear()
         _paths.clear()
         _by_root.clear()
+        _recent.clear()
