@@ -49,6 +49,8 @@ customer_env = "KUAIDI100_CUSTOMER"   # environment variable holding the account
 key_env = "KUAIDI100_KEY"             # environment variable holding the key
 salt_env = "KUAIDI100_SALT"           # environment variable holding the push-signature salt
 callback_url = ""               # public URL of `xl-logistics serve` for push subscriptions
+resubscribe_on_abort = true     # an aborted subscription ("3天查询无记录") is subscribed again once; false: escalate at once
+trust_push_hours = 24           # refresh skips a subscribed waybill the provider pushed within this many hours
 refresh_interval_minutes = 120  # the procedure's 2-hour sync
 requests_per_second = 1.0       # account-wide rate limit
 concurrency = 4                 # parallel requests
@@ -63,6 +65,7 @@ node_days = 7                   # the 节点明细 sheet shows this many recent 
 enabled = false                 # false: intended messages are written to the outbox folder
 key_nodes = ["已揽收", "派件中", "已签收"]
 quiet_hours = "22:00-08:00"
+channels = ["email", "sms", "webhook"]   # who hears about a key node; a channel not configured writes to the outbox
 
 [smtp]
 host = ""                       # empty: e-mail is written as .eml files to the outbox folder
@@ -71,11 +74,19 @@ security = "starttls"           # "starttls", "ssl" or "none"
 username = ""
 password_env = "XL_LOGISTICS_SMTP_PASSWORD"
 sender = ""
+summary_to = []                 # distribution list of the weekly summary e-mail, e.g. ["boss@example.com"]
+archive_to = []                 # distribution list of the monthly archive e-mail
+followups_to = []               # distribution list of the follow-up reminder e-mail
 
 [schedule]
 refresh_every_hours = 2
 weekly_summary = "MON 09:00"
 monthly_archive_day = 1
+monthly_archive_time = "06:00"  # the archive of last month runs at this time on monthly_archive_day
+followup_reminder_time = "09:30"   # daily e-mail of follow-ups due or overdue
+followup_hours = 24             # the satisfaction follow-up is due this many hours after signing
+health_every_hours = 1          # how often `schedule` checks the push receiver
+receiver_health_url = ""        # e.g. "http://127.0.0.1:8766/healthz"; empty: the health check is skipped
 
 [store]
 url = ""                        # empty: SQLite inside the desk; XL_LOGISTICS_DATABASE_URL overrides
@@ -118,6 +129,8 @@ class TrackingSection:
     key_env: str = "KUAIDI100_KEY"
     salt_env: str = "KUAIDI100_SALT"
     callback_url: str = ""
+    resubscribe_on_abort: bool = True
+    trust_push_hours: int = 24
     refresh_interval_minutes: int = 120
     requests_per_second: float = 1.0
     concurrency: int = 4
@@ -134,6 +147,7 @@ class NotificationsSection:
     enabled: bool = False
     key_nodes: list = field(default_factory=lambda: ["已揽收", "派件中", "已签收"])
     quiet_hours: str = "22:00-08:00"
+    channels: list = field(default_factory=lambda: ["email", "sms", "webhook"])
 
 
 @dataclass
@@ -144,6 +158,9 @@ class SmtpSection:
     username: str = ""
     password_env: str = "XL_LOGISTICS_SMTP_PASSWORD"
     sender: str = ""
+    summary_to: list = field(default_factory=list)
+    archive_to: list = field(default_factory=list)
+    followups_to: list = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +168,11 @@ class ScheduleSection:
     refresh_every_hours: int = 2
     weekly_summary: str = "MON 09:00"
     monthly_archive_day: int = 1
+    monthly_archive_time: str = "06:00"
+    followup_reminder_time: str = "09:30"
+    followup_hours: int = 24
+    health_every_hours: int = 1
+    receiver_health_url: str = ""
 
 
 @dataclass

@@ -116,7 +116,8 @@ class SandboxApp:
         self.stats: dict[str, Any] = {
             "requests": 0, "queries": 0, "served_queries": 0, "violations": 0, "violations_30min": 0,
             "violations_48_per_day": 0, "locked_numbers": 0, "subscriptions": 0, "pushes_ok": 0,
-            "pushes_failed": 0, "return_codes": {}, "queried_numbers": {},
+            "pushes_failed": 0, "return_codes": {}, "queried_numbers": {}, "queried_companies": {},
+            "subscribed_companies": {},
         }
 
     # ------------------------------------------------------------ state helpers
@@ -297,6 +298,8 @@ class SandboxApp:
             return _fail("400")
         now = self.clock.now()
         with self._lock:
+            qc = self.stats["queried_companies"]  # what was asked (tests check our carrier → com mapping)
+            qc[com] = qc.get(com, 0) + 1
             wb = self._waybill(com, num)
             j = wb.journey
             if com in PHONE_REQUIRED:
@@ -412,6 +415,8 @@ class SandboxApp:
                 com, num, url, None if salt is None else str(salt), str(params.get("resultv2") or ""),
                 now, now + timedelta(minutes=rng.randint(15, 240)))
             self.stats["subscriptions"] += 1
+            sc = self.stats["subscribed_companies"]
+            sc[com] = sc.get(com, 0) + 1
         return {"result": True, "returnCode": "200", "message": "提交成功"}
 
     # ------------------------------------------------------------ push
@@ -448,28 +453,54 @@ class SandboxApp:
                                   "_nodes": len(nodes)}))
         return out
 
-    def push_due(self, now: datetime | None = None, session=None) -> dict[str, int]:
-        """POST every due push to its callback (form ``param`` + ``sign`` = MD5(param+salt)).
-        A reply other than the success JSON is retried 35 minutes later, at most 3 times."""
+    def push_due(self, now: datetime | None = None, session=None, *, workers: int = 1) -> dict[str, int]:
+        """POST every due push to its callback (form ``param`` + ``sign`` = MD5(param+salt), upper-case).
+
+        The receiver must answer exactly the success JSON within ``push_timeout``; anything else is
+        retried 35 simulated minutes later, at most 3 times, then this change is given up (the next
+        change is pushed again). ``workers`` > 1 posts in parallel, like the real service."""
         import requests
 
         now = now or self.clock.now()
-        http = session or requests.Session()
-        sent = failed = 0
-        for sub, doc in self.due_pushes(now):
+        due = self.due_pushes(now)
+        if not due:
+            return {"sent": 0, "failed": 0}
+        local = threading.local()
+
+        def http():
+            if session is not None:
+                return session
+            s = getattr(local, "session", None)
+            if s is None:
+                s = local.session = requests.Session()
+            return s
+
+        def post(item) -> tuple[Subscription, dict, int, bool]:
+            sub, doc = item
             nodes = doc.pop("_nodes", sub.pushed_nodes)
             param = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
             form = {"param": param}
             if sub.salt is not None:
                 form["sign"] = hashlib.md5((param + sub.salt).encode("utf-8")).hexdigest().upper()
-            ok = False
             try:
-                resp = http.post(sub.callbackurl, data=form, timeout=self.push_timeout)
+                resp = http().post(sub.callbackurl, data=form, timeout=self.push_timeout)
                 reply = resp.json() if resp.status_code == 200 else None
-                ok = isinstance(reply, dict) and reply.get("result") is True and str(reply.get("returnCode")) == "200"
+                ok = (isinstance(reply, dict) and reply.get("result") is True
+                      and str(reply.get("returnCode")) == "200")
             except (requests.RequestException, ValueError):
                 ok = False
-            with self._lock:
+            return sub, doc, nodes, ok
+
+        if workers > 1 and len(due) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(workers, len(due)), thread_name_prefix="sandbox-push") as pool:
+                results = list(pool.map(post, due))
+        else:
+            results = [post(item) for item in due]
+        sent = failed = 0
+        with self._lock:
+            for sub, doc, nodes, ok in results:
                 if ok:
                     sent += 1
                     sub.pushes_ok += 1
@@ -483,7 +514,7 @@ class SandboxApp:
                     sub.pushes_failed += 1
                     self.stats["pushes_failed"] += 1
                     sub.retries += 1
-                    if sub.retries > 3:  # give up on this change; next change is pushed again
+                    if sub.retries > 3:  # 1 try + 3 retries: give up on this change
                         sub.retries, sub.pushed_nodes = 0, nodes
                         sub.next_push_at = now + timedelta(hours=4)
                     else:

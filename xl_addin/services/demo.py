@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from xl_addin.config import DEFAULT_CONFIG_TEXT
 from xl_addin.errors import UserError
@@ -105,6 +106,41 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
     # Stage 3 — tracking every node against the local sandbox, over simulated days
     from xl_addin.services.tracking import demo_tracking
 
-    result.stages["tracking"] = demo_tracking(desk, later_now, say)
+    result.stages["tracking"] = tracking = demo_tracking(desk, later_now, say)
     say(f"   结果见 {desk.workbook('tracking')}")
+    cycles = tracking.get("cycles") or []
+    moment = datetime.fromisoformat(cycles[-1]["now"]) if cycles else later_now
+
+    # Stage 3, continued — the waybills still on their way are subscribed; the provider pushes their nodes
+    from xl_addin.services.push import demo_push
+
+    say("③ 推送订阅: 仍在途的运单改由快递100推送（本地沙箱模拟），关键节点通知写入发件箱")
+    result.stages["push"] = pushed = demo_push(desk, moment, lambda text: say(f"     {text}"))
+    if pushed.get("until"):
+        moment = datetime.fromisoformat(pushed["until"])
+
+    # Stage 4 — exception cases from the anomalies, some handled, the week's summary
+    from xl_addin.services.cases import demo_cases
+
+    say("④ 异常处理:")
+    result.stages["cases"] = demo_cases(desk, moment + timedelta(minutes=10), lambda text: say(f"     {text}"))
+
+    # Stage 5 — close signed orders, follow-ups, a month's archive, the report e-mail in the outbox
+    from xl_addin.services.closing import demo_closing
+
+    say("⑤ 订单闭环与归档:")
+    result.stages["closing"] = closing = demo_closing(desk, moment + timedelta(hours=1),
+                                                      lambda text: say(f"     {text}"))
+    if "archive" not in closing:
+        # the sample month is still running: jump to the 1st of next month, when the scheduler would archive it
+        from xl_addin.services.archive import archive_month
+
+        local = moment.astimezone(ZoneInfo(tz))
+        month = f"{local:%Y-%m}"
+        first = (local.replace(day=28) + timedelta(days=4)).replace(day=1, hour=6, minute=0)
+        with store_for(desk) as store:
+            arch = archive_month(desk, store, month, first, force_open_cases=True)
+        say(f"     {first:%Y-%m-%d} 月度归档 {month}: 订单 {arch['orders']} 单 → {arch['folder']}"
+            "（已完成订单从在用工作簿移入归档）")
+        closing["archive"] = arch
     return result

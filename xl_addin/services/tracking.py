@@ -143,6 +143,7 @@ class RefreshResult:
     anomalies: int = 0
     anomalies_opened: int = 0
     anomalies_resolved: int = 0
+    cases_opened: int = 0
     new_events: int = 0
     manual_ingested: int = 0
     resumed_from: int | None = None
@@ -151,6 +152,8 @@ class RefreshResult:
     problems: list[dict[str, str]] = field(default_factory=list)
     workbook_written: bool = False
     workbook_message: str = ""
+    kept_by_push: int = 0
+    notices: dict = field(default_factory=dict)
     seconds: float = 0.0
     query_seconds: float = 0.0
     requests: int = 0
@@ -158,7 +161,7 @@ class RefreshResult:
     def counts(self) -> dict[str, int]:
         return {"queried": self.queried, "updated": self.updated, "unchanged": self.unchanged,
                 "not_found": self.not_found, "failed": self.failed, "skipped_by_rule": self.skipped_by_rule,
-                "anomalies": self.anomalies}
+                "anomalies": self.anomalies, "cases_opened": self.cases_opened}
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -238,9 +241,10 @@ def register_bindings(store, now: datetime) -> tuple[dict[str, str], dict[str, s
 
 def refresh(desk, now: datetime, *, client_factory: Callable[[], Any] | None = None,
             write_workbook: bool = True, progress: Callable[[int, int], None] | None = None,
-            stop_after: int | None = None) -> RefreshResult:
+            stop_after: int | None = None, include_pushed: bool = False) -> RefreshResult:
     """One refresh run (see module doc). ``client_factory`` builds one Kuaidi100Client per worker thread
-    (default: from the desk's provider settings). ``stop_after`` ends the run early (tests of resume)."""
+    (default: from the desk's provider settings). ``stop_after`` ends the run early (tests of resume).
+    Waybills push is keeping current are skipped unless ``include_pushed`` (staff's "refresh now")."""
     from xl_addin.bootstrap import store_for
 
     spec = None
@@ -250,7 +254,8 @@ def refresh(desk, now: datetime, *, client_factory: Callable[[], Any] | None = N
     with job_lock(desk.lock_dir, "refresh"):
         with store_for(desk) as store:
             return _refresh(desk, store, now, client_factory, spec.name if spec else "custom",
-                            write_workbook=write_workbook, progress=progress, stop_after=stop_after)
+                            write_workbook=write_workbook, progress=progress, stop_after=stop_after,
+                            include_pushed=include_pushed)
 
 
 def _client_factory(spec: ProviderSpec, settings) -> Callable[[], Any]:
@@ -274,7 +279,8 @@ def _tz(settings):
 
 
 def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write_workbook: bool,
-             progress, stop_after: int | None) -> RefreshResult:
+             progress, stop_after: int | None, include_pushed: bool = False) -> RefreshResult:
+    from xl_addin.adapters.store.subscriptions import NoticeQueue
     from xl_addin.adapters.store.tracking import TrackingStore
     from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, NOT_FOUND, OK, RETRYABLE, WAYBILL_PROBLEM
 
@@ -295,6 +301,14 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     due, refused = ts.due(now, interval)
     res.skipped_by_rule = len(refused)
     res.not_due = len(store.conn.execute("SELECT 1 FROM waybill_status WHERE is_final = 0").fetchall()) - len(due) - len(refused)
+    if not include_pushed:
+        from xl_addin.adapters.store.subscriptions import SubscriptionStore
+
+        trust = timedelta(hours=max(0, int(_setting(settings.tracking, "trust_push_hours", 24))))
+        kept = SubscriptionStore(store).kept_by_push(now, trust) if trust else set()
+        if kept:
+            res.kept_by_push = sum(1 for d in due if d.waybill_no in kept)
+            due = [d for d in due if d.waybill_no not in kept]
     if stop_after is not None:
         due_run = due[:stop_after]
     else:
@@ -365,6 +379,7 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
                         touched.add(item.waybill_no)
                         if kind == OK:
                             new = ts.add_events(out.events, now)
+                            NoticeQueue(store).add(new, now)
                             res.new_events += len(new)
                             events = ts.events_for(item.waybill_no)
                             ts.refresh_status(item.waybill_no, events, now)
@@ -415,6 +430,7 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
         return res  # the run stays 'running': the next run resumes it
 
     _run_anomalies(desk, store, now, tz, res, touched)
+    res.notices = notify_quietly(desk, store, now, res.problems)
     if write_workbook:
         _write_log(desk, store, now, tz, names, res)
     res.seconds = round(_time.monotonic() - started, 3)
@@ -448,6 +464,21 @@ def _run_anomalies(desk, store, now: datetime, tz, res: RefreshResult, touched: 
             res.anomalies_opened += opened
             res.anomalies_resolved += resolved
     res.anomalies = len(ts.anomalies(open_only=True))
+    res.cases_opened = open_exception_cases(store, now, tz)
+
+
+def open_exception_cases(store, now: datetime, tz) -> int:
+    """Stage 4 starts here: every new anomaly becomes (or joins) an exception case at once, so `cases` shows it."""
+    from xl_addin.services.cases import open_cases_from_anomalies
+
+    return len(open_cases_from_anomalies(store, now, tz=tz))
+
+
+def detect_for_waybills(desk, store, now: datetime, waybills: set[str]) -> tuple[int, int]:
+    """Anomaly rules and case opening for waybills that just received pushed nodes; (anomalies open, cases opened)."""
+    res = RefreshResult(as_of=now)
+    _run_anomalies(desk, store, now, _tz(desk.settings), res, set(waybills))
+    return res.anomalies, res.cases_opened
 
 
 def _ingest_manual_quietly(desk, store, now, tz, names, res: RefreshResult) -> None:
@@ -478,6 +509,90 @@ def _write_log(desk, store, now, tz, names, res: RefreshResult) -> None:
     except WorkbookError as exc:
         res.workbook_written = False
         res.workbook_message = str(exc)
+
+
+# ---------------------------------------------------------------- customer notices
+
+#: an event older than this when it reaches us is history, not news: no customer notice
+STALE_NOTICE = timedelta(days=3)
+
+
+def notify_queued(desk, store, now: datetime, *, notifier=None, send: bool = True) -> dict[str, Any]:
+    """Offer the key-node notices of events stored since the last call, then send what is due.
+
+    The queue is filled in the transaction that stored the events (refresh or push), and emptied
+    only after the offers are recorded; offers are unique per (waybill, node, channel, recipient),
+    so a crash anywhere in between repeats nothing and forgets nothing."""
+    from xl_addin.adapters.store.orders import OrderRecords
+    from xl_addin.adapters.store.subscriptions import NoticeQueue
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.services.notifications import build_notifier
+
+    queue = NoticeQueue(store)
+    waiting = queue.waiting()
+    if notifier is None:
+        notifier = build_notifier(desk, store)
+    offered: list[str] = []
+    if waiting:
+        wanted = list(_setting(desk.settings.notifications, "channels", ["email", "sms", "webhook"]))
+        events = {e.event_key: e for evs in TrackingStore(store).events_of({w for _k, w in waiting}).values()
+                  for e in evs}
+        orders = OrderRecords(store)
+        context: dict[str, tuple] = {}
+        for key, w in waiting:
+            ev = events.get(key)
+            if ev is None or now - ev.time > STALE_NOTICE:
+                continue
+            if w not in context:
+                context[w] = _notice_context(store, orders, w, wanted)
+            recipients, carrier, order_no, customer = context[w]
+            if recipients:
+                offered += notifier.offer_event(ev, recipients, now, carrier=carrier, order_no=order_no,
+                                                customer=customer)
+        queue.done(k for k, _w in waiting)
+    out: dict[str, Any] = {"offered": len(offered)}
+    if send:
+        report = notifier.send_pending(now)
+        out.update(report.as_dict())
+        out["summary"] = report.summary()
+        out["problems"] = report.problems()
+    return out
+
+
+def _notice_context(store, orders, waybill_no: str, channels) -> tuple:
+    """(recipients, carrier name, order no, customer) for one waybill's notices."""
+    from xl_addin.domain.notifications import recipients_for_order
+
+    row = store.conn.execute("SELECT order_no FROM waybill_status WHERE waybill_no = ?", (waybill_no,)).fetchone()
+    order_no = (row[0] if row else None) or ""
+    carrier = None
+    try:
+        from xl_addin.adapters.store.waybills import WaybillStore
+
+        b = WaybillStore(store).current_by_waybill(waybill_no)
+        if b is not None:
+            carrier, order_no = b.carrier, order_no or b.order_no
+    except Exception as exc:  # bindings belong to another stage; notices still go out without the name
+        log.warning("binding lookup failed for %s: %s", waybill_no, exc)
+    rec = orders.get(order_no) if order_no else None
+    fields = dict(rec.fields or {}) if rec is not None else {}
+    try:
+        recipients = recipients_for_order(fields, channels)
+    except ValueError as exc:  # a malformed address on the order: no notice rather than a failed run
+        log.warning("recipients for %s: %s", waybill_no, exc)
+        recipients = []
+    return recipients, carrier, order_no, str(fields.get("customer") or "")
+
+
+def notify_quietly(desk, store, now: datetime, problems: list | None = None, **kw) -> dict[str, Any]:
+    """``notify_queued`` for jobs whose main work must not fail because a notice could not go out."""
+    try:
+        return notify_queued(desk, store, now, **kw)
+    except UserError as exc:
+        log.warning("notifications not sent: %s", exc)
+        if problems is not None:
+            problems.append({"waybill_no": "", "code": "notify", "message": str(exc), "hint": exc.hint or ""})
+        return {"error": str(exc)}
 
 
 # ---------------------------------------------------------------- one waybill

@@ -115,5 +115,22 @@ from xl_addin.adapters.store.notify_schema import NOTIFY_STATEMENTS  # noqa: E40
 MIGRATIONS.append((4, "notifications: send log with one row per (waybill, node, channel, recipient)",
                    NOTIFY_STATEMENTS))
 
+from xl_addin.adapters.store.push_schema import PUSH_STATEMENTS  # noqa: E402
+
+MIGRATIONS.append((6, "push: subscription state per waybill, notices waiting to be offered", PUSH_STATEMENTS))
+
+MIGRATIONS.sort(key=lambda m: m[0])
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+from xl_addin.adapters.store.cases_schema import CASES_STATEMENTS  # noqa: E402
+
+MIGRATIONS.append((7, "exception ledger: cases, history, attached signals, sync base, case counters",
+                   CASES_STATEMENTS))
+MIGRATIONS.sort(key=lambda m: m[0])
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+from xl_addin.adapters.store.closing_schema import CLOSING_STATEMENTS  # noqa: E402
+
+MIGRATIONS.append((8, "closing: order completion, satisfaction follow-ups, monthly archives", CLOSING_STATEMENTS))
 MIGRATIONS.sort(key=lambda m: m[0])
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,119 @@
+"""Monthly archive: round trip, idempotence, refusals, --verify."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from test_closing import make_desk, seed_order
+
+TZ = ZoneInfo("Asia/Shanghai")
+OCT = datetime(2026, 10, 10, 9, 0, tzinfo=TZ)
+NOV = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
+
+
+def build_month(root):
+    """Three orders completed in October, one completed in November, one not signed; all in the workbooks."""
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.closing import complete_signed_orders, sync_followups_sheet
+
+    desk = make_desk(root, OCT)
+    with store_for(desk) as store:
+        for i in range(3):
+            seed_order(desk, store, f"A{i}", f"SF40{i}", bound_at=OCT - timedelta(days=3),
+                       signed_at=OCT - timedelta(hours=5 + i), now=OCT)
+        complete_signed_orders(store, OCT)
+        seed_order(desk, store, "B1", "SF501", bound_at=NOV - timedelta(days=2), signed_at=NOV - timedelta(hours=3),
+                   now=NOV)
+        seed_order(desk, store, "C1", "SF601", bound_at=NOV - timedelta(days=1), signed_at=None, now=NOV)
+        complete_signed_orders(store, NOV)
+        sync_followups_sheet(desk.workbook("orders"), store, NOV, TZ, backup_dir=None)
+    return desk
+
+
+def live_keys(desk) -> dict[str, set[str]]:
+    from xl_addin.adapters.workbook.books import BINDINGS_SHEET, FOLLOWUPS_SHEET, ORDERS_SHEET
+    from xl_addin.adapters.workbook.reader import read_sheet
+
+    def keys(book, schema, key):
+        return [str(r.values[key]) for r in read_sheet(desk.workbook(book), schema).rows if r.values.get(key)]
+    return {"orders": keys("orders", ORDERS_SHEET, "order_no"), "followups": keys("orders", FOLLOWUPS_SHEET, "order_no"),
+            "bindings": keys("bindings", BINDINGS_SHEET, "order_no")}
+
+
+def archived_keys(desk, month="2026-10") -> dict[str, list[str]]:
+    from xl_addin.services.archive import read_archive_rows
+
+    folder = desk.archive_dir / month
+    if not (folder / "manifest.json").exists():
+        return {"orders": [], "followups": [], "bindings": []}
+    o = read_archive_rows(folder / f"订单确认单-{month}.xlsx")
+    b = read_archive_rows(folder / f"物流单号绑定表-{month}.xlsx")
+    return {"orders": [r["order_no"] for r in o["订单确认单"]], "followups": [r["order_no"] for r in o["满意度回访"]],
+            "bindings": [r["order_no"] for r in b["绑定表"]]}
+
+
+def test_archive_round_trip_idempotent_and_verify(tmp_path):
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.archive import archive_month, verify_archive
+
+    desk = build_month(tmp_path / "desk")
+    with store_for(desk) as store:
+        res = archive_month(desk, store, "2026-10", NOV)
+    assert res["status"] == "archived" and res["orders"] == 3
+    assert res["removed"]["orders"] == 6 and res["removed"]["bindings"] == 3  # 3 order rows + 3 follow-up rows
+    live, arch = live_keys(desk), archived_keys(desk)
+    assert sorted(arch["orders"]) == ["A0", "A1", "A2"] and sorted(arch["followups"]) == ["A0", "A1", "A2"]
+    assert sorted(live["orders"]) == ["B1", "C1"] and sorted(live["bindings"]) == ["B1", "C1"]
+    assert live["followups"] == ["B1"]
+    folder = desk.archive_dir / "2026-10"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["state"] == "complete"
+    nodes = manifest["files"]["物流跟踪节点-2026-10.xlsx"]
+    assert nodes["rows"] == {"节点明细": 6} and len(nodes["sha256"]) == 64
+    assert verify_archive(folder) == []
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    workbook_before = desk.workbook("orders").read_bytes()
+    with store_for(desk) as store:
+        again = archive_month(desk, store, "2026-10", NOV + timedelta(days=1))
+    assert again["status"] == "already_complete" and not again["changed"]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert desk.workbook("orders").read_bytes() == workbook_before
+    # --verify notices a changed file
+    p = folder / "物流单号绑定表-2026-10.xlsx"
+    p.write_bytes(p.read_bytes() + b"x")
+    assert any("SHA-256" in m for m in verify_archive(folder))
+
+
+def test_archive_refuses_month_not_over_and_open_cases(tmp_path):
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.archive import ArchiveRefused, archive_month
+    from xl_addin.services.cases import report_exception
+
+    desk = build_month(tmp_path / "desk")
+    with store_for(desk) as store:
+        with pytest.raises(ArchiveRefused, match="还没有结束"):
+            archive_month(desk, store, "2026-11", NOV)
+        case = report_exception(store, OCT, type="破损", description="外箱破", by="张三", waybill_no="SF601",
+                                order_no="C1")
+        with pytest.raises(ArchiveRefused) as err:
+            archive_month(desk, store, "2026-10", NOV)
+        assert case["case_id"] in str(err.value) and "--force-open-cases" in str(err.value)
+        assert not (desk.archive_dir / "2026-10").exists()
+        res = archive_month(desk, store, "2026-10", NOV, force_open_cases=True)
+    assert res["orders"] == 3 and res["open_cases_left"] == [case["case_id"]]
+    assert sorted(live_keys(desk)["orders"]) == ["B1", "C1"]
+
+
+def test_archive_command_verify(tmp_path, capsys):
+    from xl_addin.entrypoints import closing_commands  # noqa: F401
+    from xl_addin.entrypoints.cli import main
+
+    desk = build_month(tmp_path / "desk")
+    assert main(["archive", "--month", "2026-10", "--desk", str(desk.root), "--now", NOV.isoformat()]) == 0
+    assert "归档完成" in capsys.readouterr().out
+    assert main(["archive", "--verify", "2026-10", "--desk", str(desk.root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True

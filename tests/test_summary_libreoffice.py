@@ -1,0 +1,45 @@
+"""Slow tier: LibreOffice opens the weekly summary workbook (charts included) and prints it to PDF;
+the first page is rendered to docs/images/weekly-summary.png for the README."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from xl_addin.adapters.store.store import open_store
+from xl_addin.services.weekly_summary import write_summary
+
+pytestmark = pytest.mark.slow
+DOCS_PNG = Path(__file__).resolve().parents[1] / "docs" / "images" / "weekly-summary.png"
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_converts_summary_to_pdf_and_png(tmp_path):
+    from test_weekly_summary import TZ, build_week48
+
+    store = open_store(tmp_path / "state.sqlite3")
+    build_week48(store)
+    out = write_summary(store, "2026-W48", tmp_path / "weekly-summary.xlsx", tz=TZ, desk_name="物流部")
+    store.close()
+    with zipfile.ZipFile(out["path"]) as z:
+        assert sum(n.startswith("xl/charts/chart") for n in z.namelist()) == 3   # native charts, not pictures
+    profile = (tmp_path / "lo-profile").as_uri()
+    proc = subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                           "--outdir", str(tmp_path), out["path"]], capture_output=True, text=True, timeout=180)
+    pdf = tmp_path / "weekly-summary.pdf"
+    assert proc.returncode == 0 and pdf.exists(), proc.stderr
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"Pages:\s+3\n", info), info  # one printed page per sheet
+    if shutil.which("pdftoppm"):
+        DOCS_PNG.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(DOCS_PNG.with_suffix(""))], check=True, timeout=60)
+        assert DOCS_PNG.stat().st_size > 10_000

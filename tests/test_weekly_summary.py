@@ -1,0 +1,198 @@
+"""The weekly summary over a hand-checked small data set: every number asserted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from xl_addin.adapters.store.store import open_store
+from xl_addin.services.weekly_summary import parse_week, percentile, weekly_summary, write_summary
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from xl_addin.adapters.store.cases import CaseStore
+from xl_addin.adapters.store.store import utc_iso
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def t(day: int, hour: int = 0, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=TZ)
+
+
+def add_order(store, order_no, checked, confirmed=None):
+    store.conn.execute(
+        "INSERT INTO orders (order_no, status, check_status, checked_at, confirmed_at, updated_at) "
+        "VALUES (?, 'confirmed', 'ok', ?, ?, ?)",
+        (order_no, utc_iso(checked), utc_iso(confirmed) if confirmed else None, utc_iso(checked)))
+
+
+def add_binding(store, order_no, waybill, carrier, code, bound, current=True):
+    store.conn.execute(
+        "INSERT INTO bindings (order_no, waybill_no, carrier, carrier_code, source, bound_at, bound_by, is_current) "
+        "VALUES (?, ?, ?, ?, 'auto', ?, '系统', ?)", (order_no, waybill, carrier, code, utc_iso(bound), int(current)))
+
+
+def add_status(store, waybill, order_no, code, status, final_at=None, expected=None):
+    store.conn.execute(
+        "INSERT INTO waybill_status (waybill_no, order_no, carrier_code, status, final_at, expected_delivery, "
+        "is_final, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (waybill, order_no, code, status, utc_iso(final_at) if final_at else None, expected, int(final_at is not None),
+         utc_iso(t(1))))
+
+
+def add_event(store, waybill, when, status, sub):
+    store.conn.execute(
+        "INSERT INTO tracking_events (event_key, waybill_no, time, context, status, sub_status, source, ingested_at) "
+        "VALUES (?, ?, ?, '', ?, ?, 'query', ?)", (f"{waybill}-{utc_iso(when)}-{sub}", waybill, utc_iso(when),
+                                                   status, sub, utc_iso(when)))
+
+
+def add_case(store, case_id, **fields):
+    CaseStore(store).insert({"case_id": case_id, "case_status": "已结案" if fields.get("closed_at") else "处理中",
+                             "source": "manual", **fields}, fields["found_at"])
+
+
+def build_week48(store) -> None:
+    with store.transaction():
+        for o in ("O1", "O2", "O3"):
+            add_order(store, o, t(23, 9), t(23, 10))
+        add_order(store, "O4", t(24, 9))
+        add_order(store, "O5", t(17, 9), t(17, 10))
+        add_binding(store, "O1", "W1", "顺丰", "shunfeng", t(23, 10))
+        add_binding(store, "O2", "W2", "顺丰", "shunfeng", t(24, 10))
+        add_binding(store, "O3", "W3", "中通", "zhongtong", t(24, 11))
+        add_binding(store, "O4", "W4", "中通", "zhongtong", t(25, 11))
+        add_binding(store, "O5", "W5", "顺丰", "shunfeng", t(17, 11))
+        add_binding(store, "O9", "W6", "顺丰", "shunfeng", t(25, 9), current=False)
+        add_status(store, "W1", "O1", "shunfeng", "Delivered", t(25, 12), "2026-11-25")
+        add_status(store, "W2", "O2", "shunfeng", "Delivered", t(26, 20), "2026-11-26")
+        add_status(store, "W3", "O3", "zhongtong", "Delivered", t(28, 10), "2026-11-27")
+        add_status(store, "W4", "O4", "zhongtong", "InTransit")
+        add_status(store, "W5", "O5", "shunfeng", "Delivered", t(20, 10), "2026-11-21")
+        add_event(store, "W1", t(23, 10, 30), "InfoReceived", "InfoReceived")
+        add_event(store, "W1", t(23, 12), "InTransit", "InTransit_PickedUp")
+        add_event(store, "W1", t(24, 12), "InTransit", "InTransit_Other")
+        add_event(store, "W1", t(25, 12), "Delivered", "Delivered_Other")
+        add_event(store, "W2", t(24, 8), "InTransit", "InTransit_PickedUp")
+        add_event(store, "W2", t(26, 20), "Delivered", "Delivered_Other")
+        add_event(store, "W3", t(24, 10), "InTransit", "InTransit_PickedUp")
+        add_event(store, "W3", t(28, 10), "Delivered", "Delivered_Other")
+        add_event(store, "W4", t(25, 14), "InTransit", "InTransit_PickedUp")
+        add_event(store, "W5", t(17, 10), "InTransit", "InTransit_PickedUp")
+        add_event(store, "W5", t(20, 10), "Delivered", "Delivered_Other")
+        add_case(store, "C1", order_no="O1", waybill_no="W1", carrier_code="shunfeng", type="延误", severity="中",
+                 found_at=t(23, 14), submitted_at=t(23, 14, 20), carrier_replied_at=t(23, 16), cause="暴雨",
+                 new_expected=t(25, 18), customer_informed_at=t(24, 10), receiver_informed_at=t(24, 11),
+                 responsible_party="天气或不可抗力", result="已按新时间送达", closed_at=t(24, 12))
+        add_case(store, "C2", order_no="O3", waybill_no="W3", carrier_code="zhongtong", type="丢件", severity="高",
+                 found_at=t(24, 9), submitted_at=t(24, 10), carrier_replied_at=t(24, 13), claim_started_at=t(25, 12),
+                 claim_amount="200.50", cause="分拨中心遗失", responsible_party="物流商")
+        add_case(store, "C3", order_no="O4", waybill_no="W4", carrier_code="zhongtong", type="破损", severity="高",
+                 found_at=t(29, 20), submitted_at=t(29, 20, 10), cause="包装不足", responsible_party="发货方",
+                 source="complaint")
+        add_case(store, "C4", order_no="O5", waybill_no="W5", carrier_code="shunfeng", type="信息错误", severity="中",
+                 found_at=t(19, 10), submitted_at=t(19, 10, 10), error_source="客户地址错误",
+                 binding_checked_at=t(19, 11), address_confirmed_at=t(19, 12), corrected_address="杭州市西湖区文三路1号",
+                 customer_informed_at=t(19, 13), receiver_informed_at=t(19, 13), result="已改地址重派",
+                 responsible_party="客户", closed_at=t(26, 10))
+
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "state.sqlite3")
+    build_week48(s)
+    yield s
+    s.close()
+
+
+def test_percentile_and_week_parsing():
+    assert percentile([48, 60, 96], 0.5) == 60 and percentile([48, 60, 96], 0.9) == pytest.approx(88.8)
+    assert percentile([], 0.5) is None and percentile([5], 0.9) == 5
+    assert parse_week("2026-W48") == (2026, 48)
+    with pytest.raises(Exception):
+        parse_week("2026-48")
+
+
+def test_overview_every_number(store):
+    d = weekly_summary(store, "2026-W48", tz=TZ)
+    assert d["start"] == "2026-11-23T00:00:00+08:00" and d["end"] == "2026-11-30T00:00:00+08:00"
+    assert d["overview"] == {
+        "orders_received": 4, "orders_confirmed": 3, "orders_shipped": 4, "orders_delivered": 3,
+        "on_time_delivered": 2, "with_expected_date": 3, "on_time_rate": 0.6667,
+        "transit_median_hours": 60.0, "transit_p90_hours": 88.8, "exceptions_opened": 3, "exceptions_closed": 2,
+        "complaints": 1, "sla_breaches_total": 3, "open_cases": 2}
+    assert d["exceptions_opened_by_type"] == {"延误": 1, "丢件": 1, "破损": 1, "信息错误": 0, "其他": 0}
+    assert d["exceptions_closed_by_type"] == {"延误": 1, "丢件": 0, "破损": 0, "信息错误": 1, "其他": 0}
+    assert d["sla_breaches"] == {"report": 1, "claim": 1, "delay_update": 0, "wrong_info": 0, "close": 1}
+    assert d["open_cases_by_age"] == {"<1天": 1, "1-3天": 0, "3-7天": 1, "≥7天": 0}
+
+
+def test_compared_with_previous_week_and_four_week_average(store):
+    c = weekly_summary(store, "2026-W48", tz=TZ)["compare"]
+    got = {k: (v["value"], v["previous"], v["avg4"]) for k, v in c.items()}
+    assert got == {
+        "orders_received": (4, 1, 0.25), "orders_confirmed": (3, 1, 0.25), "orders_shipped": (4, 1, 0.25),
+        "orders_delivered": (3, 1, 0.25), "on_time_rate": (0.6667, 1.0, 1.0),
+        "transit_median_hours": (60.0, 72.0, 72.0), "transit_p90_hours": (88.8, 72.0, 72.0),
+        "exceptions_opened": (3, 1, 0.25), "exceptions_closed": (2, 0, 0), "complaints": (1, 0, 0),
+        "sla_breaches_total": (3, 0, 0), "open_cases": (2, 1, 0.25)}
+
+
+def test_trend_over_five_weeks(store):
+    trend = weekly_summary(store, "2026-W48", tz=TZ)["trend"]
+    assert [t["week"] for t in trend] == ["2026-W44", "2026-W45", "2026-W46", "2026-W47", "2026-W48"]
+    assert [t["delivered"] for t in trend] == [0, 0, 0, 1, 3]
+    assert [t["shipped"] for t in trend] == [0, 0, 0, 1, 4]
+    assert [t["exceptions_opened"] for t in trend] == [0, 0, 0, 1, 3]
+    assert [t["on_time_rate"] for t in trend] == [None, None, None, 1.0, 0.6667]
+    assert [t["transit_median_hours"] for t in trend] == [None, None, None, 72.0, 60.0]
+
+
+def test_carrier_scorecard_every_number(store):
+    sf, zto = weekly_summary(store, "2026-W48", tz=TZ)["carriers"]
+    assert sf == {"carrier_code": "shunfeng", "carrier": "顺丰", "volume": 2, "delivered": 2, "on_time_rate": 1.0,
+                  "transit_median_hours": 54.0, "exceptions": 1,
+                  "exceptions_per_1000": {"延误": 500.0, "丢件": 0.0, "破损": 0.0, "信息错误": 0.0, "其他": 0.0},
+                  "exceptions_per_1000_total": 500.0, "claims_count": 0, "claims_amount": "0.00",
+                  "avg_response_hours": 2.0, "rank": 1, "best": True, "worst": False}
+    assert zto == {"carrier_code": "zhongtong", "carrier": "中通", "volume": 2, "delivered": 1, "on_time_rate": 0.0,
+                   "transit_median_hours": 96.0, "exceptions": 2,
+                   "exceptions_per_1000": {"延误": 0.0, "丢件": 500.0, "破损": 500.0, "信息错误": 0.0, "其他": 0.0},
+                   "exceptions_per_1000_total": 1000.0, "claims_count": 1, "claims_amount": "200.50",
+                   "avg_response_hours": 4.0, "rank": 2, "best": False, "worst": True}
+
+
+def test_exception_analysis(store):
+    a = weekly_summary(store, "2026-W48", tz=TZ)["analysis"]
+    assert a["matrix"] == [
+        {"type": "丢件", "carrier": "中通", "responsible_party": "物流商", "count": 1},
+        {"type": "延误", "carrier": "顺丰", "responsible_party": "天气或不可抗力", "count": 1},
+        {"type": "破损", "carrier": "中通", "responsible_party": "发货方", "count": 1}]
+    assert a["top_causes"] == [{"cause": "分拨中心遗失", "count": 1}, {"cause": "包装不足", "count": 1},
+                               {"cause": "暴雨", "count": 1}]
+    assert a["slowest_to_close"] == [
+        {"case_id": "C4", "type": "信息错误", "waybill_no": "W5", "carrier": "顺丰", "hours_to_close": 168.0},
+        {"case_id": "C1", "type": "延误", "waybill_no": "W1", "carrier": "顺丰", "hours_to_close": 22.0}]
+
+
+def test_past_week_is_reproducible_and_report_written(store, tmp_path):
+    w47 = weekly_summary(store, "2026-W47", tz=TZ)
+    assert w47["overview"]["orders_delivered"] == 1 and w47["overview"]["sla_breaches_total"] == 0
+    assert w47["open_cases_by_age"] == {"<1天": 0, "1-3天": 0, "3-7天": 1, "≥7天": 0}
+    out = write_summary(store, "2026-W48", tmp_path / "r" / "周报.xlsx", tz=TZ, desk_name="物流部")
+    twin = json.loads((tmp_path / "r" / "周报.json").read_text(encoding="utf-8"))
+    assert twin["overview"] == weekly_summary(store, "2026-W48", tz=TZ)["overview"] == out["overview"]
+    wb = load_workbook(out["path"])
+    assert wb.sheetnames == ["概览", "物流商评分", "异常分析"]
+    ov, sc = wb["概览"], wb["物流商评分"]
+    assert ov["A4"].value == "接收订单" and ov["B4"].value == 4 and ov["C4"].value == 1 and ov["D4"].value == 0.25
+    assert len(ov._charts) == 2 and len(sc._charts) == 1
+    assert sc["B4"].value == "顺丰" and sc["B4"].fill.fgColor.rgb == "FFC6EFCE"
+    assert sc["B5"].value == "中通" and sc["B5"].fill.fgColor.rgb == "FFFFC7CE"
+    for ws in wb.worksheets:
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage

@@ -1,0 +1,411 @@
+"""The monthly archive (stage 5): a month's completed orders leave the live workbooks, nothing is lost.
+
+Which orders: those completed (signed, no open case) in the month, not archived before. Their
+order rows, follow-ups, bindings (with re-binding history), tracking nodes and exception cases
+with history are written as workbooks under ``archive/YYYY-MM/`` plus ``manifest.json`` (row
+counts and SHA-256 per file). The steps, each safe to be killed after:
+
+1. write the workbooks (temporary names, renamed when complete);
+2. write the manifest (state ``written``) — the commit point; before it the archive does not
+   exist and every row is only live;
+3. read the archive back and check it against the state store;
+4. remove the archived rows from the live workbooks, one atomic replace per workbook, noting
+   each in the manifest;
+5. mark the manifest ``complete``.
+
+A run that finds a ``written`` manifest resumes at step 3 with the rows the manifest names, so a
+kill leaves rows live *and* archived only until the next run. A ``complete`` month is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import tempfile
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any, Callable
+
+from xl_addin.adapters.store.followups import ClosingStore
+from xl_addin.adapters.store.store import Store
+from xl_addin.domain.closing import month_bounds, month_is_over, parse_month
+from xl_addin.errors import UserError
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+KILL_ENV = "XL_LOGISTICS_ARCHIVE_KILL_AT"  # tests: SIGKILL this process at the named point
+WRITTEN, COMPLETE = "written", "complete"
+
+
+class ArchiveRefused(UserError):
+    """The month cannot be archived yet (not over, open cases, or the archive does not check out)."""
+
+
+def _checkpoint(name: str) -> None:
+    if os.environ.get(KILL_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _local(moment: Any, tz: tzinfo) -> Any:
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return moment.astimezone(tz).replace(tzinfo=None, microsecond=0)
+    return moment
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- what a month holds
+
+def _gather(desk, store: Store, orders: list[str], tz: tzinfo) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """{file stem: {sheet name: rows}} for the archived orders, from the live order sheet and the store."""
+    from xl_addin.adapters.store.orders import OrderRecords
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.adapters.store.waybills import WaybillStore
+    from xl_addin.adapters.workbook.books import FOLLOWUPS_SHEET, ORDERS_SHEET
+    from xl_addin.adapters.workbook.reader import read_sheet
+
+    wanted = set(orders)
+    live: dict[str, dict[str, Any]] = {}
+    path = desk.workbook("orders")
+    if path.exists():
+        for r in read_sheet(path, ORDERS_SHEET).rows:
+            no = str(r.values.get("order_no") or "").strip()
+            if no in wanted and no not in live:
+                live[no] = dict(r.values)
+    records = OrderRecords(store)
+    closings = ClosingStore(store)
+    order_rows = []
+    for no in orders:
+        row = live.get(no)
+        if row is None:
+            rec = records.get(no)
+            row = {c.key: (rec.fields.get(c.key) if rec else None) for c in ORDERS_SHEET.columns}
+            row["order_no"] = no
+        row["order_status"] = "已完成"
+        c = closings.closing(no) or {}
+        row["signed_at"] = _local(c.get("signed_at"), tz)
+        row["completed_at"] = _local(c.get("completed_at"), tz)
+        order_rows.append(row)
+    followups = []
+    for f in closings.followups(orders):
+        followups.append({"order_no": f["order_no"], "signed_at": _local(f["signed_at"], tz),
+                          "due_at": _local(f["due_at"], tz), "contacted_at": _local(f["contacted_at"], tz),
+                          "contacted_by": f["contacted_by"],
+                          "goods_intact": None if f["goods_intact"] is None else ("是" if f["goods_intact"] else "否"),
+                          "speed_satisfied": None if f["speed_ok"] is None else ("是" if f["speed_ok"] else "否"),
+                          "score": f["score"], "comment": f["comment"],
+                          "followup_status": "已完成" if f["contacted_at"] else "未回访"})
+    ws = WaybillStore(store)
+    bindings, waybills = [], []
+    for b in [b for b in ws.all_current() if b.order_no in wanted] + [b for b in ws.history() if b.order_no in wanted]:
+        d = b.as_dict()
+        bindings.append({k: _local(d.get(k), tz) for k in ("order_no", "waybill_no", "carrier", "carrier_code",
+                                                           "source_label", "bound_at", "bound_by",
+                                                           "expected_delivery", "service", "est_freight",
+                                                           "review_label", "reviewed_by", "reviewed_at",
+                                                           "replaced_at", "replace_reason")}
+                        | {"is_current": "是" if b.is_current else "否"})
+        waybills.append(b.waybill_no)
+    nodes = []
+    events = TrackingStore(store).events_of(waybills)
+    order_of = {b["waybill_no"]: b["order_no"] for b in bindings}
+    for w in waybills:
+        for e in events.get(w, []):
+            nodes.append({"waybill_no": w, "order_no": order_of.get(w), "actual_time": _local(e.time, tz),
+                          "status": e.status.value, "status_note": e.context, "outlet": e.outlet or e.courier,
+                          "source": e.source})
+    cases, history = [], []
+    try:
+        from xl_addin.adapters.store.cases import CaseStore
+    except ImportError:
+        CaseStore = None  # noqa: N806 - the ledger is optional
+    if CaseStore is not None:
+        cstore = CaseStore(store)
+        for no in orders:
+            for c in cstore.cases_for_order(no):
+                cases.append({k: _local(v, tz) for k, v in c.items() if k != "status"})
+                history += [{k: _local(v, tz) for k, v in h.items() if k != "id"} for h in cstore.history(c["case_id"])]
+    return {
+        "订单确认单": {"订单确认单": order_rows, "满意度回访": followups},
+        "物流单号绑定表": {"绑定表": bindings},
+        "物流跟踪节点": {"节点明细": nodes},
+        "异常订单处理台账": {"异常台账": cases, "处理历史": history},
+    }
+
+
+def _write_book(path: Path, sheets: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    from openpyxl import Workbook
+
+    from xl_addin.adapters.workbook.cells import safe_text
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    counts = {}
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        keys: list[str] = []
+        for r in rows:
+            keys += [k for k in r if k not in keys]
+        ws.append(keys or ["order_no"])
+        for r in rows:
+            ws.append([safe_text(v) if isinstance(v, str) else v for v in (r.get(k) for k in keys)])
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text from outside is data, never a formula
+        ws.freeze_panes = "A2"
+        counts[name] = len(rows)
+    fd, tmp = tempfile.mkstemp(prefix=".archive-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return counts
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_archive_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """An archive workbook read back: {sheet: [row dicts]} (header row gives the keys)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    try:
+        out = {}
+        for ws in wb.worksheets:
+            rows = list(ws.iter_rows(values_only=True))
+            keys = list(rows[0]) if rows else []
+            out[ws.title] = [dict(zip(keys, r)) for r in rows[1:] if any(v is not None for v in r)]
+        return out
+    finally:
+        wb.close()
+
+
+# ---------------------------------------------------------------- checks
+
+def verify_archive(folder: Path) -> list[str]:
+    """Problems found re-checking files against the manifest (empty when it checks out)."""
+    mpath = folder / MANIFEST
+    if not mpath.exists():
+        return [f"{folder} 没有归档清单 {MANIFEST}"]
+    manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    problems = []
+    for name, info in manifest["files"].items():
+        p = folder / name
+        if not p.exists():
+            problems.append(f"缺少文件 {name}")
+            continue
+        if _sha256(p) != info["sha256"]:
+            problems.append(f"{name} 的 SHA-256 与清单不符（文件被改动或损坏）")
+            continue
+        counts = {k: len(v) for k, v in read_archive_rows(p).items()}
+        if counts != info["rows"]:
+            problems.append(f"{name} 的行数 {counts} 与清单 {info['rows']} 不符")
+    return problems
+
+
+def _check_against_store(folder: Path, manifest: dict[str, Any], expected: dict[str, dict[str, list]]) -> list[str]:
+    problems = verify_archive(folder)
+    if problems:
+        return problems
+    for stem, sheets in expected.items():
+        got = read_archive_rows(folder / f"{stem}-{manifest['month']}.xlsx")
+        for sheet, rows in sheets.items():
+            if len(got.get(sheet, [])) != len(rows):
+                problems.append(f"{stem}/{sheet}: 归档 {len(got.get(sheet, []))} 行，状态库 {len(rows)} 行")
+            keys = ("order_no", "waybill_no", "case_id")
+            want = sorted(tuple(str(r.get(k) or "") for k in keys) for r in rows)
+            have = sorted(tuple(str(r.get(k) or "") for k in keys) for r in got.get(sheet, []))
+            if want != have:
+                problems.append(f"{stem}/{sheet}: 归档内容与状态库不一致")
+    return problems
+
+
+# ---------------------------------------------------------------- removal from the live workbooks
+
+# live book → [(sheet name, key column, which manifest key set it belongs to)]
+LIVE_SHEETS = {
+    "orders": [("订单确认单", "order_no", "orders"), ("满意度回访", "order_no", "orders")],
+    "bindings": [("绑定表", "order_no", "orders"), ("绑定历史", "order_no", "orders")],
+    "tracking": [("跟踪总览", "waybill_no", "waybills"), ("节点明细", "waybill_no", "waybills")],
+    "exceptions": [("异常台账", "case_id", "cases"), ("处理历史", "case_id", "cases")],
+}
+
+
+def _schema_for(sheet_name: str):
+    from xl_addin.adapters.workbook.books import ALL_BOOKS
+
+    for b in ALL_BOOKS:
+        for s in b.sheets:
+            if s.name == sheet_name:
+                return s
+    raise KeyError(sheet_name)
+
+
+def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_dir: Path | None) -> int:
+    """Delete the rows whose key is in the set, in every planned sheet of one workbook; one atomic replace.
+
+    Returns how many rows were removed (0: the file is left untouched)."""
+    from openpyxl import load_workbook
+
+    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, atomic_replace, temp_path_for
+    from xl_addin.adapters.workbook.reader import read_sheet
+
+    assert_not_open_in_excel(path)
+    doomed: dict[str, list[int]] = {}
+    for sheet_name, key, keys in plan:
+        try:
+            table = read_sheet(path, _schema_for(sheet_name), sheet_name=sheet_name)
+        except UserError:
+            continue  # the sheet is not there (or has no header): nothing of ours to remove
+        rows = [r.row for r in table.rows if str(r.values.get(key) or "").strip() in keys]
+        if rows:
+            doomed[sheet_name] = rows
+    if not doomed:
+        return 0
+    wb = load_workbook(path)
+    removed = 0
+    for sheet_name, rows in doomed.items():
+        ws = wb[sheet_name]
+        for r in sorted(rows, reverse=True):
+            ws.delete_rows(r, 1)
+        removed += len(rows)
+        for t in ws.tables.values():
+            start, end = t.ref.split(":")
+            head = int("".join(ch for ch in start if ch.isdigit()))
+            last = int("".join(ch for ch in end if ch.isdigit()))
+            inside = sum(1 for r in rows if head < r <= last)
+            new_last = max(head + 1, last - inside)
+            col = "".join(ch for ch in end if ch.isalpha())
+            t.ref = f"{start}:{col}{new_last}"
+            if t.autoFilter is not None:
+                t.autoFilter.ref = t.ref
+    tmp = temp_path_for(path)
+    try:
+        wb.save(tmp)
+        atomic_replace(tmp, path, backup_dir)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return removed
+
+
+# ---------------------------------------------------------------- the job
+
+def open_cases_before(store: Store, end: datetime) -> list[dict[str, Any]]:
+    try:
+        from xl_addin.adapters.store.cases import CaseStore
+    except ImportError:
+        return []
+    return [c for c in CaseStore(store).open_cases() if c.get("found_at") is None or c["found_at"] < end]
+
+
+def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_cases: bool = False,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Archive ``month`` (YYYY-MM); idempotent and resumable. ArchiveRefused when it may not run."""
+    say = progress or (lambda _m: None)
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(desk.settings.desk.timezone)
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise UserError(str(exc), "例如 --month 2026-10") from None
+    start, end = month_bounds(month, tz)
+    folder = desk.archive_dir / month
+    mpath = folder / MANIFEST
+    closings = ClosingStore(store)
+    if mpath.exists():
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        if manifest.get("state") == COMPLETE:
+            return {"month": month, "status": "already_complete", "folder": str(folder),
+                    "orders": len(manifest["keys"]["orders"]), "files": manifest["files"], "changed": False}
+        say("发现未完成的归档，继续")
+    else:
+        if not month_is_over(month, now, tz):
+            raise ArchiveRefused(f"{month} 还没有结束，不能归档", f"请在 {end:%Y-%m-%d} 之后再运行")
+        blocking = open_cases_before(store, end)
+        if blocking and not force_open_cases:
+            listed = "、".join(f"{c['case_id']}({c.get('order_no') or '-'} {c.get('type')})" for c in blocking[:20])
+            raise ArchiveRefused(f"{month} 及以前还有 {len(blocking)} 个未结案的异常: {listed}",
+                                 "请先结案；或加 --force-open-cases 归档（未结案订单留在在用工作簿里）")
+        done_before = closings.archived_orders()
+        orders = [c["order_no"] for c in closings.completed_between(start, end) if c["order_no"] not in done_before]
+        data = _gather(desk, store, orders, tz)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for stem, sheets in data.items():
+            name = f"{stem}-{month}.xlsx"
+            counts = _write_book(folder / name, sheets)
+            files[name] = {"rows": counts, "sha256": _sha256(folder / name)}
+            _checkpoint(f"after_file:{stem}")
+        _checkpoint("before_manifest")
+        waybills = sorted({r["waybill_no"] for r in data["物流单号绑定表"]["绑定表"]})
+        cases = sorted({str(r["case_id"]) for r in data["异常订单处理台账"]["异常台账"]})
+        manifest = {"month": month, "state": WRITTEN, "created_at": now.isoformat(), "desk": desk.settings.desk.name,
+                    "files": files, "keys": {"orders": orders, "waybills": waybills, "cases": cases},
+                    "removed_from": []}
+        _write_json(mpath, manifest)
+        closings.set_archive_state(month, WRITTEN, str(folder), now, orders)
+        _checkpoint("after_manifest")
+
+    # 3. read back and check against the store
+    expected = _gather(desk, store, manifest["keys"]["orders"], tz)
+    expected["订单确认单"].pop("订单确认单")  # order rows came from the live sheet: checked by key below
+    problems = _check_against_store(folder, manifest, expected)
+    got_orders = {str(r.get("order_no")) for r in read_archive_rows(folder / f"订单确认单-{month}.xlsx")["订单确认单"]}
+    if got_orders != set(manifest["keys"]["orders"]):
+        problems.append("订单确认单: 归档的订单编号与清单不一致")
+    if problems:
+        raise ArchiveRefused("归档核对未通过，在用工作簿未做任何删除: " + "；".join(problems[:10]),
+                             "请检查 archive 文件夹；可删除该月文件夹后重新归档")
+    _checkpoint("after_verify")
+
+    # 4. remove archived rows from the live workbooks, one workbook at a time
+    keysets = {k: set(v) for k, v in manifest["keys"].items()}
+    removed = {}
+    for book_key, sheets in LIVE_SHEETS.items():
+        path = desk.workbook(book_key)
+        if book_key in manifest["removed_from"] or not path.exists():
+            continue
+        removed[book_key] = remove_live_rows(path, [(s, k, keysets[ks]) for s, k, ks in sheets], desk.backup_dir)
+        _checkpoint(f"after_remove:{book_key}")
+        manifest["removed_from"].append(book_key)
+        _write_json(mpath, manifest)
+    manifest["state"] = COMPLETE
+    manifest["completed_at"] = now.isoformat()
+    _write_json(mpath, manifest)
+    closings.set_archive_state(month, COMPLETE, str(folder), now, manifest["keys"]["orders"])
+    return {"month": month, "status": "archived", "folder": str(folder), "orders": len(manifest["keys"]["orders"]),
+            "removed": removed, "files": manifest["files"], "changed": True,
+            "open_cases_left": [c["case_id"] for c in open_cases_before(store, end)] if force_open_cases else []}
+
+
+def archive_attachments(result: dict[str, Any]) -> list[Path]:
+    folder = Path(result["folder"])
+    return [folder / name for name in result["files"]] + [folder / MANIFEST]

@@ -1,0 +1,475 @@
+"""Push tracking: subscribe waybills with Kuaidi100, ingest the pushes it sends back, the demo.
+
+Why push: the provider allows one query per number per 30 minutes and 48 a day, so polling
+cannot keep thousands of open waybills current; a subscription makes the provider call us
+on every change. A push goes through the same idempotent path as the refresh job (event keys,
+``ON CONFLICT DO NOTHING``), so a repeated or out-of-order push adds only what is new, and
+the new events are queued for customer notices in the same transaction.
+
+The receiver (``xl_addin.receiver``) is HTTP only; ``PushService`` is what it calls: verify the
+signature before reading anything, ingest, answer. Notices are offered and sent by a
+background thread so the provider always gets its answer well within 20 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time as _time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+from xl_addin.errors import ConfigError, UserError
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/kuaidi100/callback"
+CALLBACK_URL_ENV = "XL_LOGISTICS_CALLBACK_URL"
+RETRY_SUBSCRIBE = timedelta(minutes=30)
+RESUBSCRIBE_AFTER = timedelta(hours=1)
+NO_RECORD = "3天查询无记录"
+CRASH_ENV = "XL_LOGISTICS_TEST_CRASH_AFTER_PUSHES"
+
+
+# ---------------------------------------------------------------- settings
+
+def push_salt(desk, store, env: Mapping[str, str] | None = None) -> str:
+    """The push-signature salt: the environment variable named by ``[tracking] salt_env``, else one
+    random salt generated once and kept in the desk's state store (never in a workbook or a log)."""
+    env = os.environ if env is None else env
+    name = getattr(desk.settings.tracking, "salt_env", "KUAIDI100_SALT") or "KUAIDI100_SALT"
+    if env.get(name):
+        return env[name]
+    row = store.conn.execute("SELECT value FROM meta WHERE key = 'push_salt'").fetchone()
+    if row:
+        return row[0]
+    salt = secrets.token_hex(16)
+    with store.transaction():
+        store.conn.execute("INSERT INTO meta (key, value) VALUES ('push_salt', ?) ON CONFLICT (key) DO NOTHING", (salt,))
+    return store.conn.execute("SELECT value FROM meta WHERE key = 'push_salt'").fetchone()[0]
+
+
+def callback_url(desk, env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    url = (env.get(CALLBACK_URL_ENV) or desk.settings.tracking.callback_url or "").strip()
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("未配置推送回调地址：订阅需要一个快递100 能访问到的地址",
+                          f"在 xl-logistics.toml 的 [tracking] 写 callback_url = \"https://你的域名{CALLBACK_PATH}\"，"
+                          f"或设置环境变量 {CALLBACK_URL_ENV}；部署方法见 docs/push-receiver.md")
+    return url
+
+
+# ---------------------------------------------------------------- subscribe
+
+@dataclass
+class SubscribeResult:
+    as_of: datetime
+    submitted: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    refused: list[dict[str, str]] = field(default_factory=list)
+    retry_later: list[dict[str, str]] = field(default_factory=list)
+    states: dict[str, int] = field(default_factory=dict)
+    attention: list[dict[str, Any]] = field(default_factory=list)  # refused, aborted, escalated
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["as_of"] = self.as_of.isoformat()
+        return d
+
+
+def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = None,
+                       rate: float | None = -1.0, env: Mapping[str, str] | None = None) -> SubscribeResult:
+    """Subscribe every tracked, unfinished waybill that has no live subscription (once each).
+
+    501 duplicate counts as subscribed; 700/701/702 are the waybill's problem (kept with a hint);
+    600/601 stop the run as a ConfigError. ``rate``: requests per second (default: the desk's
+    ``requests_per_second``; None: no limit, for the sandbox)."""
+    from xl_addin.adapters.store.subscriptions import SubscriptionStore
+    from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, WAYBILL_PROBLEM
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.tracking import RateLimiter, provider_code, provider_codes, provider_spec, register_bindings
+
+    started = _time.monotonic()
+    url = url or callback_url(desk, env)
+    own_client = client is None
+    if client is None:
+        from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+
+        spec = provider_spec(desk.settings, env)
+        client = Kuaidi100Client(spec.base_url, spec.customer, spec.key)
+    if rate == -1.0:
+        rate = float(desk.settings.tracking.requests_per_second)
+    limiter = RateLimiter(rate or 0)
+    res = SubscribeResult(as_of=now)
+    try:
+        with store_for(desk) as store:
+            phones, _names = register_bindings(store, now)
+            codes = provider_codes(desk)
+            salt = push_salt(desk, store, env)
+            subs = SubscriptionStore(store)
+            for waybill, carrier, _order in subs.to_subscribe(now):
+                com = provider_code(codes, carrier)
+                with store.transaction():
+                    subs.submitted(waybill, carrier, com, url, now)
+                limiter.wait()
+                out = client.subscribe(com, waybill, url, salt, phones.get(waybill))
+                res.submitted += 1
+                if out.kind == CONFIG_ERROR:
+                    with store.transaction():
+                        subs.answered(waybill, "retry", out.return_code, out.message, out.hint or "", now, now)
+                    raise ConfigError(f"快递100 拒绝了订阅账号（返回码 {out.return_code}：{out.message}），"
+                                      f"本次订阅已停止（已提交 {res.submitted} 单）",
+                                      out.hint or "请检查 KUAIDI100_KEY")
+                if out.ok:
+                    state = out.kind
+                    res.accepted += out.kind == "accepted"
+                    res.duplicate += out.kind == "duplicate"
+                    next_try = None
+                elif out.kind == WAYBILL_PROBLEM:
+                    state, next_try = "refused", None
+                    res.refused.append({"waybill_no": waybill, "code": out.return_code or "",
+                                        "message": out.message, "hint": out.hint or ""})
+                else:
+                    state, next_try = "retry", now + RETRY_SUBSCRIBE
+                    res.retry_later.append({"waybill_no": waybill, "code": out.return_code or "",
+                                            "message": out.message, "hint": out.hint or ""})
+                with store.transaction():
+                    subs.answered(waybill, state, out.return_code, out.message, out.hint or "", now, next_try)
+                    store.audit(now, "系统", f"subscription.{state}", "waybill", waybill,
+                                {"company": com, "code": out.return_code, "message": out.message})
+            res.states = subs.counts()
+            res.attention = [r.as_dict() for r in subs.all() if r.state in ("refused", "abort") or r.escalated_at]
+    finally:
+        if own_client:
+            client.close()
+    res.seconds = round(_time.monotonic() - started, 3)
+    return res
+
+
+def subscription_overview(desk) -> list[dict[str, Any]]:
+    from xl_addin.adapters.store.subscriptions import SubscriptionStore
+    from xl_addin.bootstrap import store_for
+
+    with store_for(desk) as store:
+        return [r.as_dict() for r in SubscriptionStore(store).all()]
+
+
+# ---------------------------------------------------------------- ingest one push
+
+@dataclass
+class PushVerdict:
+    """What the receiver answers and logs. ``ack``: answer the success body (the provider stops)."""
+
+    outcome: str  # ingested | unknown_waybill | bad_sign | malformed | error
+    ack: bool
+    waybill_no: str | None = None
+    status: str | None = None
+    new_events: int = 0
+    carrier_corrected: str | None = None
+    detail: str = ""
+
+    def log_fields(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "", 0) or k in ("outcome", "ack")}
+
+
+def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=None,
+                resubscribe_on_abort: bool = True, refresh_interval: timedelta = timedelta(hours=2)) -> PushVerdict:
+    """Verify, then ingest one push form (``param``, ``sign``) in one transaction.
+
+    Nothing is read from ``param`` before the signature holds. A signed push for a waybill this
+    desk does not track is acknowledged (so the provider stops retrying) and changes nothing."""
+    from xl_addin.adapters.store.subscriptions import NoticeQueue, SubscriptionStore
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.adapters.tracking.kuaidi100 import parse_push, verify_push_sign
+
+    param, sign = _field(form, "param"), _field(form, "sign")
+    if not param:
+        return PushVerdict("malformed", False, detail="缺少 param")
+    if not verify_push_sign(param, salt, sign):
+        return PushVerdict("bad_sign", False, detail="签名校验失败")
+    push = parse_push({"param": param}, None, tz)
+    if not push.valid:
+        return PushVerdict("malformed", False, detail=push.error or "")
+    waybill = push.waybill_no
+    if not waybill:
+        return PushVerdict("malformed", False, status=push.status, detail="lastResult 缺少单号 nu")
+    ts = TrackingStore(store)
+    if ts.status(waybill) is None and not _register_bound(store, ts, waybill, now):
+        return PushVerdict("unknown_waybill", True, waybill, push.status, detail="本台账没有这个运单")
+    subs = SubscriptionStore(store)
+    verdict = PushVerdict("ingested", True, waybill, push.status)
+    with store.transaction():
+        new = ts.add_events(push.events, now)
+        NoticeQueue(store).add(new, now)
+        verdict.new_events = len(new)
+        if new:
+            ts.refresh_status(waybill, ts.events_for(waybill), now)
+        final = bool(store.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?",
+                                        (waybill,)).fetchone()[0])
+        ts.record_check(waybill, now, "push", push.message or push.status or "push",
+                        None if final else now + refresh_interval, unknown_codes=push.unknown_codes)
+        company = push.com_new if push.auto_check and push.com_new else None
+        if subs.get(waybill) is None:
+            subs.push_for_unsubscribed(waybill, push.carrier_code or "", push.status or "polling", now)
+        else:
+            subs.pushed(waybill, push.status or "polling", push.message, now, company=company)
+        if company:
+            verdict.carrier_corrected = f"{push.com_old or '?'}→{company}"
+            store.audit(now, "快递100", "carrier_corrected", "waybill", waybill,
+                        {"com_old": push.com_old, "com_new": company})
+        if push.status == "abort":
+            _handle_abort(store, subs, waybill, push.message, now, resubscribe_on_abort, final)
+    return verdict
+
+
+def _register_bound(store, ts, waybill: str, now: datetime) -> bool:
+    """A waybill bound since the last refresh is tracked from its first push on."""
+    try:
+        from xl_addin.adapters.store.waybills import WaybillStore
+
+        b = WaybillStore(store).current_by_waybill(waybill)
+    except Exception as exc:  # no bindings table: nothing this desk knows
+        log.warning("binding lookup failed: %s", exc)
+        return False
+    if b is None:
+        return False
+    with store.transaction():
+        ts.register([{"waybill_no": b.waybill_no, "order_no": b.order_no, "carrier_code": b.carrier_code,
+                      "expected_delivery": b.expected_delivery, "bound_at": b.bound_at}], now)
+    return True
+
+
+def _handle_abort(store, subs, waybill: str, message: str, now: datetime, resubscribe: bool, final: bool) -> None:
+    """'3天查询无记录' once → subscribe again later (the number may simply not be scanned yet);
+    otherwise, or the second time, escalate: it falls back to polling and is listed for a person."""
+    row = subs.get(waybill)
+    if not final and resubscribe and NO_RECORD in (message or "") and row is not None and row.resubscribes == 0:
+        subs.schedule_resubscribe(waybill, now + RESUBSCRIBE_AFTER, now)
+        store.audit(now, "系统", "subscription.resubscribe", "waybill", waybill, {"reason": message})
+    else:
+        subs.escalate(waybill, now)
+        store.audit(now, "系统", "subscription.escalated", "waybill", waybill, {"reason": message})
+
+
+def _field(form: Mapping[str, Any], name: str) -> str | None:
+    value = form.get(name)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    return value if isinstance(value, str) else None
+
+
+# ---------------------------------------------------------------- the service behind the receiver
+
+class PushService:
+    """What ``xl-logistics serve`` runs: one store connection per request thread, ingestion, and a
+    background sender that offers queued notices and sends them (also once at start, to finish
+    whatever a killed predecessor left). ``clock`` gives "now" (the sandbox's clock in the demo)."""
+
+    def __init__(self, desk, *, clock: Callable[[], datetime] | None = None, env: Mapping[str, str] | None = None,
+                 send_interval: float = 30.0, notify: bool = True):
+        from xl_addin.bootstrap import store_for
+        from xl_addin.services.tracking import _tz
+
+        self.desk = desk
+        self.env = dict(os.environ if env is None else env)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.tz = _tz(desk.settings)
+        t = desk.settings.tracking
+        self.resubscribe_on_abort = bool(getattr(t, "resubscribe_on_abort", True))
+        self.refresh_interval = timedelta(minutes=max(30, int(t.refresh_interval_minutes)))
+        self._stores: list[Any] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        with store_for(desk) as store:
+            self.salt = push_salt(desk, store, self.env)
+        self.notify = notify
+        self._touched: set[str] = set()
+        self.send_interval = send_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._sender: threading.Thread | None = None
+        self.last_notice: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+        # test-only fault injection: the process dies right after storing the Nth push, before answering
+        # (the crash window the pending-notice queue exists for)
+        crash = self.env.get(CRASH_ENV, "")
+        self._crash_after = int(crash) if crash.isdigit() else 0
+
+    def _store(self):
+        store = getattr(self._local, "store", None)
+        if store is None:
+            from xl_addin.bootstrap import store_for
+
+            store = self._local.store = store_for(self.desk)
+            with self._lock:
+                self._stores.append(store)
+        return store
+
+    # -- the receiver calls these ------------------------------------------------------
+    def handle(self, form: Mapping[str, Any]) -> PushVerdict:
+        try:
+            verdict = ingest_push(self._store(), form, self.salt, self.clock(), tz=self.tz,
+                                  resubscribe_on_abort=self.resubscribe_on_abort,
+                                  refresh_interval=self.refresh_interval)
+        except Exception as exc:  # store busy or broken: not acknowledged, the provider retries later
+            log.exception("push ingestion failed")
+            verdict = PushVerdict("error", False, detail=f"{type(exc).__name__}: {exc}")
+        with self._lock:
+            self.counts[verdict.outcome] = self.counts.get(verdict.outcome, 0) + 1
+            crash = self._crash_after and self.counts.get("ingested", 0) >= self._crash_after
+        if crash:
+            with self._flush_lock:  # die mid-ingest, not mid-send (that window is the send log's 'unknown')
+                os._exit(137)
+        if verdict.new_events:
+            with self._lock:
+                self._touched.add(verdict.waybill_no)
+            self._wake.set()
+        return verdict
+
+    def health(self) -> dict[str, Any]:
+        from xl_addin.adapters.store.subscriptions import NoticeQueue
+
+        store = self._store()
+        store.conn.execute("SELECT 1").fetchone()
+        return {"store": "ok", "pending_notices": NoticeQueue(store).count(), "pushes": dict(self.counts),
+                "sender": bool(self._sender and self._sender.is_alive())}
+
+    # -- notices -------------------------------------------------------------------------
+    def flush(self, now: datetime | None = None) -> dict[str, Any]:
+        """Offer queued notices and send what is due, now (the sender thread calls this too)."""
+        from xl_addin.services.tracking import notify_queued
+
+        from xl_addin.services.notifications import build_notifier
+
+        store = self._store()
+        with self._flush_lock:  # one sender at a time in this process (the send log guards across processes)
+            with self._lock:
+                touched, self._touched = self._touched, set()
+            if touched:  # anomaly rules and exception cases for what the pushes changed
+                from xl_addin.services.tracking import detect_for_waybills
+
+                detect_for_waybills(self.desk, store, now or self.clock(), touched)
+            notifier = build_notifier(self.desk, store, env=self.env)
+            out = notify_queued(self.desk, store, now or self.clock(), notifier=notifier)
+        self.last_notice = out
+        return out
+
+    def start(self) -> "PushService":
+        if self.notify and self._sender is None:
+            self._sender = threading.Thread(target=self._send_loop, name="push-notifier", daemon=True)
+            self._sender.start()
+        return self
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.flush()
+            except Exception:
+                log.exception("notification run failed")
+            self._wake.wait(self.send_interval)
+            self._wake.clear()
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._sender is not None:
+            self._sender.join(timeout)
+            try:
+                self.flush()  # send what is due before leaving
+            except Exception:
+                log.exception("final notification run failed")
+        with self._lock:
+            stores, self._stores = self._stores, []
+        for s in stores:
+            try:
+                s.close()
+            except Exception:
+                pass
+
+
+# ---------------------------------------------------------------- demo
+
+def demo_push(desk, now: datetime, say: Callable[[str], None] = lambda text: None, *,
+              days: int = 5, step_hours: float = 1.0) -> dict[str, Any]:
+    """Push-driven tracking end to end on this machine: the sandbox and the receiver run in-process,
+    the desk's open waybills are subscribed, the sandbox pushes over simulated days, and the key-node
+    notices land in the outbox (no SMTP in the demo)."""
+    from xl_addin.adapters.store.notifications import NotificationLog
+    from xl_addin.adapters.store.subscriptions import SubscriptionStore
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+    from xl_addin.bootstrap import store_for
+    from xl_addin.receiver import serve_receiver
+    from xl_addin.sandbox import serve_sandbox
+    from xl_addin.services.tracking import DEMO_SCENARIOS, provider_code, provider_codes, register_bindings
+
+    started = _time.monotonic()
+    with store_for(desk) as store:
+        phones, _ = register_bindings(store, now)
+        tracked = [s for s in TrackingStore(store).all_status() if not s["is_final"]]
+    codes = provider_codes(desk)
+    sandbox = serve_sandbox(start=now, speed=0.0, seed=11)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XL_LOGISTICS_SMTP", "XL_LOGISTICS_WEBHOOK",
+                                                                       "XL_LOGISTICS_SMS"))}
+    receiver = serve_receiver(desk, host="127.0.0.1", port=0, clock=sandbox.app.clock.now, env=env,
+                              send_interval=3600, access_log=False)
+    summary: dict[str, Any] = {"sandbox": sandbox.base_url, "receiver": receiver.url, "waybills": len(tracked)}
+    try:
+        for i, s in enumerate(tracked):
+            bound = datetime.fromisoformat(s["bound_at"]) if s["bound_at"] else now
+            spec = {"scenario": DEMO_SCENARIOS[i % len(DEMO_SCENARIOS)],
+                    "shipped_at": (max(bound, now - timedelta(hours=6)) + timedelta(hours=2)).isoformat()}
+            if phones.get(s["waybill_no"]):
+                spec["phone"] = "1380000" + phones[s["waybill_no"]]
+            sandbox.app.pin(s["waybill_no"], provider_code(codes, s["carrier_code"]) or "zhongtong", **spec)
+        url = f"{receiver.url}{CALLBACK_PATH}?desk={desk.settings.desk.name}"
+        client = Kuaidi100Client(sandbox.base_url, sandbox.customer, sandbox.key, timeout=(2, 5))
+        sub = subscribe_waybills(desk, now, client=client, url=url, rate=None, env=env)
+        say(f"推送跟踪: 沙箱 {sandbox.base_url} → 回调 {receiver.url}{CALLBACK_PATH}；订阅 {sub.submitted} 单"
+            f"（成功 {sub.accepted}，重复 {sub.duplicate}，被拒 {len(sub.refused)}）")
+        t, end = now, now + timedelta(days=days)
+        step = timedelta(hours=step_hours)
+        day_mark = now
+        while t < end:
+            t += step
+            sandbox.app.clock.set(t, 0.0)
+            sandbox.app.push_due(t, workers=8)
+            if t - day_mark >= timedelta(days=1):
+                day_mark = t
+                receiver.service.flush(t)
+                again = subscribe_waybills(desk, t, client=client, url=url, rate=None, env=env)  # aborted ones
+                with store_for(desk) as store:
+                    written = NotificationLog(store).counts().get("sent", 0)
+                say(f"     {t:%m-%d %H:%M} 已收推送 {sandbox.app.stats['pushes_ok']}（失败 {sandbox.app.stats['pushes_failed']}），"
+                    f"重新订阅 {again.submitted}，通知已写入发件箱 {written}")
+        receiver.service.flush(t)
+        summary["until"] = t.isoformat()
+        client.close()
+        with store_for(desk) as store:
+            summary["subscriptions"] = SubscriptionStore(store).counts()
+            log_rows = NotificationLog(store).all()
+            summary["push_events"] = store.conn.execute(
+                "SELECT COUNT(*) FROM tracking_events WHERE source = 'push'").fetchone()[0]
+        summary["pushes"] = {"ok": sandbox.app.stats["pushes_ok"], "failed": sandbox.app.stats["pushes_failed"]}
+        summary["receiver"] = dict(receiver.service.counts)
+        by_node: dict[str, int] = {}
+        for r in log_rows:
+            by_node[r.node] = by_node.get(r.node, 0) + 1
+        summary["notifications"] = {"total": len(log_rows), "by_node": by_node,
+                                    "outbox": str(desk.outbox_dir),
+                                    "examples": [f"{r.recipient}: {r.body}" for r in log_rows[:3]]}
+        say(f"     订阅状态: {summary['subscriptions']}；推送入库节点 {summary['push_events']} 条")
+        say(f"     客户通知 {len(log_rows)} 条（{by_node}），已写入发件箱 {desk.outbox_dir}")
+        for line in summary["notifications"]["examples"]:
+            say(f"       例: {line}")
+    finally:
+        receiver.stop()
+        sandbox.stop()
+    summary["seconds"] = round(_time.monotonic() - started, 1)
+    return summary
