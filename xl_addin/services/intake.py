@@ -88,8 +88,14 @@ class ValidationReport:
 
 def fingerprint(values: dict[str, Any]) -> str:
     """What the customer's order says; a change means the row must be checked and confirmed afresh."""
-    canon = {k: ("" if values.get(k) is None else str(values.get(k)).strip()) for k in USER_FIELDS}
-    return hashlib.sha256(json.dumps(canon, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:20]
+    get = values.get
+    canon = {k: ("" if (v := get(k)) is None else str(v).strip()) for k in _SORTED_FIELDS}
+    # same text as json.dumps(canon, ensure_ascii=False, sort_keys=True): stored fingerprints stay valid
+    return hashlib.sha256(_FP_JSON.encode(canon).encode()).hexdigest()[:20]
+
+
+_SORTED_FIELDS = tuple(sorted(USER_FIELDS))
+_FP_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def _text(value: Any) -> str | None:
@@ -109,38 +115,112 @@ def _aware(value: Any, tz: ZoneInfo) -> datetime | None:
     return None
 
 
+CHUNK = 20000  # rows checked, saved and written per step: memory stays flat on a 1,000,000-row sheet
+
+
 def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_name: str = "Asia/Shanghai",
                     confirm_within: timedelta = timedelta(hours=1), backup_dir: Path | None = None,
                     sheet_name: str | None = None, write: bool = True,
-                    progress: Callable[[int, int], None] | None = None) -> ValidationReport:
-    """Check every order row of ``path`` as of ``now``; with a ``store``, keep the results there too."""
+                    progress: Callable[[int, int], None] | None = None, chunk: int = CHUNK) -> ValidationReport:
+    """Check every order row of ``path`` as of ``now``; with a ``store``, keep the results there too.
+
+    One pass: a chunk of rows is read, checked, saved in the store (one transaction per chunk)
+    and its product cells are streamed into the rewritten sheet, so neither the rows nor the
+    cells of a big sheet are all in memory at once. The workbook is replaced only at the end.
+    """
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.files import check_workbook_file
-    from xl_addin.adapters.workbook.reader import read_sheet
-    from xl_addin.domain.intake import DuplicateTracker, IntakeRules, check_order
+    from xl_addin.adapters.workbook.reader import iter_sheet
+    from xl_addin.adapters.workbook.xml_patch import write_rows
+    from xl_addin.domain.intake import DuplicateTracker, IntakeRules
 
     tz = ZoneInfo(tz_name)
     path = Path(path).resolve()
     check_workbook_file(path)
     schema = ORDERS.sheets[0]
-    table = read_sheet(path, schema, sheet_name=sheet_name)
-    rules = rules or IntakeRules.default()
-    report = ValidationReport(file=path, sheet=table.sheet, notes=list(table.notes))
+    stream = iter_sheet(path, schema, sheet_name=sheet_name, chunk=chunk)
+    try:
+        rules = rules or IntakeRules.default()
+        report = ValidationReport(file=path, sheet=stream.sheet, notes=list(stream.notes))
+        records = None
+        previous: dict[str, Any] = {}
+        known: set[str] = set()
+        if store is not None:
+            from xl_addin.adapters.store.orders import OrderRecords
+            records = OrderRecords(store)
+            previous = records.by_source(str(path))
+            known = records.numbers_from_other_sources(str(path))
+        dups = DuplicateTracker(known=known)
+        mismatches = _pending_mismatches(store) if store is not None else {}
+    except BaseException:
+        stream.close()
+        raise
+    columns, headers = _product_columns(stream, schema)
+    total = max(0, stream.last_row - stream.header_row)
 
-    records = None
-    previous: dict[str, Any] = {}
-    known: set[str] = set()
-    if store is not None:
-        from xl_addin.adapters.store.orders import OrderRecords
-        records = OrderRecords(store)
-        previous = records.by_source(str(path))
-        known = records.numbers_from_other_sources(str(path))
-    dups = DuplicateTracker(known=known)
-    mismatches = _pending_mismatches(store) if store is not None else {}
+    def checked_cells():
+        """(row, {col: value}) for every checked row, in sheet order; checking and saving happen here."""
+        done = 0
+        for part in stream.chunks():
+            rows, to_save = _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz,
+                                         confirm_within)
+            if records is not None:
+                _save(store, records, to_save, previous, now)
+            checked = {r.order_no: r.checked_at for r in to_save}
+            for rec, row in zip(part, rows):
+                yield rec.row, _row_cells(rec, row, columns, checked, now, tz, schema)
+            report.rows.extend(rows)
+            done += len(part)
+            if progress:
+                progress(done, max(done, total))
+        if progress:
+            progress(done, done)
+        report.stored = records is not None
 
+    cells = checked_cells()
+    try:
+        if write:
+            try:
+                first = stream.header_row if headers else stream.header_row + 1
+                bounds = (first, max(stream.last_row, first), min(columns[k] for k in _OWNED),
+                          max(columns[k] for k in _OWNED))
+                write_rows(path, stream.sheet, stream.header_row, headers, cells, bounds, backup_dir=backup_dir)
+                report.written = True
+            except WorkbookLocked as exc:
+                for _ in cells:  # check and store everything even so
+                    pass
+                report.write_message = str(exc) + ("；结果已存入状态库，下次运行时写入工作簿" if report.stored else "")
+        else:
+            for _ in cells:
+                pass
+    finally:
+        stream.close()
+    return report
+
+
+_OWNED = PRODUCT_FIELDS + CONFIRM_FIELDS
+
+
+def _product_columns(table, schema) -> tuple[dict[str, int], dict[int, str]]:
+    """Where each product column is; the ones the sheet lacks get a header after the user's last column."""
+    columns = dict(table.columns)
+    headers: dict[int, str] = {}
+    next_col = max([table.last_column, *columns.values()]) + 1
+    for key in _OWNED:
+        if key not in columns:
+            columns[key] = next_col
+            headers[next_col] = schema.column(key).label
+            next_col += 1
+    return columns, headers
+
+
+def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz, confirm_within):
+    """RowReports for one chunk of records, and the OrderRecords to save for it."""
+    from xl_addin.domain.intake import check_order
+
+    out: list[RowReport] = []
     to_save = []
-    total = len(table.rows)
-    for i, rec in enumerate(table.rows, 1):
+    for rec in part:
         values = rec.values
         result = check_order({k: values.get(k) for k in USER_FIELDS}, rules)
         order_no = _text(values.get("order_no"))
@@ -158,7 +238,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
         if outcome.by == BY_CHECK:
             outcome = Outcome(None)  # our own earlier entry, not a person's
         decision = decide(result.status, outcome, prev, fp, now, confirm_within)
-        report.rows.append(RowReport(rec.row, order_no, result, decision))
+        out.append(RowReport(rec.row, order_no, result, decision))
         if records is not None and order_no and dup is None:
             from xl_addin.adapters.store.orders import OrderRecord
             same = prev_rec is not None and prev_rec.fingerprint == fp
@@ -170,19 +250,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
                 confirm_deadline=decision.deadline, confirmation=decision.confirmation,
                 confirmed_by=decision.confirmed_by, confirmed_at=decision.confirmed_at,
                 confirm_channel=decision.channel, source=str(path)))
-        if progress and (i % 2000 == 0 or i == total):
-            progress(i, total)
-
-    if records is not None:
-        _save(store, records, to_save, previous, now)
-        report.stored = True
-    if write:
-        try:
-            _write_back(path, table, schema, report, to_save, now, tz, backup_dir)
-            report.written = True
-        except WorkbookLocked as exc:
-            report.write_message = str(exc) + ("；结果已存入状态库，下次运行时写入工作簿" if report.stored else "")
-    return report
+    return out, to_save
 
 
 def _pending_mismatches(store) -> dict[str, str]:
@@ -217,50 +285,37 @@ def _problem_text(result: CheckResult, schema) -> str:
     return "\n".join(parts) or None  # type: ignore[return-value]
 
 
-def _write_back(path, table, schema, report: ValidationReport, saved, now, tz, backup_dir) -> None:
-    from xl_addin.adapters.workbook.xml_patch import write_cells
-
-    columns = dict(table.columns)
-    headers: dict[int, str] = {}
-    next_col = max([table.last_column, *columns.values()]) + 1
-    for key in PRODUCT_FIELDS + CONFIRM_FIELDS:
-        if key not in columns:
-            columns[key] = next_col
-            headers[next_col] = schema.column(key).label
-            next_col += 1
-    checked = {r.order_no: r.checked_at for r in saved}
-    cells: dict[tuple[int, int], Any] = {}
-    for rec, row in zip(table.rows, report.rows):
-        res, dec = row.result, row.decision
-        n = res.normalized
-        values = {
-            "check_status": dec.check_label,
-            "problems": _problem_text(res, schema),
-            "phone_normalized": n.get("phone"),
-            "province": n.get("province"), "city": n.get("city"), "district": n.get("district"),
-            "address_detail": n.get("address_detail"),
-            "tags": "、".join(n.get("tags") or []) or None,
-            "checked_at": _naive_local(checked.get(row.order_no) or now, tz),
-            "confirm_deadline": _naive_local(dec.deadline, tz),
-            "order_status": dec.status_label,
-        }
-        if dec.note:
-            values["problems"] = "\n".join(filter(None, [_problem_text(res, schema), f"ℹ {dec.note}"]))
-        for key, value in values.items():
-            cells[(rec.row, columns[key])] = value
-        # the shared confirmation columns: the check writes its own entry only where no person wrote one,
-        # and takes its entry back when the row no longer passes
-        person = _text(rec.values.get("confirmed_by"))
-        if person is None or person == BY_CHECK:
-            if dec.confirmed_by == BY_CHECK:
-                for key, value in (("confirmation", dec.confirmation), ("confirmed_by", BY_CHECK),
-                                   ("confirmed_at", _naive_local(dec.confirmed_at, tz)),
-                                   ("confirm_channel", CHANNEL_BY_CHECK)):
-                    cells[(rec.row, columns[key])] = value
-            elif person == BY_CHECK or _text(rec.values.get("confirmation")) is None:
-                for key in CONFIRM_FIELDS:
-                    cells[(rec.row, columns[key])] = None
-    write_cells(path, table.sheet, table.header_row, headers, cells, backup_dir=backup_dir)
+def _row_cells(rec, row: RowReport, columns: dict[str, int], checked: dict, now, tz, schema) -> dict[int, Any]:
+    """The product's cells of one checked row: {column: value}."""
+    res, dec = row.result, row.decision
+    n = res.normalized
+    values = {
+        "check_status": dec.check_label,
+        "problems": _problem_text(res, schema),
+        "phone_normalized": n.get("phone"),
+        "province": n.get("province"), "city": n.get("city"), "district": n.get("district"),
+        "address_detail": n.get("address_detail"),
+        "tags": "、".join(n.get("tags") or []) or None,
+        "checked_at": _naive_local(checked.get(row.order_no) or now, tz),
+        "confirm_deadline": _naive_local(dec.deadline, tz),
+        "order_status": dec.status_label,
+    }
+    if dec.note:
+        values["problems"] = "\n".join(filter(None, [_problem_text(res, schema), f"ℹ {dec.note}"]))
+    cells = {columns[key]: value for key, value in values.items()}
+    # the shared confirmation columns: the check writes its own entry only where no person wrote one,
+    # and takes its entry back when the row no longer passes
+    person = _text(rec.values.get("confirmed_by"))
+    if person is None or person == BY_CHECK:
+        if dec.confirmed_by == BY_CHECK:
+            for key, value in (("confirmation", dec.confirmation), ("confirmed_by", BY_CHECK),
+                               ("confirmed_at", _naive_local(dec.confirmed_at, tz)),
+                               ("confirm_channel", CHANNEL_BY_CHECK)):
+                cells[columns[key]] = value
+        elif person == BY_CHECK or _text(rec.values.get("confirmation")) is None:
+            for key in CONFIRM_FIELDS:
+                cells[columns[key]] = None
+    return cells
 
 
 def record_confirmation(path: Path, order_no: str, outcome: str, by: str, now: datetime, *, channel: str | None,

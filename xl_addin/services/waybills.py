@@ -189,11 +189,15 @@ def _ensure_columns(table, schema, keys) -> tuple[dict[str, int], dict[int, str]
 # ---------------------------------------------------------------- allocation
 
 def _order_for_shipping(rec):
+    return _shipping(rec.order_no, rec.fields)
+
+
+def _shipping(order_no: str, fields: dict | None):
     from xl_addin.domain.waybills.selection import OrderForShipping
 
-    f = rec.fields or {}
+    f = fields or {}
     n = f.get("normalized") or {}
-    return OrderForShipping(order_no=rec.order_no, destination_province=n.get("province"),
+    return OrderForShipping(order_no=order_no, destination_province=n.get("province"),
                             tags=tuple(n.get("tags") or ()), weight_kg=f.get("weight_kg"),
                             volume_m3=f.get("volume_m3"), preferred_carrier=f.get("preferred_carrier"))
 
@@ -208,7 +212,7 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
              carriers=None, limit: int | None = None, chunk: int = CHUNK,
              on_chunk: Callable[[int, int], None] | None = None, write: bool = True) -> AllocationReport:
     """Allocate waybill numbers for every confirmed order without a binding (at most ``limit``)."""
-    from xl_addin.adapters.store.orders import ALLOCATED, CONFIRMED, OrderRecords
+    from xl_addin.adapters.store.orders import ALLOCATED, CONFIRMED
     from xl_addin.domain.waybills.calendar import expected_delivery
     from xl_addin.domain.waybills.numbering import format_waybill
     from xl_addin.domain.waybills.selection import Selection, select_carriers
@@ -219,24 +223,25 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
     ws = WaybillStore(store)
     report = AllocationReport()
     actor = policy.bound_by
+    ws.roomy_cache()
     report.voided = ws.void_abandoned(now, actor)
     carriers = list(carriers) if carriers is not None else load_carriers(books)
 
     def choose(recs) -> list[tuple[str, Selection]]:
         picked = []
-        for rec, sel in zip(recs, select_carriers([_order_for_shipping(r) for r in recs], carriers,
-                                                  policy.shipper_province)):
+        for (order_no, _), sel in zip(recs, select_carriers([_shipping(o, f) for o, f in recs], carriers,
+                                                            policy.shipper_province)):
             if isinstance(sel, Selection):
-                picked.append((rec.order_no, sel))
-                report.warnings.extend({"order_no": rec.order_no, **w.as_dict()} for w in sel.warnings)
+                picked.append((order_no, sel))
+                if sel.warnings:
+                    report.warnings.extend({"order_no": order_no, **w.as_dict()} for w in sel.warnings)
             else:
-                report.problems.append({"order_no": rec.order_no, **sel.as_dict()})
+                report.problems.append({"order_no": order_no, **sel.as_dict()})
         return picked
 
     # a snapshot to choose carriers on (outside the write lock); claims are re-checked inside it.
     # With a limit only the orders actually claimed are looked at, inside the lock.
-    taken = ws.claimed_orders()
-    snapshot = [r for r in OrderRecords(store).all(CONFIRMED) if r.order_no not in taken]
+    snapshot = ws.unclaimed_orders(CONFIRMED)  # [(order_no, fields)]
     chosen = choose(snapshot) if limit is None else None
 
     batch_id = new_batch_id(now)
@@ -246,7 +251,7 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
         still = {r[0] for r in store.conn.execute("SELECT order_no FROM orders WHERE status = ?", (CONFIRMED,))}
         taken = ws.claimed_orders()
         if chosen is None:
-            free = [r for r in snapshot if r.order_no in still and r.order_no not in taken]
+            free = [r for r in snapshot if r[0] in still and r[0] not in taken]
             report.skipped = max(0, len(free) - limit)
             chosen = mine = choose(free[:limit])
         else:
@@ -265,12 +270,17 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
                     {"count": len(planned), "prefixes": {p: len(g) for p, g in by_prefix.items()}})
 
     eta_cache: dict[tuple, Any] = {}
+    said_estimated = False
+    labels: dict[tuple, str] = {}
     done = 0
     for start in range(0, len(planned), chunk):
         part = planned[start:start + chunk]
         bindings = []
         for w, o, s in part:
             key = (s.carrier.code, s.service, s.dest_group)
+            label = labels.get((s.service, s.addons))
+            if label is None:
+                label = labels[(s.service, s.addons)] = _service_label(s)
             eta = eta_cache.get(key)
             if eta is None:
                 try:
@@ -283,10 +293,11 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
             bindings.append(Binding(
                 order_no=o, waybill_no=w, carrier=s.carrier.name, carrier_code=s.carrier.code, source=AUTO,
                 bound_at=now, bound_by=actor, expected_delivery=eta.date if eta else None,
-                expected_estimated=bool(eta and eta.estimated), service=_service_label(s),
+                expected_estimated=bool(eta and eta.estimated), service=label,
                 est_freight=str(s.freight) if s.freight is not None else None, selection_reason=s.reason,
                 decided_by=s.decided_by))
-            if eta and eta.estimated and len([x for x in report.warnings if x.get("code") == "ETA_ESTIMATED"]) < 1:
+            if eta and eta.estimated and not said_estimated:
+                said_estimated = True
                 report.warnings.append({"order_no": o, "code": "ETA_ESTIMATED", "severity": "warning",
                                         "column": "expected_delivery", "message": eta.warning})
         with store.transaction():
@@ -294,8 +305,9 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
             changed = ws.mark_bound(batch_id, [b.waybill_no for b in bindings], now)
             if changed != len(bindings):
                 raise StoreError("预留的单号已被作废 (分配中断太久), 本批未完成绑定", "请重新运行 xl-logistics allocate")
+            stamp = _iso(now)
             store.conn.executemany("UPDATE orders SET status = ?, updated_at = ? WHERE order_no = ?",
-                                   [(ALLOCATED, _iso(now), b.order_no) for b in bindings])
+                                   [(ALLOCATED, stamp, b.order_no) for b in bindings])
             ws.audit_many(now, actor, "binding:create", "order",
                           ((b.order_no, {"waybill_no": b.waybill_no, "carrier": b.carrier_code, "source": AUTO,
                                          "batch": batch_id}) for b in bindings))

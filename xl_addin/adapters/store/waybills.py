@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable
@@ -121,8 +122,18 @@ _COLS = ", ".join(_FIELDS)
 _SELECT = f"SELECT {_COLS}, id FROM bindings"
 
 
+_LAST_STAMP: list = [None, None]  # (datetime, text): a batch binds 100,000 rows at the same moment
+
+
+def _stamp(moment: datetime) -> str:
+    if _LAST_STAMP[0] is not moment:
+        _LAST_STAMP[1] = utc_iso(moment)
+        _LAST_STAMP[0] = moment
+    return _LAST_STAMP[1]
+
+
 def _row(b: Binding) -> tuple:
-    return (b.order_no, b.waybill_no, b.carrier, b.carrier_code, b.source, utc_iso(b.bound_at), b.bound_by,
+    return (b.order_no, b.waybill_no, b.carrier, b.carrier_code, b.source, _stamp(b.bound_at), b.bound_by,
             b.expected_delivery.isoformat() if b.expected_delivery else None, int(bool(b.expected_estimated)),
             b.service, b.est_freight, b.selection_reason, b.decided_by, b.review_status, b.reviewed_by,
             utc_iso(b.reviewed_at) if b.reviewed_at else None, b.review_fingerprint, int(bool(b.is_current)),
@@ -159,6 +170,15 @@ class WaybillStore:
     def __init__(self, store: Store):
         self.store = store
         self.conn = store.conn
+
+    def roomy_cache(self, mb: int = 64) -> None:
+        """A bigger page cache for this connection while a large batch runs.
+
+        Why: SQLite's default 2 MB cache cannot hold the indexes a 100,000-binding batch touches
+        (registry, bindings, orders, audit), so every chunk re-reads and re-writes index pages.
+        """
+        if isinstance(self.conn, sqlite3.Connection):
+            self.conn.execute(f"PRAGMA cache_size = -{int(mb) * 1024}")
 
     # -- batches and serial blocks ---------------------------------------------------------------
     def open_batch(self, batch_id: str, actor: str, now: datetime) -> None:
@@ -237,6 +257,19 @@ class WaybillStore:
         rows = self.conn.execute("SELECT order_no FROM waybill_registry WHERE state = ? AND order_no IS NOT NULL "
                                  "UNION SELECT order_no FROM bindings WHERE is_current = 1", (RESERVED,))
         return {r[0] for r in rows}
+
+    def unclaimed_orders(self, status: str) -> list[tuple[str, dict[str, Any]]]:
+        """(order_no, fields) of orders in ``status`` with no reserved or current number, by order number.
+
+        Why not ``OrderRecords.all``: allocation needs only these two columns, and decoding every
+        record's problems and times cost seconds on a 100,000-order batch.
+        """
+        rows = self.conn.execute(
+            "SELECT order_no, fields FROM orders WHERE status = ? AND order_no NOT IN ("
+            "SELECT order_no FROM waybill_registry WHERE state = ? AND order_no IS NOT NULL "
+            "UNION SELECT order_no FROM bindings WHERE is_current = 1) ORDER BY order_no", (status, RESERVED))
+        loads = json.loads
+        return [(o, loads(f) if f else {}) for o, f in rows]
 
     def void_abandoned(self, now: datetime, actor: str, *, is_alive: Callable[[int], bool] = _pid_alive,
                        stale_after: timedelta = ABANDONED_AFTER) -> list[str]:
@@ -323,10 +356,14 @@ class WaybillStore:
                    items: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Many audit entries in one statement (a 100,000-order batch). Inside a transaction."""
         stamp = utc_iso(now)
+        encode = _AUDIT_JSON.encode
         self.conn.executemany(
             "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            [(stamp, actor, action, entity, eid, json.dumps(detail, ensure_ascii=False, default=str))
-             for eid, detail in items])
+            [(stamp, actor, action, entity, eid, encode(detail)) for eid, detail in items])
+
+
+# one encoder for a whole batch (json.dumps with options builds a new one per call)
+_AUDIT_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def changed_after_review(store: Store) -> list[dict[str, Any]]:

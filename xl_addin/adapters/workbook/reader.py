@@ -19,7 +19,8 @@ import zipfile
 from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from itertools import chain, islice
+from typing import Callable, Iterator
 
 from xl_addin.adapters.workbook.cells import col_index, col_letter
 from xl_addin.adapters.workbook.files import check_workbook_file, sheet_parts
@@ -51,9 +52,67 @@ class SheetTable:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class SheetStream:
+    """One sheet being read chunk by chunk: the header facts first, the rows as ``chunks()`` yields them.
+
+    Why: a 1,000,000-row sheet as one list of records does not fit the memory limit; a caller
+    checks and writes a chunk, then lets it go. ``notes`` are complete before the first chunk.
+    """
+
+    path: Path
+    sheet: str
+    header_row: int               # 1-based Excel row of the header
+    columns: dict[str, int]       # schema key → 1-based column index
+    missing: list[str]            # optional schema keys not in the header
+    last_column: int              # 1-based index of the last non-empty header cell
+    last_row: int                 # 1-based Excel row of the sheet's last row with a cell
+    notes: list[str] = field(default_factory=list)
+    _rows: Iterator = None        # type: ignore[assignment]
+    _wb: object = None
+    _merges: list = field(default_factory=list)
+    _hidden: set = field(default_factory=set)
+    _progress: Callable[[int, int], None] | None = None
+    _chunk: int = 20000
+
+    def chunks(self) -> Iterator[list[RowRecord]]:
+        """Lists of at most ``chunk`` records in sheet order; the workbook is closed at the end."""
+        try:
+            yield from _records(self)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._wb is not None:
+            self._wb.close()
+            self._wb = None
+
+    def __enter__(self) -> "SheetStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def read_sheet(path, schema: SheetSchema, sheet_name: str | None = None,
                progress: Callable[[int, int], None] | None = None) -> SheetTable:
     """Read the schema's sheet of ``path``; ``WorkbookError`` (exit 2) when it or a required column is missing."""
+    stream = iter_sheet(path, schema, sheet_name, progress=progress, chunk=PROGRESS_EVERY)
+    rows: list[RowRecord] = []
+    for part in stream.chunks():
+        rows.extend(part)
+    return SheetTable(stream.path, stream.sheet, stream.header_row, stream.columns, stream.missing,
+                      stream.last_column, rows, stream.notes)
+
+
+def iter_sheet(path, schema: SheetSchema, sheet_name: str | None = None, *, chunk: int = 20000,
+               progress: Callable[[int, int], None] | None = None) -> SheetStream:
+    """Like ``read_sheet``, but the rows come later, ``chunk`` at a time, from ``SheetStream.chunks()``.
+
+    Header, columns and notes are known on return (and the same errors raised as ``read_sheet``).
+    Only one chunk of Python row objects exists at a time; calamine keeps the sheet's cells in its
+    own compact form meanwhile.
+    """
     p = check_workbook_file(path)
     from python_calamine import CalamineWorkbook
 
@@ -63,12 +122,15 @@ def read_sheet(path, schema: SheetSchema, sheet_name: str | None = None,
         raise WorkbookError(f"无法读取工作簿（{type(exc).__name__}: {exc}）",
                             "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(p)) from None
     try:
-        return _read(p, wb, schema, sheet_name, progress)
-    finally:
+        stream = _open(p, wb, schema, sheet_name)
+    except BaseException:
         wb.close()
+        raise
+    stream._wb, stream._progress, stream._chunk = wb, progress, max(1, int(chunk))
+    return stream
 
 
-def _read(p: Path, wb, schema: SheetSchema, sheet_name: str | None, progress) -> SheetTable:
+def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStream:
     worksheets = [m.name for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
     if sheet_name is not None:
         if sheet_name not in worksheets:
@@ -79,28 +141,35 @@ def _read(p: Path, wb, schema: SheetSchema, sheet_name: str | None, progress) ->
         candidates = [schema.name]
     else:
         candidates = worksheets
-    best = None  # (found count, name, data, header)
+    best = None  # (missing required, name, header)
     for name in candidates:
-        data, merges = _load(p, wb, name)
-        header = _find_header(data, schema)
+        sheet, top, rest = _load(p, wb, name)
+        header = _find_header(top, schema)
         missing_required = [c for c in schema.required if c.key not in header[1]]
         if not missing_required and header[1]:
-            return _build(p, name, data, merges, header, schema, progress)
-        if best is None or len(header[1]) > len(best[3][1]):
-            best = (missing_required, name, data, header)
+            return _prepare(p, name, sheet, top, rest, header, schema)
+        if best is None or len(header[1]) > len(best[2][1]):
+            best = (missing_required, name, header)
     if best is None:
         raise WorkbookError("工作簿里没有工作表", "请确认文件内容", path=str(p))
-    missing_required, name, _, header = best
+    missing_required, name, header = best
     labels = "、".join(c.label for c in (missing_required or schema.required)) or "（任何已知列）"
     where = f"第{header[0] + 1}行的表头" if header[1] else f"前{HEADER_SCAN_ROWS}行"
     raise WorkbookError(f"工作表「{name}」{where}缺少必填列：{labels}",
                         "请在表头加上这些列（中文列名或英文别名均可）后重试", path=str(p))
 
 
-def _load(p: Path, wb, name: str) -> tuple[list[list], list]:
+def _load(p: Path, wb, name: str):
+    """(sheet, its first rows, an iterator over the rest); rows are padded to absolute columns."""
     try:
         sheet = wb.get_sheet_by_name(name)
-        return sheet.to_python(skip_empty_area=False), (sheet.merged_cell_ranges or [])
+        lead = sheet.start[1] if sheet.start else 0
+        rows = sheet.iter_rows()
+        if lead:
+            pad = [""] * lead
+            rows = (pad + r for r in rows)
+        top = list(islice(rows, HEADER_SCAN_ROWS))
+        return sheet, top, rows
     except Exception as exc:
         raise WorkbookError(f"无法读取工作表「{name}」（{type(exc).__name__}: {exc}）",
                             "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(p)) from None
@@ -139,39 +208,15 @@ def _plain_column(col: tuple) -> list:
     return out
 
 
-def _build(p: Path, name: str, data: list[list], merges: list, header, schema: SheetSchema, progress) -> SheetTable:
+def _prepare(p: Path, name: str, sheet, top: list[list], rest, header, schema: SheetSchema) -> SheetStream:
     h, columns, notes = header
-    header_cells = data[h]
+    header_cells = top[h]
     last_column = max((j + 1 for j, v in enumerate(header_cells) if v not in ("", None)), default=0)
     missing = [c.key for c in schema.columns if c.key not in columns]
     hidden, no_cache = _scan_sheet_xml(p, name, h + 2)
     notes = list(notes)
-    _apply_merges(data, merges, h, columns, schema, notes)
-
-    keys = list(columns)
-    idxs = [columns[k] - 1 for k in keys]
-    body = data[h + 1:]
-    total = len(body)
-    width = max(idxs) + 1 if idxs else 0
-    for row in body:  # calamine rows are rectangular; pad any short one so itemgetter cannot fail
-        if len(row) < width:
-            row.extend([""] * (width - len(row)))
-    # Column-wise conversion: C-speed transposes and list comprehensions instead of a call per cell.
-    pick = itemgetter(*idxs) if len(idxs) > 1 else (lambda r, i=idxs[0]: (r[i],))
-    cols = list(zip(*map(pick, body))) if body else [() for _ in keys]
-    cols = [_plain_column(c) for c in cols]
-    rows: list[RowRecord] = []
-    append = rows.append
-    n_keys = len(keys)
-    for n, vals in enumerate(zip(*cols)):
-        if vals.count(None) != n_keys:
-            r = h + 2 + n
-            append(RowRecord(r, dict(zip(keys, vals)), r in hidden))
-        if progress is not None and n and n % PROGRESS_EVERY == 0:
-            progress(n, total)
-    if progress is not None:
-        progress(total, total)
-
+    merges = list(sheet.merged_cell_ranges or [])
+    _merge_notes(merges, h, columns, schema, notes)
     if hidden:
         shown = sorted(r for r in hidden if r > h + 1)
         if shown:
@@ -182,22 +227,79 @@ def _build(p: Path, name: str, data: list[list], merges: list, header, schema: S
     notes.extend(formula_notes[:MAX_NOTES_PER_KIND])
     if len(formula_notes) > MAX_NOTES_PER_KIND:
         notes.append(f"另有 {len(formula_notes) - MAX_NOTES_PER_KIND} 个公式单元格没有缓存值")
-    return SheetTable(p, name, h + 1, columns, missing, last_column, rows, notes)
+    last_row = sheet.end[0] + 1 if sheet.end else len(top)
+    return SheetStream(p, name, h + 1, columns, missing, last_column, last_row, notes,
+                       _rows=chain(top, rest), _merges=merges, _hidden=hidden)
 
 
-def _apply_merges(data, ranges: list, h: int, columns: dict[str, int], schema, notes: list[str]) -> None:
-    """Fill each merged range's rows (top-left column) with its top-left value, and say so."""
+def _records(s: SheetStream) -> Iterator[list[RowRecord]]:
+    """Rows after the header as RowRecords, ``s._chunk`` at a time (merged ranges filled in)."""
+    h = s.header_row - 1
+    keys = list(s.columns)
+    idxs = [s.columns[k] - 1 for k in keys]
+    width = max(idxs) + 1 if idxs else 0
+    n_keys = len(keys)
+    pick = itemgetter(*idxs) if len(idxs) > 1 else (lambda r, i=idxs[0]: (r[i],))
+    total = max(0, s.last_row - s.header_row)
+    hidden = s._hidden
+    # merged ranges in a schema column: {first row: [(col, last row)]}, filled as the rows pass
+    wanted_cols = set(idxs)
+    starts: dict[int, list[tuple[int, int]]] = {}
+    for (r1, c1), (r2, _c2) in s._merges:
+        if r2 > h and c1 in wanted_cols:
+            starts.setdefault(r1, []).append((c1, r2))
+    active: list[tuple[int, int, object]] = []  # (col, last row, top-left value)
+    chunk, size, seen = [], s._chunk, 0
+    rows = s._rows
+    progress = s._progress
+    for i, row in enumerate(rows):
+        if i in starts:
+            for c1, r2 in starts.pop(i):
+                active.append((c1, r2, row[c1] if c1 < len(row) else ""))
+        if active:
+            active = [a for a in active if a[1] >= i]
+            if i > h:
+                for c1, _r2, top in active:
+                    if c1 >= len(row):
+                        row.extend([""] * (c1 + 1 - len(row)))
+                    row[c1] = top
+        if i <= h:
+            continue
+        if len(row) < width:  # calamine rows are rectangular; pad any short one so itemgetter cannot fail
+            row.extend([""] * (width - len(row)))
+        chunk.append(pick(row))
+        if len(chunk) >= size:
+            yield _to_records(chunk, keys, n_keys, h + 2 + seen, hidden)
+            seen += len(chunk)
+            chunk = []
+            if progress is not None:
+                progress(seen, total)
+    if chunk:
+        yield _to_records(chunk, keys, n_keys, h + 2 + seen, hidden)
+        seen += len(chunk)
+    if progress is not None:
+        progress(seen, seen)
+
+
+def _to_records(picked: list[tuple], keys: list[str], n_keys: int, first: int, hidden: set[int]) -> list[RowRecord]:
+    # Column-wise conversion: C-speed transposes and list comprehensions instead of a call per cell.
+    cols = [_plain_column(c) for c in zip(*picked)]
+    out: list[RowRecord] = []
+    append = out.append
+    for n, vals in enumerate(zip(*cols)):
+        if vals.count(None) != n_keys:
+            r = first + n
+            append(RowRecord(r, dict(zip(keys, vals)), r in hidden))
+    return out
+
+
+def _merge_notes(ranges: list, h: int, columns: dict[str, int], schema, notes: list[str]) -> None:
+    """Say which merged ranges in schema columns are read as their top-left value in every row."""
     by_col = {c - 1: k for k, c in columns.items()}
     said = 0
     for (r1, c1), (r2, c2) in ranges:
         if r2 <= h or c1 not in by_col:
             continue
-        top = data[r1][c1] if r1 < len(data) and c1 < len(data[r1]) else ""
-        for r in range(max(r1, h + 1), min(r2, len(data) - 1) + 1):
-            row = data[r]
-            if c1 >= len(row):
-                row.extend([""] * (c1 + 1 - len(row)))
-            row[c1] = top
         if said < MAX_NOTES_PER_KIND:
             label = schema.column(by_col[c1]).label
             notes.append(f"第{max(r1, h + 1) + 1}-{r2 + 1}行 {col_letter(c1 + 1)}列（{label}）是合并单元格，"

@@ -17,6 +17,7 @@ import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from xl_addin.adapters.workbook.cells import EXCEL_MAX_TEXT, _TEXT_CARE, cell_xml, col_index, col_letter, date_kind, split_ref
 from xl_addin.adapters.workbook.files import (
@@ -49,9 +50,6 @@ def write_cells(path, sheet_name: str, header_row: int, headers: dict[int, str],
     Raises ``WorkbookLocked`` when the workbook is open in Excel, ``WorkbookError`` when it cannot
     be read or has no such sheet. The old file goes to ``backup_dir`` (newest 10 kept).
     """
-    path = check_workbook_file(path)
-    assert_not_open_in_excel(path)
-    remove_stale_temps(path)
     plan: dict[int, dict[int, object]] = {}
     for (row, col), value in cells.items():
         if row < 1 or not 1 <= col <= 16384:
@@ -59,10 +57,59 @@ def write_cells(path, sheet_name: str, header_row: int, headers: dict[int, str],
         plan.setdefault(row, {})[col] = value
     for col, label in headers.items():
         plan.setdefault(header_row, {})[col] = label
+    bounds = None
+    if plan:
+        cols = [c for cs in plan.values() for c in cs]
+        bounds = (min(plan), max(plan), min(cols), max(cols))
+    _write(path, sheet_name, header_row, headers, iter(sorted(plan.items())), bounds, backup_dir, append_table_rows)
+
+
+def write_rows(path, sheet_name: str, header_row: int, headers: dict[int, str],
+               rows: Iterable[tuple[int, dict[int, object]]], bounds: tuple[int, int, int, int], *,
+               backup_dir: Path | None, append_table_rows: bool = False) -> None:
+    """``write_cells`` for a stream: ``rows`` yields (row, {col: value}) in ascending row order, lazily.
+
+    Why: the cells of a 1,000,000-row check do not fit in memory at once; the sheet is rewritten
+    while ``rows`` is still being produced (read, check, write in one pass). ``bounds`` =
+    (first row, last row, first col, last col) of everything that will be written (the sheet's
+    dimension is written before the rows). An exception from ``rows`` leaves the file untouched.
+    """
+    plan = _with_headers(rows, header_row, headers)
+    if headers:
+        c1 = min(bounds[2], min(headers))
+        c2 = max(bounds[3], max(headers))
+        bounds = (min(bounds[0], header_row), max(bounds[1], header_row), c1, c2)
+    _write(path, sheet_name, header_row, headers, plan, bounds, backup_dir, append_table_rows)
+
+
+def _with_headers(rows, header_row: int, headers: dict[int, str]) -> Iterator[tuple[int, dict[int, object]]]:
+    last, done = 0, not headers
+    for r, writes in rows:
+        if r <= last:
+            raise ValueError(f"rows must come in ascending order: {r} after {last}")
+        for col in writes:
+            if not 1 <= col <= 16384:
+                raise ValueError(f"cell outside the sheet: {(r, col)}")
+        if not done and r >= header_row:
+            done = True
+            if r == header_row:
+                writes = {**writes, **headers}
+            else:
+                yield header_row, dict(headers)
+        last = r
+        yield r, writes
+    if not done:
+        yield header_row, dict(headers)
+
+
+def _write(path, sheet_name, header_row, headers, plan, bounds, backup_dir, append_table_rows) -> None:
+    path = check_workbook_file(path)
+    assert_not_open_in_excel(path)
+    remove_stale_temps(path)
     tmp = temp_path_for(path)
     try:
         with zipfile.ZipFile(path) as zin:
-            _build_package(zin, tmp, path, sheet_name, header_row, headers, plan, append_table_rows)
+            _build_package(zin, tmp, path, sheet_name, header_row, headers, plan, bounds, append_table_rows)
         atomic_replace(tmp, path, backup_dir)
     finally:
         if tmp.exists():
@@ -72,13 +119,14 @@ def write_cells(path, sheet_name: str, header_row: int, headers: dict[int, str],
 # ---------------------------------------------------------------- package
 
 def _build_package(zin: zipfile.ZipFile, tmp: Path, path: Path, sheet_name: str, header_row: int,
-                   headers: dict[int, str], plan: dict[int, dict[int, object]], append_table_rows: bool) -> None:
+                   headers: dict[int, str], plan: Iterator[tuple[int, dict[int, object]]],
+                   bounds: tuple[int, int, int, int] | None, append_table_rows: bool) -> None:
     sheets = sheet_parts(zin)
     if sheet_name not in sheets:
         raise WorkbookError(f"没有名为「{sheet_name}」的工作表", "请检查工作表名称", path=str(path))
     part = sheets[sheet_name]
     styles = _Styles(zin)
-    patcher = _SheetPatcher(plan, header_row, set(headers), styles, uses_1904_dates(zin))
+    patcher = _SheetPatcher(_Cursor(plan), bounds, header_row, set(headers), styles, uses_1904_dates(zin))
     sheet_info = zin.getinfo(part)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
         zi = zipfile.ZipInfo(part, date_time=sheet_info.date_time)
@@ -88,7 +136,7 @@ def _build_package(zin: zipfile.ZipFile, tmp: Path, path: Path, sheet_name: str,
 
         replaced: dict[str, bytes | None] = {}
         tables = [t for _, typ, t in part_relations(zin, part) if typ.endswith(_REL_TABLE)]
-        max_row = max(plan) if plan else 0
+        max_row = bounds[1] if bounds else 0
         for table in tables:
             if table in zin.namelist():
                 new = _extend_table(zin.read(table), header_row, headers, max_row if append_table_rows else 0)
@@ -262,15 +310,38 @@ def _extend_table(data: bytes, header_row: int, headers: dict[int, str], to_row:
 
 # ---------------------------------------------------------------- the sheet stream
 
+class _Cursor:
+    """The rows still to write, in ascending order, pulled one at a time from the plan."""
+
+    __slots__ = ("_it", "row", "writes")
+    END = 1 << 62
+
+    def __init__(self, it: Iterator[tuple[int, dict[int, object]]]):
+        self._it = it
+        self.advance()
+
+    def advance(self) -> None:
+        nxt = next(self._it, None)
+        self.row, self.writes = nxt if nxt is not None else (self.END, None)
+
+    def rest(self) -> Iterator[int]:
+        while self.row != self.END:
+            r = self.row
+            yield r
+            self.advance()
+
+
 @dataclass
 class _SheetPatcher:
-    plan: dict[int, dict[int, object]]
+    plan: _Cursor
+    bounds: tuple[int, int, int, int] | None
     header_row: int
     header_cols: set[int]
     styles: _Styles
     date1904: bool
     overwrote_formula: bool = False
     _col_styles: list[tuple[int, int, int]] = field(default_factory=list)
+    _tails: dict = field(default_factory=dict)
 
     def run(self, src, dst) -> None:
         buf = b""
@@ -291,15 +362,15 @@ class _SheetPatcher:
         head = self._fix_head(buf[: opener.start()])
         dst.write(head)
         rest = buf[opener.end():]
-        targets = sorted(self.plan)
         if opener.group(1):  # <sheetData/>
             dst.write(b"<" + self.p + b"sheetData>")
-            dst.write(b"".join(self._new_row(r) for r in targets))
+            for r in self.plan.rest():
+                dst.write(self._new_row(r))
             dst.write(b"</" + self.p + b"sheetData>")
             dst.write(rest)
         else:
             dst.write(buf[opener.start(): opener.end()])
-            rest = self._rows(src, dst, rest, targets)
+            rest = self._rows(src, dst, rest)
             dst.write(rest)
         shutil.copyfileobj(src, dst, CHUNK)
 
@@ -312,11 +383,9 @@ class _SheetPatcher:
             st = _S_ATTR.search(b" " + m.group(1).replace(b"style=", b"s="))
             if lo and hi and st:
                 self._col_styles.append((int(lo.group(1)), int(hi.group(1)), int(st.group(1))))
-        if not self.plan:
+        if not self.bounds:
             return head
-        rows = self.plan.keys()
-        cols = [c for cs in self.plan.values() for c in cs]
-        r1, r2, c1, c2 = min(rows), max(rows), min(cols), max(cols)
+        r1, r2, c1, c2 = self.bounds
 
         def grow(m: re.Match) -> bytes:
             ref = m.group(2).decode()
@@ -337,12 +406,14 @@ class _SheetPatcher:
         return None
 
     # -- <row> elements, region by region; only rows with written cells are rebuilt
-    def _rows(self, src, dst, buf: bytes, targets: list[int]) -> bytes:
+    def _rows(self, src, dst, buf: bytes) -> bytes:
         p = self.p
         end_tag = b"</" + p + b"sheetData>"
         row_close = b"</" + p + b"row>"
         row_open = re.compile(rb"<" + re.escape(p) + rb"row\b[^>]*>")
-        ti, last_r, rowless = 0, 0, False
+        plan = self.plan
+        END = _Cursor.END
+        last_r, rowless = 0, False
         while True:
             end = buf.find(end_tag)
             final = end >= 0
@@ -358,18 +429,18 @@ class _SheetPatcher:
                     buf += chunk
                     continue
             region, out, pos = buf[:cut], [], 0
-            for m in row_open.finditer(region) if (ti < len(targets) or rowless) else ():
+            for m in row_open.finditer(region) if (plan.row != END or rowless) else ():
                 tag = m.group(0)
                 rm = _R_ATTR.search(tag)
                 rowless = rowless or rm is None
                 r = int(rm.group(1)) if rm else last_r + 1
                 last_r = r
-                while ti < len(targets) and targets[ti] < r:
+                while plan.row < r:
                     out.append(region[pos:m.start()])
-                    out.append(self._new_row(targets[ti]))
+                    out.append(self._new_row(plan.row))
+                    plan.advance()
                     pos = m.start()
-                    ti += 1
-                touched = ti < len(targets) and targets[ti] == r
+                touched = plan.row == r
                 if not touched and rm:
                     continue
                 if tag.endswith(b"/>"):
@@ -383,13 +454,13 @@ class _SheetPatcher:
                 out.append(region[pos:m.start()])
                 if touched:
                     out.append(self._patch_row(tag, body, r))
-                    ti += 1
+                    plan.advance()
                 else:
                     out.append(tag + body + row_close)
                 pos = row_end
             out.append(region[pos:])
             if final:
-                out.extend(self._new_row(r) for r in targets[ti:])
+                out.extend(self._new_row(r) for r in plan.rest())
             dst.write(b"".join(out))
             buf = buf[cut:]
             if final:
@@ -417,6 +488,25 @@ class _SheetPatcher:
                 style = self.styles.date_style(style, kind)
         return cell_xml(f"{_letters(col)}{r}", value, style, self._ps, self.date1904).encode("utf-8")
 
+    def _cell_after_ref(self, colpre: bytes, row_ref: bytes, col: int, r: int, value: object,
+                        style: int | None) -> bytes:
+        """A non-text cell; the part after its reference is cached (a batch writes the same moment
+        into every row)."""
+        try:
+            key = (type(value), value, style)
+            tail = self._tails.get(key)
+        except TypeError:
+            return self._new_cell(col, r, value, style)
+        if tail is None:
+            xml = self._new_cell(col, r, value, style)
+            ref = colpre + row_ref
+            if not xml.startswith(ref):
+                return xml
+            if len(self._tails) > 10_000:
+                self._tails.clear()
+            tail = self._tails[key] = xml[len(ref):]
+        return colpre + row_ref + tail
+
     def _patch_row_fast(self, tag: bytes, body: bytes, r: int) -> bytes | None:
         """Rows whose cells all start ``<c r="..."``: find written cells by their exact reference (C speed)
         and append new ones after the last cell; anything else goes to the full path."""
@@ -424,7 +514,7 @@ class _SheetPatcher:
         opener = b"<" + p + b'c r="'
         if body and body.count(b"<" + p + b"c") != body.count(opener):
             return None
-        writes = self.plan[r]
+        writes = self.plan.writes
         rs = str(r).encode()
         last_col = 0
         if body:
@@ -458,8 +548,10 @@ class _SheetPatcher:
                 text = texts[value] = b"".join((self._inline, value.encode(), self._inline_end))
             if text is not None:
                 new = b"".join((colpre, row_ref, _STYLE_ATTRS.get(style) or _style_attr(style), text))
+            elif value is None and not style:
+                new = b""
             else:
-                new = self._new_cell(col, r, value, style)
+                new = self._cell_after_ref(colpre, row_ref, col, r, value, style)
             if i >= 0:
                 edits.append((i, end, new))
             else:
@@ -482,7 +574,7 @@ class _SheetPatcher:
 
     def _patch_row_full(self, tag: bytes, body: bytes, r: int) -> bytes:
         p = self.p
-        writes = self.plan[r]
+        writes = self.plan.writes
         cell_re = _cell_pattern(p)
         kept: list[tuple[int, bytes]] = []
         existing: dict[int, bytes] = {}

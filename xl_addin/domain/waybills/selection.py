@@ -223,12 +223,49 @@ def _named(order: OrderForShipping, carrier: Carrier, need: _Need, decided_by: s
                      need.group, carrier.promised_days(service, need.group), reason, decided_by, author)
 
 
+# Stands for the order number while a batch's shared answer is worked out; replaced per order.
+_ORDER_MARK = "\x00order\x00"
+
+
 def select_carriers(orders: Iterable[OrderForShipping], carriers: Iterable[Carrier],
                     shipper_province: str) -> list[Selection | Problem]:
-    """``select_carrier`` for a batch: orders needing the same thing share one price comparison."""
+    """``select_carrier`` for a batch: orders that differ only in their number share one answer.
+
+    Why: a 100,000-order batch has a few hundred distinct (destination, tags, weight, volume,
+    named carrier) combinations; each is decided once with a placeholder order number, and
+    every order gets a copy with its own number put into the messages.
+    """
     carriers = list(carriers)
     cache: dict = {}
-    return [select_carrier(o, carriers, shipper_province, _cache=cache) for o in orders]
+    answers: dict = {}
+    out: list[Selection | Problem] = []
+    for o in orders:
+        try:
+            key = (o.destination_province, tuple(o.tags or ()), o.weight_kg, o.volume_m3,
+                   o.preferred_carrier, o.override)
+            shared = answers.get(key)
+        except TypeError:  # an unhashable value: decide this order on its own
+            out.append(select_carrier(o, carriers, shipper_province, _cache=cache))
+            continue
+        if shared is None:
+            marked = dataclasses.replace(o, order_no=_ORDER_MARK)
+            shared = answers[key] = select_carrier(marked, carriers, shipper_province, _cache=cache)
+        out.append(_for_order(shared, o.order_no))
+    return out
+
+
+def _mark(text: str, order_no) -> str:
+    return text.replace(_ORDER_MARK, str(order_no)) if _ORDER_MARK in text else text
+
+
+def _for_order(shared: Selection | Problem, order_no) -> Selection | Problem:
+    if isinstance(shared, Problem):
+        return Problem(shared.code, shared.severity, shared.column, _mark(shared.message, order_no))
+    warnings = tuple(Problem(w.code, w.severity, w.column, _mark(w.message, order_no))
+                     for w in shared.warnings) if shared.warnings else ()
+    return Selection(order_no, shared.carrier, shared.service, shared.addons, shared.freight,
+                     shared.chargeable_weight_kg, shared.dest_group, shared.transit_days,
+                     _mark(shared.reason, order_no), shared.decided_by, shared.override_author, warnings)
 
 
 def select_carrier(order: OrderForShipping, carriers: Iterable[Carrier],
