@@ -32,8 +32,10 @@ def build(out: Path | None, opts: Options) -> int:
 
 
 @addin.command()
+@click.option("--addin", "addin_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A built add-in to install (default: build one now).")
 @common_options
-def install(opts: Options) -> int:
+def install(addin_path: Path | None, opts: Options) -> int:
     """Put the add-in where Excel loads it and write the xlwings configuration (Windows only)."""
     if not sys.platform.startswith("win"):
         click.echo("addin install 只能在装有 Excel 的 Windows 电脑上运行：它把加载项放进 Excel 的加载项文件夹，"
@@ -41,5 +43,10 @@ def install(opts: Options) -> int:
                    "在这台电脑上可以运行 xl-logistics addin build 生成 .xlam，再拷到 Windows 上安装；"
                    "步骤见 docs/excel.md。", err=True)
         return EXIT_FAILED
-    click.echo("Windows 自动安装尚未实现：请按 docs/excel.md 的手动步骤安装。", err=True)  # pragma: no cover
-    return EXIT_FAILED  # pragma: no cover
+    from xl_addin.excel.addin_build import build_addin  # pragma: no cover - Windows only
+    from xl_addin.excel.addin_install import install_for_this_user
+
+    result = install_for_this_user(addin_path or build_addin(None))  # pragma: no cover
+    emit(opts, result.as_dict(), f"已安装: {result.addin}\nxlwings 配置: {result.config}\n"
+         "请重新启动 Excel，功能区会出现“物流助手”选项卡。")  # pragma: no cover
+    return EXIT_OK  # pragma: no cover
