@@ -118,3 +118,18 @@ def test_json_error_shape(tmp_path):
     result = run("validate", "--desk", str(tmp_path), "--json")
     assert result.returncode == 2
     assert "error" in json.loads(result.stdout)
+
+
+def test_scheduled_jobs_leave_a_last_run_line_even_when_they_fail(tmp_path):
+    from xl_addin.adapters.store import open_store
+
+    desk = tmp_path / "d"
+    run("init", str(desk))
+    result = run("refresh", "--desk", str(desk), env={"KUAIDI100_CUSTOMER": "", "KUAIDI100_KEY": ""})
+    assert result.returncode == 2
+    assert "KUAIDI100_CUSTOMER" in result.stderr
+    with open_store(desk / ".xl-logistics" / "state.sqlite3") as store:
+        runs = {r["job"]: r for r in store.last_runs()}
+    assert runs["refresh"]["status"] == "failed"
+    assert "KUAIDI100" in runs["refresh"]["summary"]
+    assert (desk / "最近运行.xlsx").exists()

@@ -196,11 +196,17 @@ def summary(week: str, out: Path | None, email: str | None, opts: Options) -> in
     year, num = parse_week(week)
     label = f"{year}-W{num:02d}"
     target = out or desk.reports_dir / f"周度汇总-{label}.xlsx"
-    with store_for(desk) as store:
-        data = write_summary(store, label, target, tz=_tz(desk), config=sla_config(desk.settings),
-                             desk_name=desk.settings.desk.name)
-    if email:
-        data["email"] = _email(desk, data, [a.strip() for a in email.split(",") if a.strip()])
+    from xl_addin.services.job_runs import recipients_for, run_job
+
+    def work() -> dict:
+        with store_for(desk) as store:
+            return write_summary(store, label, target, tz=_tz(desk), config=sla_config(desk.settings),
+                                 desk_name=desk.settings.desk.name)
+
+    data = run_job(desk, "summary", opts.now(desk.settings.desk.timezone), work, lambda d: f"{label} → {d['path']}")
+    recipients = recipients_for(desk, "summary", email)  # --email, else [smtp] summary_to
+    if recipients:
+        data["email"] = _email(desk, data, recipients)
     o = data["overview"]
 
     def text() -> str:

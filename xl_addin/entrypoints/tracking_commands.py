@@ -24,13 +24,17 @@ def refresh(opts: Options) -> int:
 
     Safe from a scheduler: a second copy exits at once; a workbook open in Excel is left alone
     (results stay in the state store and appear next time); a stopped run resumes."""
+    from xl_addin.services.job_runs import run_job
     from xl_addin.services.tracking import refresh as run_refresh
 
     setup_logs(opts)
     desk = _desk(opts)
+    now = opts.now(desk.settings.desk.timezone)
     bar = progress_bar(None, "查询运单")
     try:
-        res = run_refresh(desk, opts.now(desk.settings.desk.timezone), progress=bar)
+        res = run_job(desk, "refresh", now, lambda: run_refresh(desk, now, progress=bar),
+                      lambda r: "查询 {queried}，有更新 {updated}，失败 {failed}，异常 {anomalies}".format(**r.counts()),
+                      lock=False)
     finally:
         bar.close()
 

@@ -88,8 +88,12 @@ def write_last_runs(desk, runs: list[dict[str, Any]], tz) -> Path:
 
 
 def run_job(desk, job: str, now: datetime, work: Callable[[], Any],
-            describe: Callable[[Any], str] = lambda r: "完成") -> Any:
-    """Run ``work`` as the one copy of ``job`` on this desk; record and return its result, re-raise its error."""
+            describe: Callable[[Any], str] = lambda r: "完成", *, lock: bool = True) -> Any:
+    """Run ``work`` as the one copy of ``job`` on this desk; record and return its result, re-raise its error.
+
+    ``lock=False`` for a job whose service takes the same job lock itself (refresh)."""
+    from contextlib import nullcontext
+
     from zoneinfo import ZoneInfo
 
     from xl_addin.bootstrap import store_for
@@ -98,7 +102,7 @@ def run_job(desk, job: str, now: datetime, work: Callable[[], Any],
     tz = ZoneInfo(desk.settings.desk.timezone)
     began = time.monotonic()
     try:
-        lock = job_lock(desk.lock_dir, job)
+        lock = job_lock(desk.lock_dir, job) if lock else nullcontext()
         lock.__enter__()
     except JobLocked as exc:
         write_job_line(desk, now, job, "skipped", 0.0, exc.message)
@@ -111,6 +115,9 @@ def run_job(desk, job: str, now: datetime, work: Callable[[], Any],
             result = work()
             summary = describe(result)
             return result
+        except JobLocked as exc:  # the service's own lock: another copy is running
+            status, summary = "skipped", exc.message
+            raise
         except BaseException as exc:
             status = "failed"
             summary = exc.message if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
