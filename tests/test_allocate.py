@@ -209,3 +209,67 @@ def test_cli_allocate_json(desk):
     assert payload["counts"]["allocated"] == len(payload["bindings"]) > 0
     res = runner.invoke(cli_module.cli, ["review", "--desk", str(desk.root), "--date", "2026-11-26", "--by", "主管"])
     assert res.exit_code == 0 and "审核" in res.output
+
+
+def test_override_wins_and_is_kept_with_its_author(tmp_path):
+    from xl_addin.adapters.store import open_store
+    from xl_addin.domain.waybills.selection import Override
+
+    with open_store(tmp_path / "s.db") as store:
+        with store.transaction():
+            OrderRecords(store).save([order("O-RULE", "江苏省"), order("O-HAND", "江苏省")], T0)
+        with pytest.raises(UserError) as err:  # a typo stops the run before any number is taken
+            allocate(store, T0, overrides={"O-HAND": Override("顺丰", "王芳"), "O-TYPO": Override("SF", "王芳")})
+        assert "O-TYPO" in str(err.value) and WaybillStore(store).all_current() == []
+        with pytest.raises(UserError):
+            allocate(store, T0, overrides={"O-HAND": Override("飞鸽传书", "王芳")})
+        r = allocate(store, T0, overrides={"O-HAND": Override("顺丰", "王芳", "客户电话要求")})
+        by = {b.order_no: b for b in r.bindings}
+        assert by["O-RULE"].carrier_code != "SF" and by["O-RULE"].decided_by == "rule"
+        hand = by["O-HAND"]
+        assert hand.carrier_code == "SF" and hand.decided_by == "override" and hand.waybill_no.startswith("SF")
+        assert hand.selection_reason.startswith("人工指定") and "王芳" in hand.selection_reason
+        assert "客户电话要求" in hand.selection_reason and "规则建议为" in hand.selection_reason
+        audit = {e["action"]: e for e in store.audit_entries("order", "O-HAND")}
+        assert audit["carrier:override"]["actor"] == "王芳"
+        assert "SF" in json.dumps(audit["carrier:override"], ensure_ascii=False, default=str)
+        assert [e["action"] for e in store.audit_entries("order", "O-RULE")] == ["binding:create"]
+
+
+def test_cli_override_needs_by_and_records_it(desk, capsys):
+    from xl_addin.entrypoints.cli import main
+
+    with store_for(desk) as store:
+        target = OrderRecords(store).all("confirmed")[0].order_no
+    argv = ["allocate", "--desk", str(desk.root), "--json", "--now", T0.isoformat(), "--override", f"{target}=京东"]
+    assert main(argv) == 2 and "--by" in capsys.readouterr().err
+    assert main(argv + ["--by", "王芳", "--note", "客户改要京东"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    [b] = [b for b in payload["bindings"] if b["order_no"] == target]
+    assert b["carrier_code"] == "JD" and "王芳" in b["selection_reason"] and "客户改要京东" in b["selection_reason"]
+    row = next(r.values for r in read_sheet(desk.workbook("bindings"), BINDINGS_SHEET).rows
+               if r.values["order_no"] == target)
+    assert "人工指定" in row["selection_reason"] and "王芳" in row["selection_reason"]
+
+
+def test_archived_bindings_stay_out_of_the_live_sheet(tmp_path):
+    from test_archive import NOV, build_month, live_keys
+
+    from xl_addin.services.archive import archive_month
+    from xl_addin.services.waybills import sync_workbooks
+
+    desk = build_month(tmp_path)
+    books = Books.for_desk(desk)
+    policy = WaybillPolicy.from_settings(desk.settings)
+    with store_for(desk) as store:
+        archive_month(desk, store, "2026-10", NOV)
+        after_archive = live_keys(desk)["bindings"]
+        assert not {"A0", "A1", "A2"} & set(after_archive) and "B1" in after_archive
+        with store.transaction():
+            OrderRecords(store).save([order("N1", "江苏省")], NOV)
+        r = allocate(store, NOV + timedelta(minutes=5), policy=policy, books=books)
+        assert [b.order_no for b in r.bindings] == ["N1"] and r.sync.appended == 1
+        again = sync_workbooks(store, books, policy)
+        assert again.appended == 0 and again.history_appended == 0
+    live = live_keys(desk)["bindings"]
+    assert sorted(live) == sorted(after_archive + ["N1"])

@@ -36,7 +36,8 @@ def test_file_names_are_the_desk_names():
 def test_sheet_and_table_names():
     expected = {
         "orders": [("订单确认单", "Orders"), ("满意度回访", "FollowUps")],
-        "bindings": [("绑定表", "Bindings"), ("合格物流商名录", "Carriers"), ("绑定历史", "BindingHistory")],
+        "bindings": [("绑定表", "Bindings"), ("合格物流商名录", "Carriers"), ("运价与时效", "CarrierRates"),
+                     ("绑定历史", "BindingHistory")],
         "tracking": [("跟踪总览", "TrackingOverview"), ("节点明细", "TrackingNodes"), ("人工录入", "ManualNodes")],
         "exceptions": [("异常台账", "ExceptionCases"), ("处理历史", "CaseHistory")],
     }

@@ -106,9 +106,22 @@ class AllocationReport:
 
 # ---------------------------------------------------------------- carriers
 
+class CarrierTableError(UserError):
+    """The carriers or rate sheet has bad rows; ``problems`` name the sheet, row and column."""
+
+    def __init__(self, message: str, problems: list, hint: str | None = None, *, path: str | None = None):
+        super().__init__(message, hint, path=path)
+        self.problems = problems
+
+
 def load_carriers(books: Books | None = None):
-    """The qualified-carrier list: the "合格物流商名录" sheet when it has rows, else the default
-    (which is then written into the empty sheet so the desk can edit it)."""
+    """The qualified-carrier list with its prices and transit days.
+
+    Carriers: the "合格物流商名录" sheet when it has rows, else the default (then written into the
+    empty sheet so the desk can edit it). Prices and days: the "运价与时效" sheet's rows for a carrier
+    replace its built-in table; an empty rate sheet is filled with what is in use. Bad rows raise
+    CarrierTableError (exit 2) listing every bad cell.
+    """
     from xl_addin.domain.waybills.carriers import CarrierRowsError, carriers_from_rows, load_default_carriers
 
     defaults = load_default_carriers()
@@ -123,7 +136,7 @@ def load_carriers(books: Books | None = None):
             _fill_carriers_sheet(books, table, defaults)
         except WorkbookLocked:
             log.info("carriers sheet not filled: workbook open in Excel")
-        return defaults
+        return _with_rate_sheet(books, defaults)
     from xl_addin.domain.waybills.carriers import _default_rows
 
     base = {r["code"]: dict(r) for r in _default_rows()}
@@ -145,10 +158,61 @@ def load_carriers(books: Books | None = None):
             row["transit_days"] = table_days
         rows.append(row)
     try:
-        return carriers_from_rows(rows)
+        carriers = carriers_from_rows(rows)
     except CarrierRowsError as exc:
-        raise UserError(f"「{CARRIERS_SHEET.name}」有错误: {exc}", "请改正物流商名录后重试",
-                        path=str(books.bindings)) from None
+        raise CarrierTableError(f"「{CARRIERS_SHEET.name}」有错误: {exc}", [p.as_dict() for p in exc.problems],
+                                "请改正物流商名录后重试", path=str(books.bindings)) from None
+    return _with_rate_sheet(books, carriers)
+
+
+def _with_rate_sheet(books: Books, carriers):
+    """Apply the "运价与时效" rows; fill the sheet when it is empty; an old workbook without it keeps the built-in table."""
+    from xl_addin.adapters.workbook.books import RATES_SHEET
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.domain.waybills.carriers import CarrierRowsError
+    from xl_addin.domain.waybills.rates import apply_rates, rate_rows_for, rates_from_rows
+    from xl_addin.errors import WorkbookError
+
+    try:
+        table = read_sheet(books.bindings, RATES_SHEET, sheet_name=RATES_SHEET.name)
+    except WorkbookError as exc:
+        log.info("no rate sheet in %s (%s): built-in prices used", books.bindings, exc)
+        return carriers
+    if not table.rows:
+        try:
+            _fill_rates_sheet(books, table, rate_rows_for(carriers))
+        except WorkbookLocked:
+            log.info("rate sheet not filled: workbook open in Excel")
+        return carriers
+    try:
+        rates = rates_from_rows(((r.row, r.values) for r in table.rows), [c.code for c in carriers],
+                                RATES_SHEET.name)
+    except CarrierRowsError as exc:
+        shown = "；".join(p.message for p in exc.problems[:20])
+        more = f"；另有 {len(exc.problems) - 20} 处" if len(exc.problems) > 20 else ""
+        raise CarrierTableError(f"「{RATES_SHEET.name}」有 {len(exc.problems)} 处错误: {shown}{more}",
+                                [p.as_dict() for p in exc.problems], "请改正运价与时效表后重试",
+                                path=str(books.bindings)) from None
+    return apply_rates(carriers, rates)
+
+
+def _fill_rates_sheet(books: Books, table, rates) -> None:
+    from xl_addin.adapters.workbook.books import RATES_SHEET
+    from xl_addin.adapters.workbook.xml_patch import write_cells
+    from xl_addin.domain.waybills.rates import RATE_GROUP_LABELS, RATE_SERVICE_LABELS
+
+    keys = ("carrier_code", "service", "dest_group", "first_weight_price", "additional_price", "transit_days")
+    columns, headers = _ensure_columns(table, RATES_SHEET, keys)
+    cells: dict[tuple[int, int], Any] = {}
+    for i, r in enumerate(rates):
+        row = table.header_row + 1 + i
+        values = (r.carrier_code, RATE_SERVICE_LABELS[r.service], RATE_GROUP_LABELS[r.dest_group],
+                  float(r.first_weight_price), float(r.additional_price), r.transit_days)
+        for key, value in zip(keys, values):
+            cells[(row, columns[key])] = value
+    if cells:
+        write_cells(books.bindings, table.sheet, table.header_row, headers, cells, backup_dir=books.backup_dir,
+                    append_table_rows=True)
 
 
 def _fill_carriers_sheet(books: Books, table, carriers) -> None:
@@ -192,14 +256,41 @@ def _order_for_shipping(rec):
     return _shipping(rec.order_no, rec.fields)
 
 
-def _shipping(order_no: str, fields: dict | None):
+def _shipping(order_no: str, fields: dict | None, override=None):
     from xl_addin.domain.waybills.selection import OrderForShipping
 
     f = fields or {}
     n = f.get("normalized") or {}
     return OrderForShipping(order_no=order_no, destination_province=n.get("province"),
                             tags=tuple(n.get("tags") or ()), weight_kg=f.get("weight_kg"),
-                            volume_m3=f.get("volume_m3"), preferred_carrier=f.get("preferred_carrier"))
+                            volume_m3=f.get("volume_m3"), preferred_carrier=f.get("preferred_carrier"),
+                            override=override)
+
+
+def _checked_overrides(overrides, snapshot, carriers) -> dict:
+    """Overrides keyed by order; a typo (unknown order, unknown carrier, no author) stops the run before any number
+    is taken, so a person's choice is never silently dropped."""
+    from xl_addin.domain.waybills.carriers import find_carrier
+
+    if not overrides:
+        return {}
+    waiting = {o for o, _ in snapshot}
+    wrong = []
+    out = {}
+    for order_no, ov in overrides.items():
+        order_no = str(order_no).strip()
+        if not (ov.author or "").strip():
+            wrong.append(f"订单 {order_no}: 没有写明指定人 (--by)")
+        elif order_no not in waiting:
+            wrong.append(f"订单 {order_no} 不是待分配运单的已确认订单")
+        elif find_carrier(ov.carrier, carriers) is None:
+            wrong.append(f"订单 {order_no}: 物流商 {ov.carrier!r} 不在物流商名录中")
+        else:
+            out[order_no] = ov
+    if wrong:
+        raise UserError("人工指定物流商有误, 未分配任何运单: " + "；".join(wrong),
+                        "请改正 --override 订单号=物流商 (物流商写代码或名称, 如 SF、顺丰) 后重试")
+    return out
 
 
 def _service_label(sel) -> str:
@@ -210,8 +301,13 @@ def _service_label(sel) -> str:
 
 def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), books: Books | None = None,
              carriers=None, limit: int | None = None, chunk: int = CHUNK,
-             on_chunk: Callable[[int, int], None] | None = None, write: bool = True) -> AllocationReport:
-    """Allocate waybill numbers for every confirmed order without a binding (at most ``limit``)."""
+             on_chunk: Callable[[int, int], None] | None = None, write: bool = True,
+             overrides: dict | None = None) -> AllocationReport:
+    """Allocate waybill numbers for every confirmed order without a binding (at most ``limit``).
+
+    ``overrides``: {order_no: selection.Override} — a person's carrier choice, which wins over the rule;
+    the binding's reason names the person, and the audit log has a ``carrier:override`` entry by them.
+    """
     from xl_addin.adapters.store.orders import ALLOCATED, CONFIRMED
     from xl_addin.domain.waybills.calendar import expected_delivery
     from xl_addin.domain.waybills.numbering import format_waybill
@@ -229,8 +325,8 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
 
     def choose(recs) -> list[tuple[str, Selection]]:
         picked = []
-        for (order_no, _), sel in zip(recs, select_carriers([_shipping(o, f) for o, f in recs], carriers,
-                                                            policy.shipper_province)):
+        for (order_no, _), sel in zip(recs, select_carriers([_shipping(o, f, chosen_by.get(o)) for o, f in recs],
+                                                            carriers, policy.shipper_province)):
             if isinstance(sel, Selection):
                 picked.append((order_no, sel))
                 if sel.warnings:
@@ -242,6 +338,7 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
     # a snapshot to choose carriers on (outside the write lock); claims are re-checked inside it.
     # With a limit only the orders actually claimed are looked at, inside the lock.
     snapshot = ws.unclaimed_orders(CONFIRMED)  # [(order_no, fields)]
+    chosen_by = _checked_overrides(overrides, snapshot, carriers)
     chosen = choose(snapshot) if limit is None else None
 
     batch_id = new_batch_id(now)
@@ -310,7 +407,13 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
                                    [(ALLOCATED, stamp, b.order_no) for b in bindings])
             ws.audit_many(now, actor, "binding:create", "order",
                           ((b.order_no, {"waybill_no": b.waybill_no, "carrier": b.carrier_code, "source": AUTO,
-                                         "batch": batch_id}) for b in bindings))
+                                         "batch": batch_id, "decided_by": b.decided_by}) for b in bindings))
+            for w, o, s in part:
+                if s.decided_by == "override":
+                    ov = chosen_by.get(o)
+                    store.audit(now, s.override_author or "?", "carrier:override", "order", o,
+                                {"waybill_no": w, "carrier": s.carrier.code, "requested": ov.carrier if ov else None,
+                                 "note": ov.note if ov else "", "reason": s.reason})
         report.bindings.extend(bindings)
         done += len(part)
         if on_chunk is not None:
@@ -401,10 +504,16 @@ def _bump_if_own(ws: WaybillStore, number: str) -> None:
         ws.bump_counter(own.prefix, own.day, own.serial)
 
 
-def bind_manual(store, order_no: str, waybill: str, carrier_name: str, by: str, now: datetime, *,
+def bind_manual(store, order_no: str, waybill: str, carrier_name: str | None, by: str, now: datetime, *,
                 source: str = "manual", policy: WaybillPolicy = WaybillPolicy(), books: Books | None = None,
-                carriers=None) -> tuple[Binding, SyncResult | None, list[dict]]:
-    """Bind a number from the carrier (API, website, desk) to an order that has no binding yet."""
+                carriers=None, autonumber: Callable[[str], Any] | None = None,
+                command_suffix: str = "") -> tuple[Binding, SyncResult | None, list[dict]]:
+    """Bind a number from the carrier (API, website, desk) to an order that has no binding yet.
+
+    Without ``carrier_name`` nothing is bound: CarrierNeeded lists the carriers the number looks like
+    (its format, and ``autonumber``'s answer when a tracking provider is configured) and the exact
+    command to run — a suggestion, never a verdict.
+    """
     from xl_addin.adapters.store.orders import ALLOCATED, CONFIRMED, OrderRecords
 
     if not (by or "").strip():
@@ -423,6 +532,9 @@ def bind_manual(store, order_no: str, waybill: str, carrier_name: str, by: str, 
     if ws.current(order_no) is not None:
         raise UserError(f"订单 {order_no} 已绑定 {ws.current(order_no).waybill_no}", "换绑请用 xl-logistics rebind")
     carriers = list(carriers) if carriers is not None else load_carriers(books)
+    if not (carrier_name or "").strip():
+        _refuse_without_carrier(store, order_no, waybill, by.strip(), src, carriers, books, autonumber,
+                                command_suffix)
     number, carrier, notes = _checked_number(store, waybill, carrier_name, carriers, policy, books)
     binding = _manual_binding(store, order_no, number, carrier, src, by.strip(), now, policy,
                               f"人工录入 ({by.strip()})", carriers)
@@ -438,6 +550,165 @@ def bind_manual(store, order_no: str, waybill: str, carrier_name: str, by: str, 
                     {"waybill_no": number, "carrier": carrier.code, "source": src})
     sync = sync_workbooks(store, books, policy) if books is not None else None
     return WaybillStore(store).current(order_no), sync, notes
+
+
+# ---------------------------------------------------------------- carrier suggestions
+
+@dataclass
+class CarrierSuggestions:
+    """Which carriers a number may belong to, from its format and from the tracking provider."""
+
+    number: str
+    by_format: list[str] = field(default_factory=list)       # our carrier codes
+    by_provider: list[str] | None = None                    # our codes; None: the provider was not asked
+    provider_unlisted: list[str] = field(default_factory=list)  # provider company codes not in our list
+    provider_note: str | None = None
+
+    @property
+    def candidates(self) -> list[str]:
+        """Codes to offer, best first: both sources agree, then the format's, then the provider's."""
+        both = [c for c in self.by_format if self.by_provider and c in self.by_provider]
+        rest = [c for c in [*self.by_format, *(self.by_provider or [])] if c not in both]
+        return list(dict.fromkeys([*both, *rest]))
+
+    @property
+    def conflict(self) -> bool:
+        return bool(self.by_format and self.by_provider and not set(self.by_format) & set(self.by_provider))
+
+    @property
+    def unambiguous(self) -> str | None:
+        """The one carrier both sources point to (or the format alone, the provider silent), else None."""
+        if len(self.by_format) != 1 or self.conflict:
+            return None
+        if self.by_provider and self.by_format[0] not in self.by_provider:
+            return None
+        return self.by_format[0]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "by_format": self.by_format, "by_provider": self.by_provider,
+                "provider_unlisted": self.provider_unlisted, "provider_note": self.provider_note,
+                "candidates": self.candidates, "unambiguous": self.unambiguous, "conflict": self.conflict}
+
+
+class CarrierNeeded(UserError):
+    """``bind`` without ``--carrier``: nothing bound; here is what the number looks like and what to run."""
+
+    def __init__(self, message: str, hint: str, suggestions: CarrierSuggestions, commands: list[str]):
+        super().__init__(message, hint)
+        self.suggestions = suggestions
+        self.commands = commands
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"bound": False, "message": self.message, "hint": self.hint, "commands": self.commands,
+                **self.suggestions.as_dict()}
+
+
+def suggest_carriers_for(number: str, carriers, autonumber: Callable[[str], Any] | None = None) -> CarrierSuggestions:
+    """The carriers a waybill number may belong to. ``autonumber(num)`` is the provider's auto-detection
+    (an AutonumberOutcome); its failure is a note, never an error."""
+    from xl_addin.domain.waybills.carriers import find_carrier
+    from xl_addin.domain.waybills.formats import normalize_waybill, suggest_carriers
+
+    carriers = list(carriers)
+    number = normalize_waybill(number)
+    result = CarrierSuggestions(number, suggest_carriers(number, carriers))
+    if autonumber is None:
+        return result
+    try:
+        outcome = autonumber(number)
+    except OSError as exc:  # requests' connection errors are OSErrors
+        result.provider_note = f"物流查询服务无法连接 ({type(exc).__name__})"
+        return result
+    if getattr(outcome, "kind", None) != "ok":
+        result.provider_note = "物流查询服务未能识别: " + (getattr(outcome, "hint", None) or getattr(outcome, "message", "")
+                                                   or str(getattr(outcome, "kind", "")))
+        return result
+    codes: list[str] = []
+    for guess in outcome.candidates:
+        match = next((c for c in carriers if c.kuaidi100_code and c.kuaidi100_code == guess.com_code), None) \
+            or find_carrier(guess.com_code, carriers)
+        if match is None:
+            result.provider_unlisted.append(guess.com_code)
+        elif match.code not in codes:
+            codes.append(match.code)
+    result.by_provider = codes
+    return result
+
+
+def provider_autonumber(settings) -> Callable[[str], Any] | None:
+    """The configured tracking provider's auto-detection as a function, or None when no provider is configured."""
+    from xl_addin.errors import ConfigError
+    from xl_addin.services.tracking import _client_factory, provider_spec
+
+    try:
+        spec = provider_spec(settings)
+    except ConfigError:
+        return None
+    make = _client_factory(spec, settings)
+
+    def ask(number: str):
+        client = make()
+        try:
+            return client.autonumber(number)
+        finally:
+            client.close()
+
+    return ask
+
+
+def shell_arg(text: str) -> str:
+    """A command-line word as people copy it: plain (Chinese names too) unless it needs quoting."""
+    import re
+    import shlex
+
+    return text if re.fullmatch(r"[\w.\-/:@+=,]+", text) else shlex.quote(text)
+
+
+def _refuse_without_carrier(store, order_no, waybill, by, source, carriers, books, autonumber, suffix) -> None:
+    from xl_addin.domain.waybills.carriers import find_carrier
+    from xl_addin.domain.waybills.formats import normalize_waybill
+
+    number = normalize_waybill(waybill)
+    if not number:
+        raise UserError("物流单号为空", "请填写物流商下发的单号")
+    entry = WaybillStore(store).registry_entry(number)
+    if entry is not None:
+        raise WaybillTaken(f"物流单号 {number} 已登记 (订单 {entry['order_no'] or '?'}, 状态 {entry['state']}), 不能重复使用",
+                           "请核对单号", order_no=entry["order_no"], state=entry["state"])
+    found = suggest_carriers_for(number, carriers, autonumber)
+    names = {c.code: f"{c.name}({c.code})" for c in carriers}
+    src = "" if source == MANUAL else " --source carrier_api"
+
+    def command(code: str) -> str:
+        return (f"xl-logistics bind {shell_arg(order_no)} {shell_arg(number)} --carrier {shell_arg(code)} "
+                f"--by {shell_arg(by)}{src}{suffix}")
+
+    listed = "、".join(names.get(c, c) for c in found.candidates)
+    provider = ""
+    if found.by_provider is not None:
+        said = "、".join(names[c] for c in found.by_provider) or "无名录中的物流商"
+        provider = f"; 快递100 智能判断: {said}"
+        if found.provider_unlisted:
+            provider += f" (另有名录外的 {'、'.join(found.provider_unlisted)})"
+    elif found.provider_note:
+        provider = f"; {found.provider_note}"
+    fmt = "、".join(names[c] for c in found.by_format) or "无"
+    one = found.unambiguous
+    if one is not None:
+        message = (f"物流单号 {number} 看起来是{names[one]}的单号 (按单号格式{', 与快递100一致' if found.by_provider else ''})"
+                   f"{provider}。这只是建议, 订单 {order_no} 尚未绑定")
+        hint = f"确认是{find_carrier(one, carriers).name}的单号后运行: {command(one)}"
+        commands = [command(one)]
+    elif found.candidates:
+        why = "单号格式与快递100的判断不一致" if found.conflict else "不止一家物流商的单号是这种格式"
+        message = (f"物流单号 {number} 可能属于: {listed} ({why}; 按格式: {fmt}{provider})。订单 {order_no} 尚未绑定")
+        commands = [command(c) for c in found.candidates]
+        hint = "请向物流商核实后运行其中一条: " + " | ".join(commands)
+    else:
+        message = f"无法从物流单号 {number} 判断物流商 (按格式: 无{provider})。订单 {order_no} 尚未绑定"
+        commands = [command("物流商代码")]
+        hint = f"请用 --carrier 写明物流商后运行: {commands[0]}"
+    raise CarrierNeeded(message, hint, found, commands)
 
 
 def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: datetime, *,
@@ -581,15 +852,22 @@ def sync_workbooks(store, books: Books, policy: WaybillPolicy = WaybillPolicy())
     """Bring the Binding Table (and the orders' waybill/status cells) in line with the store.
 
     Idempotent: rows are matched by waybill number; a re-bound row is rewritten in place; history
-    rows are appended once. A workbook open in Excel is left alone and named in ``messages``.
+    rows are appended once. Orders already moved to a monthly archive are left out (their rows were
+    removed from the live book on purpose). A workbook open in Excel is left alone and named in ``messages``.
     """
+    from xl_addin.adapters.store.followups import ClosingStore
+
     result = SyncResult()
     tz = ZoneInfo(policy.timezone)
     ws = WaybillStore(store)
-    current = ws.all_current()
+    current, history = ws.all_current(), ws.history()
+    archived = ClosingStore(store).archived_orders()
+    if archived:  # their rows moved to the month's archive book: never bring them back into the live sheets
+        current = [b for b in current if b.order_no not in archived]
+        history = [h for h in history if h.order_no not in archived]
     if books.bindings is not None:
         try:
-            _sync_bindings_sheet(books, current, ws.history(), tz, result)
+            _sync_bindings_sheet(books, current, history, tz, result)
         except WorkbookLocked as exc:
             result.messages.append(f"{exc}；绑定已存入状态库，下次运行时写入工作簿")
     if books.orders is not None:

@@ -237,9 +237,30 @@ CARRIERS_SHEET = SheetSchema(
              help="“否”则不再分配"),
         _col("services", "服务", "services", width=24.0, help="可多项，用逗号分隔：标准,特快,冷链,大件,保价"),
         _col("transit_days", "时效(工作日)", "transit_days", "transit days", type=INT, width=11.0,
-             help="承诺的工作日数"),
+             help="标准快递到全国的承诺工作日；「运价与时效」有该物流商的行时以那里为准"),
         _col("contact", "联系人", "contact", "contact person", width=10.0, help="对接人"),
         _col("phone", "联系电话", "phone", "telephone", type=PHONE, width=15.0, help="对接人电话"),
+        _col("note", "备注", "note", "remarks", width=20.0, help="补充说明"),
+    ),
+)
+
+RATES_SHEET = SheetSchema(
+    name="运价与时效",
+    table="CarrierRates",
+    columns=(
+        _col("carrier_code", "物流商代码", "carrier_code", "carrier code", "code", required=True, width=10.0,
+             help="必填。合格物流商名录中的代码，如 SF"),
+        _col("service", "服务", "service", required=True, choices=("标准", "特快", "冷链", "大件", "保价"),
+             width=8.0, help="必填。标准/特快/冷链/大件；保价为附加费"),
+        _col("dest_group", "目的地分组", "dest_group", "dest group", "destination group", required=True,
+             choices=("同省", "邻省", "全国", "偏远"), width=10.0,
+             help="必填。同省/邻省/全国/偏远（新疆 西藏 青海 内蒙古 甘肃 宁夏）"),
+        _col("first_weight_price", "首重价格(元)", "first_weight_price", "first weight price", "first price",
+             required=True, type=MONEY, width=12.0, help="必填。首重（通常1公斤）的全价；保价行为每票保价费"),
+        _col("additional_price", "续重价格(元/公斤)", "additional_price", "additional price", "extra price",
+             type=MONEY, width=15.0, help="超出首重后每公斤的价格；保价行可空"),
+        _col("transit_days", "时效(工作日)", "transit_days", "transit days", type=INT, width=11.0,
+             help="承诺的工作日数；保价行可空（按主服务）"),
         _col("note", "备注", "note", "remarks", width=20.0, help="补充说明"),
     ),
 )
@@ -264,7 +285,7 @@ BINDINGS = BookSchema(
     key="bindings",
     filename="物流单号绑定表.xlsx",
     title="《物流单号-订单绑定表》",
-    sheets=(BINDINGS_SHEET, CARRIERS_SHEET, BINDING_HISTORY_SHEET),
+    sheets=(BINDINGS_SHEET, CARRIERS_SHEET, RATES_SHEET, BINDING_HISTORY_SHEET),
 )
 
 # -------------------------------------------------------------- tracking ---

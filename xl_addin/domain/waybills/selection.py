@@ -123,6 +123,10 @@ def _freight(carrier: Carrier, service: str, need: _Need) -> Decimal | None:
     total = price.first + extra * price.additional_per_kg
     for s in (service, *need.addons):
         total += carrier.surcharges.get(s, Decimal(0))
+    for addon in need.addons:  # an add-on priced per destination (the 保价 rows of the rate sheet)
+        fee = carrier.service_prices.get(addon, {}).get(need.group)
+        if fee is not None:
+            total += fee.first + extra * fee.additional_per_kg
     return total.quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
