@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xl_addin.adapters.store import Store, open_store
+from xl_addin.adapters.store.dialect import backend_of, redact_url
 from xl_addin.config import load_settings
 from xl_addin.desk import Desk
 from xl_addin.errors import StoreError, UserError
@@ -22,10 +23,16 @@ def load_desk(root: Path | str, *, must_exist: bool = True) -> Desk:
     return desk
 
 
-def store_for(desk: Desk) -> Store:
-    url = desk.settings.store_url()
-    if url and not url.startswith("sqlite"):
-        raise StoreError(f"暂不支持的状态库地址: {url.split('@')[-1]}", "目前仅支持内置 SQLite；请清空 [store] url")
-    if url.startswith("sqlite:///"):
-        return open_store(Path(url[len("sqlite:///"):]))
-    return open_store(desk.store_path)
+def store_for(desk: Desk, *, upgrade: bool | None = None) -> Store:
+    """The desk's store: [store] url / XL_LOGISTICS_DATABASE_URL (sqlite:/// or postgresql://), else the desk's file."""
+    url = (desk.settings.store_url() or "").strip()
+    if not url:
+        return open_store(desk.store_path)
+    try:
+        backend = backend_of(url)
+    except ValueError:
+        raise StoreError(f"不支持的状态库地址: {redact_url(url)}",
+                         "请写 sqlite:///文件路径 或 postgresql://用户@服务器:端口/数据库（密码放在环境变量或 .pgpass）")
+    if backend == "postgresql":
+        return open_store(url, upgrade=upgrade)
+    return open_store(Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else desk.store_path)

@@ -11,8 +11,8 @@ import sys
 import click
 
 from xl_addin.entrypoints import (  # noqa: F401  (each module registers its commands)
-    addin_commands, case_commands, closing_commands, desk_commands, import_commands, intake_commands,
-    push_commands, schedule_commands, tracking_commands, waybill_commands,
+    addin_commands, case_commands, closing_commands, db_commands, desk_commands, import_commands,
+    intake_commands, push_commands, schedule_commands, tracking_commands, waybill_commands,
 )
 from xl_addin.entrypoints.common import report_unexpected, report_user_error
 from xl_addin.entrypoints.group import cli

@@ -1,0 +1,103 @@
+"""Shared test set-up: the state store's tests run on SQLite and, when a server is given, on PostgreSQL.
+
+``XL_LOGISTICS_TEST_POSTGRES_URL`` names a PostgreSQL database the tests may use (``scripts/test``
+starts a throwaway one and sets it). Each test gets its own schema, dropped afterwards. Modules in
+``BOTH_BACKENDS`` run every test twice: ``[sqlite]`` and ``[postgresql]``; on PostgreSQL the module's
+``open_store`` (and bootstrap's) open that schema instead of a file. In CI (``CI=true``) a missing
+server fails those tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_URL = os.environ.get("XL_LOGISTICS_TEST_POSTGRES_URL", "").strip()
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+BOTH_BACKENDS = {"test_store", "test_waybill_store", "test_notifications", "test_cases"}
+# Tests about SQLite itself (WAL mode, a corrupt file, sqlite_master, the file read by the UDFs).
+SQLITE_ONLY = {"test_new_store_is_migrated_in_wal_mode", "test_corrupt_store_is_a_clear_error",
+               "test_migration_two_is_applied",
+               "test_cli_report_list_show_update"}  # runs the CLI in another process, on the desk's file
+
+
+def require_postgres() -> str:
+    """The test server's URL; fails in CI and skips elsewhere when there is none."""
+    if not PG_URL:
+        if IN_CI:
+            pytest.fail("CI needs PostgreSQL: XL_LOGISTICS_TEST_POSTGRES_URL is not set (scripts/test starts one)")
+        pytest.skip("no PostgreSQL: set XL_LOGISTICS_TEST_POSTGRES_URL or run scripts/test")
+    return PG_URL
+
+
+def fresh_schema_url(base: str, created: list[str]) -> str:
+    """A new empty schema on the test server; its URL carries the search_path."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(base, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    created.append(name)
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{name}"
+
+
+def drop_schemas(base: str, names: list[str]) -> None:
+    import psycopg
+
+    from xl_addin.adapters.store import pg
+
+    pg.close_pools()
+    with psycopg.connect(base, autocommit=True, connect_timeout=10) as conn:
+        for name in names:
+            conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@pytest.fixture()
+def pg_schema_url():
+    """A fresh schema on the test PostgreSQL server (dropped afterwards)."""
+    base = require_postgres()
+    created: list[str] = []
+    yield lambda: fresh_schema_url(base, created)
+    drop_schemas(base, created)
+
+
+def pytest_generate_tests(metafunc):
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "store_backend" in metafunc.fixturenames and module in BOTH_BACKENDS and (PG_URL or IN_CI):
+        names = ["sqlite"] if metafunc.function.__name__ in SQLITE_ONLY else ["sqlite", "postgresql"]
+        metafunc.parametrize("store_backend", names, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def store_backend(request, monkeypatch):
+    """'sqlite' (no change) or 'postgresql': the module's stores open on a fresh PostgreSQL schema each."""
+    backend = getattr(request, "param", "sqlite")
+    if backend != "postgresql":
+        yield backend
+        return
+    base = require_postgres()
+    from xl_addin import bootstrap
+    from xl_addin.adapters.store import store as store_module
+
+    created: list[str] = []
+    urls: dict[str, str] = {}
+    real_open = store_module.open_store
+
+    def open_on_postgres(path, *args, **kwargs):
+        text = str(path)
+        if text.startswith("postgres"):
+            return real_open(path, *args, **kwargs)
+        if text not in urls:
+            urls[text] = fresh_schema_url(base, created)
+        kwargs["upgrade"] = True
+        kwargs.pop("create", None)
+        return real_open(urls[text], **kwargs)
+
+    monkeypatch.setattr(request.module, "open_store", open_on_postgres, raising=False)
+    monkeypatch.setattr(bootstrap, "open_store", open_on_postgres)
+    yield backend
+    drop_schemas(base, created)
