@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable
 
 from xl_addin.adapters.store.store import Store, from_iso, utc_iso
 from xl_addin.errors import UserError
+from xl_addin.processes import pid_alive
 
 MAX_SERIAL = 999_999
 
@@ -154,18 +155,6 @@ def new_batch_id(now: datetime) -> str:
     return f"{now:%Y%m%d%H%M%S}-{socket.gethostname()[:20]}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 class WaybillStore:
     def __init__(self, store: Store):
         self.store = store
@@ -271,7 +260,7 @@ class WaybillStore:
         loads = json.loads
         return [(o, loads(f) if f else {}) for o, f in rows]
 
-    def void_abandoned(self, now: datetime, actor: str, *, is_alive: Callable[[int], bool] = _pid_alive,
+    def void_abandoned(self, now: datetime, actor: str, *, is_alive: Callable[[int], bool] = pid_alive,
                        stale_after: timedelta = ABANDONED_AFTER) -> list[str]:
         """Numbers reserved by batches whose process is gone become void (never reused, never bound).
 

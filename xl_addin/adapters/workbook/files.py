@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from xl_addin.errors import WorkbookError, WorkbookLocked
+from xl_addin.processes import pid_alive
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -224,7 +225,7 @@ def remove_stale_temps(path: Path) -> None:
     prefix = f".{path.name}."
     for tmp in path.parent.glob(f".{glob_escape(path.name)}.*{TEMP_MARK}"):
         pid = tmp.name[len(prefix) : -len(TEMP_MARK)]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and (int(pid) == os.getpid() or not pid_alive(int(pid))):
             try:
                 tmp.unlink()
             except OSError:
@@ -233,18 +234,6 @@ def remove_stale_temps(path: Path) -> None:
 
 def glob_escape(name: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", name)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 def fsync_file(path: Path) -> None:
