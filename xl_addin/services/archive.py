@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import signal
-import tempfile
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Callable
@@ -76,7 +75,7 @@ def _gather(desk, store: Store, orders: list[str], tz: tzinfo) -> dict[str, dict
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.adapters.store.tracking import TrackingStore
     from xl_addin.adapters.store.waybills import WaybillStore
-    from xl_addin.adapters.workbook.books import FOLLOWUPS_SHEET, ORDERS_SHEET
+    from xl_addin.adapters.workbook.books import ORDERS_SHEET
     from xl_addin.adapters.workbook.reader import read_sheet
 
     wanted = set(orders)
@@ -169,16 +168,9 @@ def _write_book(path: Path, sheets: dict[str, list[dict[str, Any]]]) -> dict[str
                     cell.data_type = "s"  # text from outside is data, never a formula
         ws.freeze_panes = "A2"
         counts[name] = len(rows)
-    fd, tmp = tempfile.mkstemp(prefix=".archive-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from xl_addin.adapters.workbook.files import save_workbook
+
+    save_workbook(wb, path)
     return counts
 
 
@@ -273,7 +265,7 @@ def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_d
     Returns how many rows were removed (0: the file is left untouched)."""
     from openpyxl import load_workbook
 
-    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, atomic_replace, temp_path_for
+    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, save_workbook
     from xl_addin.adapters.workbook.reader import read_sheet
 
     assert_not_open_in_excel(path)
@@ -305,13 +297,7 @@ def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_d
             t.ref = f"{start}:{col}{new_last}"
             if t.autoFilter is not None:
                 t.autoFilter.ref = t.ref
-    tmp = temp_path_for(path)
-    try:
-        wb.save(tmp)
-        atomic_replace(tmp, path, backup_dir)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    save_workbook(wb, path, backup_dir)
     return removed
 
 

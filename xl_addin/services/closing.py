@@ -221,11 +221,10 @@ __all__ = ["CloseResult", "complete_signed_orders", "followup_list", "record_fol
 
 def write_followups_report(items: list[dict[str, Any]], out_dir: Path, now: datetime, tz: tzinfo) -> Path:
     """The open follow-ups as a small workbook (the reminder e-mail's attachment)."""
-    import os
-    import tempfile
-
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from xl_addin.adapters.workbook.files import save_workbook
 
     wb = Workbook()
     ws = wb.active
@@ -239,17 +238,7 @@ def write_followups_report(items: list[dict[str, Any]], out_dir: Path, now: date
         ws.cell(ws.max_row, 1).data_type = ws.cell(ws.max_row, 2).data_type = "s"
         for col in (3, 4):
             ws.cell(ws.max_row, col).number_format = "yyyy-mm-dd hh:mm"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"满意度回访-{now.astimezone(tz):%Y-%m-%d}.xlsx"
-    fd, tmp = tempfile.mkstemp(prefix=".followups-", suffix=".xlsx", dir=out_dir)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_workbook(wb, out_dir / f"满意度回访-{now.astimezone(tz):%Y-%m-%d}.xlsx")
 
 
 def demo_closing(desk, now: datetime, say) -> dict[str, Any]:

@@ -9,8 +9,6 @@ ran and how it went. A failure is recorded and re-raised (the command exits non-
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,7 +45,7 @@ def write_last_runs(desk, runs: list[dict[str, Any]], tz) -> Path:
     from openpyxl.styles import Font, PatternFill
 
     from xl_addin.adapters.store.store import from_iso
-    from xl_addin.adapters.workbook.files import assert_not_open_in_excel
+    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, save_workbook
 
     path = desk.root / LAST_RUNS_FILE
     if path.exists():
@@ -76,15 +74,7 @@ def write_last_runs(desk, runs: list[dict[str, Any]], tz) -> Path:
         for c in row:
             c.number_format = "yyyy-mm-dd hh:mm"
     ws.freeze_panes = "A2"
-    fd, tmp = tempfile.mkstemp(prefix=".runs-", suffix=".xlsx", dir=desk.root)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_workbook(wb, path)
 
 
 def run_job(desk, job: str, now: datetime, work: Callable[[], Any],

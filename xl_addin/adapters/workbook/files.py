@@ -292,3 +292,17 @@ def atomic_replace(tmp: str | os.PathLike, path: str | os.PathLike, backup_dir: 
             time.sleep(0.2 * (attempt + 1))
     _fsync_dir(path.parent)
     return backup
+
+
+def save_workbook(wb, path: str | os.PathLike, backup_dir: str | os.PathLike | None = None) -> Path:
+    """Save an openpyxl workbook the product made (reports, archives, exports) atomically, never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(path)
+    try:
+        wb.save(tmp)
+        atomic_replace(tmp, path, backup_dir)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

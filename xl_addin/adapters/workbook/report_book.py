@@ -6,7 +6,6 @@ summary data, atomically (temporary file, then replace).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ def write_report_book(data: dict[str, Any], out: Path, *, desk_name: str = "") -
     from openpyxl.chart import BarChart, LineChart, Reference
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+
+    from xl_addin.adapters.workbook.files import save_workbook
 
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="FFDDEBF7")
@@ -144,8 +145,4 @@ def write_report_book(data: dict[str, Any], out: Path, *, desk_name: str = "") -
     for ws in (ov, sc, an):
         page(ws)
         ws.oddFooter.center.text = "&P / &N"
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    wb.save(tmp)
-    os.replace(tmp, out)
-    return out
+    return save_workbook(wb, Path(out))
