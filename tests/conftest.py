@@ -17,11 +17,14 @@ import pytest
 PG_URL = os.environ.get("XL_LOGISTICS_TEST_POSTGRES_URL", "").strip()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-BOTH_BACKENDS = {"test_store", "test_waybill_store", "test_notifications", "test_cases"}
+BOTH_BACKENDS = {"test_store", "test_waybill_store", "test_notifications", "test_cases",
+                 "test_followups", "test_subscribe", "test_ledger_sync", "test_push_receiver", "test_refresh",
+                 "test_tracking_log", "test_import"}
 # Tests about SQLite itself (WAL mode, a corrupt file, sqlite_master, the file read by the UDFs).
 SQLITE_ONLY = {"test_new_store_is_migrated_in_wal_mode", "test_corrupt_store_is_a_clear_error",
                "test_migration_two_is_applied",
-               "test_cli_report_list_show_update"}  # runs the CLI in another process, on the desk's file
+               # these run the CLI in another process, on the desk's file:
+               "test_cli_report_list_show_update", "test_track_json_prints_binding_status_and_nodes"}
 
 
 def require_postgres() -> str:
@@ -99,5 +102,14 @@ def store_backend(request, monkeypatch):
 
     monkeypatch.setattr(request.module, "open_store", open_on_postgres, raising=False)
     monkeypatch.setattr(bootstrap, "open_store", open_on_postgres)
+    import xl_addin.adapters.store as store_package  # tests that import open_store inside the test body
+
+    monkeypatch.setattr(store_package, "open_store", open_on_postgres)
+    # the desk's SQLite file is never made (its store is redirected here): tests whose desks name no store URL
+    # count as set up once they have a config
+    from xl_addin.desk import Desk
+
+    real = Desk.is_initialised
+    monkeypatch.setattr(Desk, "is_initialised", lambda self: real(self) or self.config_path.exists())
     yield backend
     drop_schemas(base, created)

@@ -115,3 +115,14 @@ def test_the_test_server_is_there_in_ci():
     """CI must never skip PostgreSQL silently (conftest fails instead of skipping when CI=true)."""
     url = require_postgres()
     assert url.startswith("postgres")
+
+
+def test_a_desk_whose_store_is_a_server_counts_as_set_up(tmp_path, monkeypatch):
+    """A team desk keeps no SQLite file; its config naming the shared server is enough."""
+    from xl_addin.bootstrap import load_desk
+
+    (tmp_path / "xl-logistics.toml").write_text('[store]\nurl = "postgresql://team@db.example/desk"\n', encoding="utf-8")
+    monkeypatch.delenv("XL_LOGISTICS_DATABASE_URL", raising=False)
+    assert load_desk(tmp_path).is_initialised()
+    (tmp_path / "xl-logistics.toml").write_text("[desk]\n", encoding="utf-8")
+    assert not load_desk(tmp_path, must_exist=False).is_initialised()

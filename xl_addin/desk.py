@@ -56,4 +56,8 @@ class Desk:
         return self.root / getattr(self.settings.workbooks, key)
 
     def is_initialised(self) -> bool:
-        return self.config_path.exists() and self.store_path.exists()
+        """A config, and a store: the SQLite file inside the desk, or a shared server the config names."""
+        if not self.config_path.exists():
+            return False
+        url = self.settings.store_url()
+        return self.store_path.exists() or bool(url and not url.startswith("sqlite"))

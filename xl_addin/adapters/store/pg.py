@@ -14,8 +14,10 @@ Readers never take it. psycopg is imported only when a PostgreSQL store is opene
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
+from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 from xl_addin.adapters.store.dialect import qmark_to_format, redact_url
@@ -25,7 +27,20 @@ from xl_addin.errors import StoreError
 WRITER_LOCK = 0x786C73746F7265
 CONNECT_TIMEOUT_S = int(os.environ.get("XL_LOGISTICS_DB_CONNECT_TIMEOUT", "10"))
 STATEMENT_TIMEOUT_MS = int(os.environ.get("XL_LOGISTICS_DB_STATEMENT_TIMEOUT_MS", "120000"))
-POOL_MAX = int(os.environ.get("XL_LOGISTICS_DB_POOL_MAX", "4"))
+# A cap, not an allocation (the pool starts with one connection): the push receiver keeps one store per
+# worker thread (8) plus its notice sender, so the cap must exceed that or a thread waits for a connection.
+POOL_MAX = int(os.environ.get("XL_LOGISTICS_DB_POOL_MAX", "12"))
+
+
+# ``? IS NULL`` alone does not tell PostgreSQL a parameter's type ("could not determine data type of
+# parameter $n"); SQLite does not care. Only the NULL-ness is asked, so any type will do: text.
+_NULL_TEST = re.compile(r"(?<!%)%s(\s+IS\s+(?:NOT\s+)?NULL\b)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def pg_sql(sql: str) -> str:
+    """A repository's statement for psycopg: ``%s`` placeholders, and a type for a bare NULL test."""
+    return _NULL_TEST.sub(r"%s::text\1", qmark_to_format(sql))
 
 
 class PgIntegrityError(sqlite3.IntegrityError):
@@ -102,14 +117,14 @@ class PgConnection:
             return PgCursor(None, self)  # the server went away: nothing left to undo on our side
         if params is None or len(params) == 0:
             return self._run(sql, None)
-        return self._run(qmark_to_format(sql), params)
+        return self._run(pg_sql(sql), params)
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> PgCursor:
         import psycopg
 
         cur = self.raw.cursor()
         try:
-            cur.executemany(qmark_to_format(sql), list(seq))
+            cur.executemany(pg_sql(sql), list(seq))
         except psycopg.Error as exc:
             raise self._translate(exc) from None
         return PgCursor(cur, self)
@@ -233,6 +248,11 @@ def connect(url: str) -> PgConnection:
     try:
         raw = pool.getconn()
     except PoolTimeout as exc:
+        stats = pool.get_stats()
+        if stats.get("pool_size", 0) >= POOL_MAX and not stats.get("pool_available", 0):
+            raise StoreError(f"本进程的共享状态库连接（{POOL_MAX} 个）都在使用中，等待超时",
+                             "请稍后重试；长期如此请调大环境变量 XL_LOGISTICS_DB_POOL_MAX",
+                             path=redact_url(url)) from None
         raise connection_lost(url, exc) from None
     return PgConnection(raw, url, release=pool.putconn)
 
