@@ -207,3 +207,41 @@ def test_track_json_prints_binding_status_and_nodes(tmp_path, sandbox):
     assert info["nodes"] and all(n["source"] == "query" for n in info["nodes"])
     bad = subprocess.run(_cli(desk, "track", "NOPE123", env={})[0], env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "NOPE123" in bad.stderr
+
+
+def test_rate_limiter_slots_do_not_drift_after_a_late_worker():
+    """Slots are k / rate from the first request: one late caller does not push the later ones back."""
+    from xl_addin.services.tracking import RateLimiter
+
+    now = [100.0]
+    sent = []
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    limiter = RateLimiter(50.0, clock=lambda: now[0], sleep=sleep)  # a slot every 20 ms
+    for k in range(11):
+        limiter.wait()
+        sent.append(round(now[0] - 100.0, 6))
+        if k == 3:
+            now[0] += 0.1  # this worker comes back late; a drifting schedule would end at 0.3 s
+    assert sent[:4] == [0.0, 0.02, 0.04, 0.06]
+    assert sent[4] == 0.16  # the late one goes at once ...
+    assert sent[5:] == [0.16, 0.16, 0.16, 0.16, 0.18, 0.2]  # ... and the schedule catches up to k / rate
+    assert limiter.lost == 0.0
+
+
+def test_rate_limiter_restarts_after_a_long_stall_instead_of_bursting():
+    from xl_addin.services.tracking import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(10.0, max_lag=1.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    limiter.wait()
+    now[0] += 5.0  # the whole run stalled for 5 s
+    times = []
+    for _ in range(15):
+        limiter.wait()
+        times.append(round(now[0], 6))
+    assert limiter.lost == pytest.approx(3.9)
+    # at most max_lag worth of slots (10) go at once, then the pace is 10/s again
+    assert times.count(5.0) == 11 and times[11:] == [5.1, 5.2, 5.3, 5.4]

@@ -131,3 +131,32 @@ def test_export_writes_one_days_nodes(desk_and_sandbox):
     rows = sheet_rows(path, "节点明细")
     assert len(rows) == out["rows"] > 0
     assert all(r["实际时间"].date().isoformat() == "2024-11-06" for r in rows)
+
+
+def test_writer_rounds_add_only_what_changed_and_match_a_single_write(desk_and_sandbox, tmp_path):
+    """The refresh writes the log in rounds while it queries; the result must equal one write at the end."""
+    import shutil
+
+    from xl_addin.services.tracking import _tz
+    from xl_addin.services.tracking_log import LogWriter, write_tracking_log
+
+    desk, sb = desk_and_sandbox
+    book = desk.workbook("tracking")
+    template = tmp_path / "template.xlsx"
+    shutil.copy(book, template)
+    refresh(desk, NOW, write_workbook=False)
+    tz = _tz(desk.settings)
+    shutil.copy(template, book)
+    with store_for(desk) as st:
+        writer = LogWriter(book, NOW, tz, backup_dir=desk.backup_dir)
+        first = writer.write(st, overview=False)
+        assert first.nodes_added > 0 and first.overview_rows == 0
+        before = book.stat().st_mtime_ns
+        again = writer.write(st, overview=False)  # nothing new: the file is not rewritten
+        assert again.nodes_added == 0 and book.stat().st_mtime_ns == before
+        last = writer.write(st)
+        assert last.overview_rows == 3 and last.nodes_added == 0
+        rounds = (sheet_rows(book, "跟踪总览"), sheet_rows(book, "节点明细"))
+        shutil.copy(template, book)
+        write_tracking_log(book, st, NOW, tz, backup_dir=None)
+    assert (sheet_rows(book, "跟踪总览"), sheet_rows(book, "节点明细")) == rounds

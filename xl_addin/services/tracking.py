@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterator
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
-from xl_addin.errors import ConfigError, JobLocked, UserError, WorkbookError, WorkbookLocked
+from xl_addin.errors import ConfigError, JobLocked, UserError, WorkbookError
+from xl_addin.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def job_lock(lock_dir: Path, job: str) -> Iterator[Path]:
         except FileExistsError:
             holder = path.read_text(encoding="utf-8", errors="replace").strip() if path.exists() else ""
             host, _, pid = holder.partition(":")
-            if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+            if host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
                 path.unlink(missing_ok=True)  # stale: the holder is gone
                 continue
             raise JobLocked(f"另一个 {job} 正在运行（{holder or '未知进程'}），本次不运行",
@@ -91,40 +92,42 @@ def job_lock(lock_dir: Path, job: str) -> Iterator[Path]:
             pass
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 # ---------------------------------------------------------------- rate limit
 
 class RateLimiter:
-    """Evenly spaced request slots shared by all workers (``rate`` per second)."""
+    """Request slots at exact multiples of 1/rate from the first request (t = 0), shared by all workers.
 
-    def __init__(self, rate: float) -> None:
+    A worker that wakes late does not push the later slots back, so the run keeps to N / rate
+    instead of drifting; after a stall longer than ``max_lag`` the schedule restarts from now
+    rather than letting a burst through."""
+
+    def __init__(self, rate: float, max_lag: float = 1.0, *, clock: Callable[[], float] | None = None,
+                 sleep: Callable[[float], None] | None = None) -> None:
         self.interval = 1.0 / rate if rate and rate > 0 else 0.0
-        self._next = _time.monotonic()
+        self.max_lag = max_lag
+        self._clock = clock or _time.monotonic
+        self._sleep = sleep or _time.sleep
+        self._start: float | None = None
+        self._slots = 0
+        self.lost = 0.0  # seconds of schedule given up after stalls (shows a run that could not keep up)
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         if not self.interval:
             return
         with self._lock:
-            now = _time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        delay = slot - _time.monotonic()
+            now = self._clock()
+            if self._start is None:
+                self._start = now
+            slot = self._start + self._slots * self.interval
+            if now - slot > self.max_lag:
+                self.lost += now - slot - self.max_lag
+                self._start += now - slot - self.max_lag
+                slot = now - self.max_lag
+            self._slots += 1
+        delay = slot - self._clock()
         if delay > 0:
-            _time.sleep(delay)
+            self._sleep(delay)
 
 
 # ---------------------------------------------------------------- refresh
@@ -280,9 +283,8 @@ def _tz(settings):
 
 def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write_workbook: bool,
              progress, stop_after: int | None, include_pushed: bool = False) -> RefreshResult:
-    from xl_addin.adapters.store.subscriptions import NoticeQueue
     from xl_addin.adapters.store.tracking import TrackingStore
-    from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, NOT_FOUND, OK, RETRYABLE, WAYBILL_PROBLEM
+    from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR
 
     started = _time.monotonic()
     settings = desk.settings
@@ -340,12 +342,29 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
 
     config_error = None
     touched: set[str] = set()
+    evaluated: set[str] = set()
     pending = iter(due_run)
     window = max(concurrency * 2, 8)
     inflight: set[Future] = set()
-    done_count = 0
+    arrived: list[tuple[Any, Any]] = []
+    last_store = _time.monotonic()
     unknown: set[str] = set()
+    batch_state = {"done": 0}
+    log_rounds = _LogRounds(desk, now, tz, names) if write_workbook and stop_after is None else None
+    cfg = anomaly_config(settings)
+
+    def store_arrived() -> None:
+        nonlocal config_error
+        batch, arrived[:] = list(arrived), []
+        config_error = _store_results(store, ts, now, interval, run_id, batch, res, touched, evaluated, unknown,
+                                      cfg, tz, config_error)
+        batch_state["done"] += len(batch)
+        if progress:
+            progress(batch_state["done"], len(due_run))
+
     try:
+        if log_rounds:
+            log_rounds.start()
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="refresh") as pool:
             while True:
                 if not stop.is_set() and len(inflight) < window:
@@ -357,61 +376,31 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
                     if batch:
                         ts.reserve_attempts([b.waybill_no for b in batch], now, run_id)
                         inflight |= {pool.submit(work, b) for b in batch}
-                if not inflight:
+                if not inflight and not arrived:
                     break
-                finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-                with store.transaction():
+                if inflight:
+                    finished, inflight = wait(inflight, timeout=STORE_EVERY, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         if fut.cancelled():
                             continue
                         item, out = fut.result()
                         if out is None:
                             continue
-                        done_count += 1
-                        kind = out.kind
-                        if kind == CONFIG_ERROR:
-                            if config_error is None:
-                                config_error = out
-                            stop.set()
-                            ts.record_check(item.waybill_no, now, kind, out.message, None, checked=False)
-                            continue
-                        res.queried += 1
-                        touched.add(item.waybill_no)
-                        if kind == OK:
-                            new = ts.add_events(out.events, now)
-                            NoticeQueue(store).add(new, now)
-                            res.new_events += len(new)
-                            events = ts.events_for(item.waybill_no)
-                            ts.refresh_status(item.waybill_no, events, now)
-                            final = bool(store.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?",
-                                                            (item.waybill_no,)).fetchone()[0])
-                            ts.record_check(item.waybill_no, now, kind, out.message, None if final else now + interval,
-                                            unknown_codes=out.unknown_codes)
-                            unknown.update(out.unknown_codes)
-                            if new:
-                                res.updated += 1
-                            else:
-                                res.unchanged += 1
-                        elif kind == NOT_FOUND:
-                            res.not_found += 1
-                            ts.record_check(item.waybill_no, now, kind, out.message, now + interval, mark_not_found=True)
-                        elif kind == WAYBILL_PROBLEM:
-                            res.failed += 1
-                            res.problems.append({"waybill_no": item.waybill_no, "code": out.return_code or "",
-                                                 "message": out.message, "hint": out.hint or ""})
-                            ts.record_check(item.waybill_no, now, kind, f"{out.message} {out.hint or ''}".strip(),
-                                            now + interval)
-                        else:  # RETRYABLE: stays due; the attempt counts against the frequency rules
-                            res.failed += 1
-                            res.problems.append({"waybill_no": item.waybill_no, "code": out.return_code or "",
-                                                 "message": out.message, "hint": out.hint or ""})
-                            ts.record_check(item.waybill_no, now, RETRYABLE, out.message, now + MIN_RETRY, checked=False)
-                        ts.item_done(run_id, item.waybill_no, kind, now)
-                if progress:
-                    progress(done_count, len(due_run))
+                        if out.kind == CONFIG_ERROR:
+                            stop.set()  # at once: no more requests with a key the provider refuses
+                        arrived.append((item, out))
+                # answers are stored in batches: one transaction and a few set-wise reads per batch
+                if arrived and (not inflight or stop.is_set() or len(arrived) >= STORE_BATCH
+                                or _time.monotonic() - last_store >= STORE_EVERY):
+                    store_arrived()
+                    last_store = _time.monotonic()
                 if stop.is_set():
                     for f in inflight:
                         f.cancel()
+    except BaseException:
+        if log_rounds:
+            log_rounds.abandon()
+        raise
     finally:
         for c in clients:
             try:
@@ -421,6 +410,9 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     res.requests = sum(getattr(c, "http_requests", 0) for c in clients)
     res.query_seconds = round(_time.monotonic() - query_started, 3)
     res.unknown_codes = sorted(unknown)
+    if config_error is not None or (stop_after is not None and len(due_run) < len(due)):
+        if log_rounds:
+            log_rounds.abandon()
     if config_error is not None:
         ts.finish_run(run_id, datetime.now(timezone.utc), "config_error", res.counts())
         raise ConfigError(f"物流查询服务拒绝了我们的账号（返回码 {config_error.return_code}：{config_error.message}），"
@@ -429,10 +421,19 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     if stop_after is not None and len(due_run) < len(due):
         return res  # the run stays 'running': the next run resumes it
 
-    _run_anomalies(desk, store, now, tz, res, touched)
-    res.notices = notify_quietly(desk, store, now, res.problems)
-    if write_workbook:
-        _write_log(desk, store, now, tz, names, res)
+    try:
+        _run_anomalies(desk, store, now, tz, res, set(), skip=evaluated)
+    except BaseException:
+        if log_rounds:
+            log_rounds.abandon()
+        raise
+    if log_rounds:
+        log_rounds.finish()  # the last round writes in its thread while the notices go out here
+    try:
+        res.notices = notify_quietly(desk, store, now, res.problems)
+    finally:
+        if log_rounds:
+            log_rounds.join(res)
     res.seconds = round(_time.monotonic() - started, 3)
     ts.finish_run(run_id, datetime.now(timezone.utc), "done", res.counts())
     rid = store.start_job("refresh", datetime.now(timezone.utc))
@@ -442,29 +443,180 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
 
 
 MIN_RETRY = timedelta(minutes=30)
+STORE_BATCH = 50      # answers stored per transaction at most …
+STORE_EVERY = 0.25    # … and at least this often (seconds)
+LOG_ROUND_GAP = 3.0   # seconds between Tracking Log rounds while the queries run
 
 
-def _run_anomalies(desk, store, now: datetime, tz, res: RefreshResult, touched: set[str]) -> None:
+def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, batch: list, res: RefreshResult,
+                   touched: set[str], evaluated: set[str], unknown: set[str], cfg, tz, config_error):
+    """Store one batch of answers in one transaction and run the anomaly rules on the waybills they
+    touched (their nodes are at hand now; the run's ``now`` is fixed, so the verdict is the one the
+    end of the run would reach). Returns the first configuration error seen."""
+    from xl_addin.adapters.store.subscriptions import NoticeQueue
+    from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, NOT_FOUND, OK, WAYBILL_PROBLEM, RETRYABLE
+
+    with store.transaction():
+        answered = [(item, out) for item, out in batch if out.kind != CONFIG_ERROR]
+        oks = [(item, out) for item, out in answered if out.kind == OK]
+        new = ts.add_events([e for _item, out in oks for e in out.events], now)
+        NoticeQueue(store).add(new, now)
+        res.new_events += len(new)
+        fresh: dict[str, int] = {}
+        for e in new:
+            fresh[e.waybill_no] = fresh.get(e.waybill_no, 0) + 1
+        waybills = list(dict.fromkeys(item.waybill_no for item, _out in answered))
+        events = ts.events_of(waybills) if waybills else {}
+        for item, _out in oks:
+            ts.refresh_status(item.waybill_no, events.get(item.waybill_no, []), now)
+        rows = _status_rows(store, waybills)
+        for item, out in batch:
+            kind = out.kind
+            if kind == CONFIG_ERROR:
+                if config_error is None:
+                    config_error = out
+                ts.record_check(item.waybill_no, now, kind, out.message, None, checked=False)
+                continue
+            res.queried += 1
+            touched.add(item.waybill_no)
+            if kind == OK:
+                final = bool((rows.get(item.waybill_no) or (None, None, 0))[2])
+                ts.record_check(item.waybill_no, now, kind, out.message, None if final else now + interval,
+                                unknown_codes=out.unknown_codes)
+                unknown.update(out.unknown_codes)
+                if fresh.get(item.waybill_no):
+                    res.updated += 1
+                else:
+                    res.unchanged += 1
+            elif kind == NOT_FOUND:
+                res.not_found += 1
+                ts.record_check(item.waybill_no, now, kind, out.message, now + interval, mark_not_found=True)
+            elif kind == WAYBILL_PROBLEM:
+                res.failed += 1
+                res.problems.append({"waybill_no": item.waybill_no, "code": out.return_code or "",
+                                     "message": out.message, "hint": out.hint or ""})
+                ts.record_check(item.waybill_no, now, kind, f"{out.message} {out.hint or ''}".strip(),
+                                now + interval)
+            else:  # RETRYABLE: stays due; the attempt counts against the frequency rules
+                res.failed += 1
+                res.problems.append({"waybill_no": item.waybill_no, "code": out.return_code or "",
+                                     "message": out.message, "hint": out.hint or ""})
+                ts.record_check(item.waybill_no, now, RETRYABLE, out.message, now + MIN_RETRY, checked=False)
+            ts.item_done(run_id, item.waybill_no, kind, now)
+        _evaluate(ts, now, cfg, tz, waybills, rows, events, res)
+        evaluated.update(waybills)
+    return config_error
+
+
+def _status_rows(store, waybills: list[str]) -> dict[str, tuple]:
+    """{waybill: (bound_at, expected_delivery, is_final)} read set-wise."""
+    out: dict[str, tuple] = {}
+    for i in range(0, len(waybills), 500):
+        part = waybills[i:i + 500]
+        for w, bound, expected, final in store.conn.execute(
+                "SELECT waybill_no, bound_at, expected_delivery, is_final FROM waybill_status "
+                f"WHERE waybill_no IN ({', '.join('?' * len(part))})", part):
+            out[w] = (bound, expected, final)
+    return out
+
+
+def _evaluate(ts, now: datetime, cfg, tz, waybills, rows: dict[str, tuple], events: dict, res: RefreshResult) -> None:
+    """The anomaly rules for these waybills, synced into the store. Inside a transaction."""
     from xl_addin.adapters.store.store import from_iso
-    from xl_addin.adapters.store.tracking import TrackingStore
     from xl_addin.domain.tracking.anomalies import Journey, evaluate
+
+    for w in waybills:
+        row = rows.get(w)
+        if row is None:
+            continue
+        bound, expected, _final = row
+        j = Journey(w, from_iso(bound), date.fromisoformat(expected) if expected else None, events.get(w, []))
+        opened, resolved = ts.sync_anomalies(w, evaluate(j, now, cfg, tz=tz), now)
+        res.anomalies_opened += opened
+        res.anomalies_resolved += resolved
+
+
+def _run_anomalies(desk, store, now: datetime, tz, res: RefreshResult, touched: set[str],
+                   skip: set[str] = frozenset()) -> None:
+    """The rules over every active waybill (and ``touched``), except those already judged this run (``skip``)."""
+    from xl_addin.adapters.store.tracking import TrackingStore
 
     ts = TrackingStore(store)
     cfg = anomaly_config(desk.settings)
-    targets = list(dict.fromkeys(ts.active_waybills() + sorted(touched)))
-    events = ts.events_of(targets)
+    targets = [w for w in dict.fromkeys(ts.active_waybills() + sorted(touched)) if w not in skip]
     with store.transaction():
-        for w in targets:
-            s = ts.status(w)
-            if s is None:
-                continue
-            j = Journey(w, from_iso(s["bound_at"]),
-                        date.fromisoformat(s["expected_delivery"]) if s["expected_delivery"] else None, events.get(w, []))
-            opened, resolved = ts.sync_anomalies(w, evaluate(j, now, cfg, tz=tz), now)
-            res.anomalies_opened += opened
-            res.anomalies_resolved += resolved
+        for i in range(0, len(targets), 2000):
+            part = targets[i:i + 2000]
+            _evaluate(ts, now, cfg, tz, part, _status_rows(store, part), ts.events_of(part), res)
     res.anomalies = len(ts.anomalies(open_only=True))
     res.cases_opened = open_exception_cases(store, now, tz)
+
+
+class _LogRounds:
+    """Brings the Tracking Log up to date in rounds on its own thread and store connection while the
+    queries run, so the round after the last answer has little left to write. A workbook open in
+    Excel or unreadable ends the rounds; the store keeps everything and the next run catches up."""
+
+    def __init__(self, desk, now: datetime, tz, names: dict[str, str]) -> None:
+        from xl_addin.services.tracking_log import LogWriter
+
+        t = desk.settings.tracking
+        self.desk = desk
+        self.writer = LogWriter(desk.workbook("tracking"), now, tz, backup_dir=desk.backup_dir,
+                                keep_delivered_days=int(_setting(t, "keep_delivered_days", 3)),
+                                node_days=int(_setting(t, "node_days", 7)), config=anomaly_config(desk.settings),
+                                carrier_names=names)
+        self._final = threading.Event()
+        self._abandon = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tracking-log", daemon=True)
+        self.written = False
+        self.message = ""
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def finish(self) -> None:
+        """Everything is stored: write the last round (the thread carries on with it)."""
+        self._final.set()
+        self._wake.set()
+
+    def abandon(self) -> None:
+        self._abandon.set()
+        self._wake.set()
+        self._thread.join()
+
+    def join(self, res: RefreshResult) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        res.workbook_written = self.written
+        if self.message:
+            res.workbook_message = self.message
+
+    def _run(self) -> None:
+        from xl_addin.bootstrap import store_for
+
+        try:
+            with store_for(self.desk) as store:
+                while not self._abandon.is_set():
+                    final = self._final.is_set()
+                    self._round(store, final)
+                    if final or self.message:
+                        return
+                    self._wake.wait(LOG_ROUND_GAP)
+                    self._wake.clear()
+        except BaseException as exc:  # handed to the run's thread in join()
+            self.error = exc
+
+    def _round(self, store, final: bool) -> None:
+        try:
+            self.written = self.writer.write(store, overview=final).written
+        except WorkbookError as exc:  # WorkbookLocked included: open in Excel
+            self.written = False
+            self.message = str(exc)
+            self._abandon.set()
 
 
 def open_exception_cases(store, now: datetime, tz) -> int:
@@ -493,24 +645,6 @@ def _ingest_manual_quietly(desk, store, now, tz, names, res: RefreshResult) -> N
     res.problems += [{"waybill_no": "", "code": "manual", "message": p, "hint": ""} for p in r.manual_problems]
 
 
-def _write_log(desk, store, now, tz, names, res: RefreshResult) -> None:
-    from xl_addin.services.tracking_log import write_tracking_log
-
-    t = desk.settings.tracking
-    try:
-        r = write_tracking_log(desk.workbook("tracking"), store, now, tz, backup_dir=desk.backup_dir,
-                               keep_delivered_days=int(_setting(t, "keep_delivered_days", 3)),
-                               node_days=int(_setting(t, "node_days", 7)), config=anomaly_config(desk.settings),
-                               carrier_names=names)
-        res.workbook_written = r.written
-    except WorkbookLocked as exc:
-        res.workbook_written = False
-        res.workbook_message = str(exc)
-    except WorkbookError as exc:
-        res.workbook_written = False
-        res.workbook_message = str(exc)
-
-
 # ---------------------------------------------------------------- customer notices
 
 #: an event older than this when it reaches us is history, not news: no customer notice
@@ -525,7 +659,6 @@ def notify_queued(desk, store, now: datetime, *, notifier=None, send: bool = Tru
     so a crash anywhere in between repeats nothing and forgets nothing."""
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.adapters.store.subscriptions import NoticeQueue
-    from xl_addin.adapters.store.tracking import TrackingStore
     from xl_addin.services.notifications import build_notifier
 
     queue = NoticeQueue(store)
@@ -535,8 +668,7 @@ def notify_queued(desk, store, now: datetime, *, notifier=None, send: bool = Tru
     offered: list[str] = []
     if waiting:
         wanted = list(_setting(desk.settings.notifications, "channels", ["email", "sms", "webhook"]))
-        events = {e.event_key: e for evs in TrackingStore(store).events_of({w for _k, w in waiting}).values()
-                  for e in evs}
+        events = _events_by_key(store, [k for k, _w in waiting])
         orders = OrderRecords(store)
         context: dict[str, tuple] = {}
         for key, w in waiting:
@@ -556,6 +688,19 @@ def notify_queued(desk, store, now: datetime, *, notifier=None, send: bool = Tru
         out.update(report.as_dict())
         out["summary"] = report.summary()
         out["problems"] = report.problems()
+    return out
+
+
+def _events_by_key(store, keys: list[str]) -> dict[str, Any]:
+    """The queued nodes themselves (not every node of their waybills): {event_key: TrackingEvent}."""
+    from xl_addin.adapters.store.tracking import _EVENT_COLS, _event
+
+    out: dict[str, Any] = {}
+    for i in range(0, len(keys), 500):
+        part = keys[i:i + 500]
+        for r in store.conn.execute(f"SELECT {_EVENT_COLS} FROM tracking_events WHERE event_key IN "
+                                    f"({', '.join('?' * len(part))})", part):
+            out[r[0]] = _event(r)
     return out
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from xl_addin.adapters.store.store import Store, from_iso
+from xl_addin.adapters.store.store import Store, from_iso, utc_iso
 from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.adapters.workbook.books import MANUAL_NODES_SHEET, TRACKING_NODES_SHEET, TRACKING_OVERVIEW_SHEET
 from xl_addin.domain.tracking.anomalies import AnomalyConfig, Journey, next_key_node_planned
@@ -128,39 +128,6 @@ def ingest_manual(path: Path, store: Store, now: datetime, tz: tzinfo, *, backup
 
 # ---------------------------------------------------------------- 跟踪总览 and 节点明细
 
-def _overview_rows(store: Store, now: datetime, tz: tzinfo, keep_days: int, cfg: AnomalyConfig,
-                   carrier_names: dict[str, str]) -> list[dict[str, Any]]:
-    ts = TrackingStore(store)
-    anomalies: dict[str, list[str]] = {}
-    for a in ts.anomalies(open_only=True):
-        anomalies.setdefault(a["waybill_no"], []).append(a["reason"])
-    statuses = ts.all_status()
-    leave_before = now - timedelta(days=keep_days)
-    keep = [s for s in statuses
-            if not (s["is_final"] and s["final_at"] and from_iso(s["final_at"]) < leave_before
-                    and s["waybill_no"] not in anomalies)]
-    events = ts.events_of(s["waybill_no"] for s in keep)
-    rows = []
-    for s in keep:
-        w = s["waybill_no"]
-        j = Journey(w, from_iso(s["bound_at"]), date.fromisoformat(s["expected_delivery"]) if s["expected_delivery"] else None,
-                    events.get(w, []))
-        planned = next_key_node_planned(j, cfg, tz=tz)
-        who = " ".join(p for p in (s["outlet"], s["courier"]) if p) or None
-        rows.append({
-            "order_no": s["order_no"], "waybill_no": w,
-            "carrier": carrier_names.get(w) or s["carrier_code"],
-            "status": s["status_zh"] or "待查询", "last_node": s["last_context"],
-            "last_node_time": local(s["last_time"], tz), "outlet": who,
-            "next_node_planned": local(planned, tz),
-            "next_node_actual": local(s["final_at"], tz),
-            "anomaly": "是" if w in anomalies else "否",
-            "anomaly_reason": "；".join(anomalies.get(w, [])) or None,
-            "last_checked": local(s["last_checked_at"], tz), "next_check": local(s["next_check_at"], tz),
-        })
-    return rows
-
-
 def _node_row(e: TrackingEvent, order_no: str | None, tz: tzinfo) -> dict[str, Any]:
     extra = e.extra or {}
     return {
@@ -191,75 +158,244 @@ def write_tracking_log(path: Path, store: Store, now: datetime, tz: tzinfo, *, b
                        keep_delivered_days: int = KEEP_DELIVERED_DAYS, node_days: int = NODE_DAYS,
                        config: AnomalyConfig | None = None, carrier_names: dict[str, str] | None = None) -> LogResult:
     """Bring 跟踪总览 and 节点明细 up to date from the store. Raises ``WorkbookLocked`` when open in Excel."""
-    from xl_addin.adapters.workbook.files import assert_not_open_in_excel
-    from xl_addin.adapters.workbook.reader import read_sheet
-    from xl_addin.adapters.workbook.xml_patch import write_cells
+    writer = LogWriter(path, now, tz, backup_dir=backup_dir, keep_delivered_days=keep_delivered_days,
+                       node_days=node_days, config=config, carrier_names=carrier_names)
+    return writer.write(store)
 
-    res = LogResult()
-    if not path.exists():
-        raise WorkbookError("找不到实时物流跟踪记录表", "请运行 xl-logistics init --force 重新生成模板", path=str(path))
-    assert_not_open_in_excel(path)
-    cfg = config or AnomalyConfig()
-    names = carrier_names or {}
 
-    # 跟踪总览: rewrite in order (existing order kept, new waybills appended), clear what is left over
-    ov = read_sheet(path, TRACKING_OVERVIEW_SHEET)
-    wanted = _overview_rows(store, now, tz, keep_delivered_days, cfg, names)
-    by_no = {r["waybill_no"]: r for r in wanted}
-    order = [str(r.values.get("waybill_no")).strip() for r in ov.rows if r.values.get("waybill_no")]
-    seen = set()
-    ordered = []
-    for w in order:
-        if w in by_no and w not in seen:
-            ordered.append(by_no[w])
-            seen.add(w)
-    ordered += [r for r in wanted if r["waybill_no"] not in seen]
-    first = ov.header_row + 1
-    cells = _cells_for(ordered, ov.columns, first)
-    last_old = max((r.row for r in ov.rows), default=ov.header_row)
-    for r in range(first + len(ordered), last_old + 1):
-        for col in ov.columns.values():
-            cells[(r, col)] = None
-    write_cells(path, ov.sheet, ov.header_row, {}, cells, backup_dir=backup_dir, append_table_rows=True)
-    res.overview_rows = len(ordered)
+class LogWriter:
+    """Writes the Tracking Log as of one ``now``, as often as asked, touching only what changed.
 
-    # 节点明细: append new nodes of the window; prune old rows by rewriting when there are any
-    nd = read_sheet(path, TRACKING_NODES_SHEET)
-    since = now - timedelta(days=node_days)
-    since_local = local(since, tz)
-    existing, kept_rows, pruned = set(), [], 0
-    for r in nd.rows:
-        v = r.values
-        when = v.get("actual_time")
-        if isinstance(when, datetime) and when < since_local:
-            pruned += 1
-            continue
-        existing.add(_node_key(v.get("waybill_no"), when, v.get("status_note")))
-        kept_rows.append({k: v.get(k) for k in nd.columns})
-    orders = {s["waybill_no"]: s["order_no"] for s in TrackingStore(store).all_status()}
-    new_rows = []
-    for e in TrackingStore(store).events_between(since, now + timedelta(days=1)):
-        row = _node_row(e, orders.get(e.waybill_no), tz)
-        key = _node_key(row["waybill_no"], row["actual_time"], row["status_note"])
-        if key not in existing:
-            existing.add(key)
-            new_rows.append(row)
-    first = nd.header_row + 1
-    if pruned:
-        rows = kept_rows + new_rows
-        cells = _cells_for(rows, nd.columns, first)
-        last_old = max((r.row for r in nd.rows), default=nd.header_row)
-        for r in range(first + len(rows), last_old + 1):
-            for col in nd.columns.values():
-                cells[(r, col)] = None
-    else:
-        start = max((r.row for r in nd.rows), default=nd.header_row) + 1
-        cells = _cells_for(new_rows, nd.columns, start)
-    if cells:
-        write_cells(path, nd.sheet, nd.header_row, {}, cells, backup_dir=backup_dir, append_table_rows=True)
-    res.nodes_added, res.nodes_pruned = len(new_rows), pruned
-    res.written = True
-    return res
+    Why: a refresh of thousands of waybills can bring the log up to date in rounds while it is
+    still querying, so little is left once the last answer arrives. The writer remembers what the
+    sheets hold after its own writes (read once; read again if someone else changed the file), which
+    nodes are already listed, and each waybill's planned time with the node count it came from.
+    One writer is used by one thread at a time; every round reads the store afresh.
+    """
+
+    def __init__(self, path: Path, now: datetime, tz: tzinfo, *, backup_dir: Path | None,
+                 keep_delivered_days: int = KEEP_DELIVERED_DAYS, node_days: int = NODE_DAYS,
+                 config: AnomalyConfig | None = None, carrier_names: dict[str, str] | None = None) -> None:
+        self.path, self.now, self.tz = path, now, tz
+        self.backup_dir = backup_dir
+        self.keep_days, self.node_days = keep_delivered_days, node_days
+        self.cfg = config or AnomalyConfig()
+        self.names = carrier_names or {}
+        self.backed_up = False
+        self._signature: tuple | None = None
+        # 跟踪总览 as written: header row, columns, [(waybill, {key: value})] in sheet order, last used row
+        self._ov: dict[str, Any] | None = None
+        self._planned: dict[str, tuple[tuple, datetime | None]] = {}
+        # 节点明细: header row, columns, keys listed, next free row, highest event id seen
+        self._nd: dict[str, Any] | None = None
+        self.rounds = 0
+
+    # -- the file -----------------------------------------------------------------------------------
+    def _file_signature(self) -> tuple:
+        st = self.path.stat()
+        return (st.st_size, st.st_mtime_ns)
+
+    def _write_cells(self, sheet: str, header_row: int, cells: dict[tuple[int, int], object]) -> None:
+        from xl_addin.adapters.workbook.xml_patch import write_cells
+
+        # the first write of a run keeps a backup of the file as it was; later rounds only add to it
+        write_cells(self.path, sheet, header_row, {}, cells, backup_dir=None if self.backed_up else self.backup_dir,
+                    append_table_rows=True)
+        self.backed_up = True
+        self._signature = self._file_signature()
+
+    def write(self, store: Store, *, overview: bool = True) -> LogResult:
+        """One round. ``overview=False`` (a round while queries still run) appends the new nodes and
+        only prepares the overview's planned times, leaving its one rewrite to the last round."""
+        from xl_addin.adapters.workbook.files import assert_not_open_in_excel
+
+        res = LogResult()
+        if not self.path.exists():
+            raise WorkbookError("找不到实时物流跟踪记录表", "请运行 xl-logistics init --force 重新生成模板", path=str(self.path))
+        assert_not_open_in_excel(self.path)
+        if self._signature != self._file_signature():  # first round, or changed by someone else: read again
+            self._ov = self._nd = None
+        self.rounds += 1
+        if overview:
+            self._write_overview(store, res)
+        else:
+            self._overview_rows(store)
+        self._write_nodes(store, res)
+        res.written = True
+        return res
+
+    # -- 跟踪总览 ----------------------------------------------------------------------------------------
+    def _read_overview(self) -> dict[str, Any]:
+        from xl_addin.adapters.workbook.reader import read_sheet
+
+        ov = read_sheet(self.path, TRACKING_OVERVIEW_SHEET)
+        rows, seen = [], set()
+        for r in ov.rows:  # in sheet order; a waybill listed twice keeps its first row
+            w = r.values.get("waybill_no")
+            w = str(w).strip() if w else ""
+            rows.append((w if w and w not in seen else "", r.row, {k: r.values.get(k) for k in ov.columns}))
+            if w:
+                seen.add(w)
+        return {"sheet": ov.sheet, "header_row": ov.header_row, "columns": dict(ov.columns), "rows": rows,
+                "last_row": max((r.row for r in ov.rows), default=ov.header_row)}
+
+    def _write_overview(self, store: Store, res: LogResult) -> None:
+        if self._ov is None:
+            self._ov = self._read_overview()
+        ov = self._ov
+        wanted = self._overview_rows(store)
+        by_no = {r["waybill_no"]: r for r in wanted}
+        ordered, seen = [], set()
+        for w, _row, _values in ov["rows"]:
+            if w in by_no and w not in seen:
+                ordered.append(by_no[w])
+                seen.add(w)
+        ordered += [r for r in wanted if r["waybill_no"] not in seen]
+        first = ov["header_row"] + 1
+        columns = ov["columns"]
+        old = {row: values for _w, row, values in ov["rows"]}
+        cells: dict[tuple[int, int], object] = {}
+        for i, row in enumerate(ordered):
+            have = old.get(first + i, {})
+            for key, col in columns.items():
+                if key in row and not _same_cell(have.get(key), row[key]):
+                    cells[(first + i, col)] = row[key]
+        for r in range(first + len(ordered), ov["last_row"] + 1):  # rows left over are cleared
+            have = old.get(r, {})
+            for key, col in columns.items():
+                if have.get(key) is not None:
+                    cells[(r, col)] = None
+        if cells:
+            self._write_cells(ov["sheet"], ov["header_row"], cells)
+        ov["rows"] = [(row["waybill_no"], first + i, {k: row.get(k) for k in columns}) for i, row in enumerate(ordered)]
+        ov["last_row"] = first + len(ordered) - 1 if ordered else ov["header_row"]
+        res.overview_rows = len(ordered)
+
+    def _overview_rows(self, store: Store) -> list[dict[str, Any]]:
+        ts = TrackingStore(store)
+        tz, now = self.tz, self.now
+        anomalies: dict[str, list[str]] = {}
+        for a in ts.anomalies(open_only=True):
+            anomalies.setdefault(a["waybill_no"], []).append(a["reason"])
+        statuses = ts.all_status()
+        leave_before = now - timedelta(days=self.keep_days)
+        keep = [s for s in statuses
+                if not (s["is_final"] and s["final_at"] and from_iso(s["final_at"]) < leave_before
+                        and s["waybill_no"] not in anomalies)]
+        # the planned time depends only on the nodes and the binding: recompute it where they changed
+        counts = {w: (n, top) for w, n, top in store.conn.execute(
+            "SELECT waybill_no, COUNT(*), MAX(id) FROM tracking_events GROUP BY waybill_no")}
+        stamps = {s["waybill_no"]: (counts.get(s["waybill_no"]), s["bound_at"], s["expected_delivery"]) for s in keep}
+        stale = [w for w, stamp in stamps.items() if (self._planned.get(w) or (None,))[0] != stamp]
+        events = ts.events_of(stale) if stale else {}
+        by_no = {s["waybill_no"]: s for s in keep}
+        for w in stale:
+            s = by_no[w]
+            j = Journey(w, from_iso(s["bound_at"]),
+                        date.fromisoformat(s["expected_delivery"]) if s["expected_delivery"] else None, events.get(w, []))
+            self._planned[w] = (stamps[w], next_key_node_planned(j, self.cfg, tz=tz))
+        rows = []
+        for s in keep:
+            w = s["waybill_no"]
+            planned = self._planned[w][1]
+            who = " ".join(p for p in (s["outlet"], s["courier"]) if p) or None
+            rows.append({
+                "order_no": s["order_no"], "waybill_no": w,
+                "carrier": self.names.get(w) or s["carrier_code"],
+                "status": s["status_zh"] or "待查询", "last_node": s["last_context"],
+                "last_node_time": local(s["last_time"], tz), "outlet": who,
+                "next_node_planned": local(planned, tz),
+                "next_node_actual": local(s["final_at"], tz),
+                "anomaly": "是" if w in anomalies else "否",
+                "anomaly_reason": "；".join(anomalies.get(w, [])) or None,
+                "last_checked": local(s["last_checked_at"], tz), "next_check": local(s["next_check_at"], tz),
+            })
+        return rows
+
+    # -- 节点明细 ----------------------------------------------------------------------------------------
+    def _write_nodes(self, store: Store, res: LogResult) -> None:
+        from xl_addin.adapters.workbook.reader import read_sheet
+
+        tz = self.tz
+        since = self.now - timedelta(days=self.node_days)
+        until = self.now + timedelta(days=1)
+        pruned = 0
+        kept_rows: list[dict[str, Any]] = []
+        if self._nd is None:
+            nd = read_sheet(self.path, TRACKING_NODES_SHEET)
+            since_local = local(since, tz)
+            existing = set()
+            for r in nd.rows:
+                v = r.values
+                when = v.get("actual_time")
+                if isinstance(when, datetime) and when < since_local:
+                    pruned += 1
+                    continue
+                existing.add(_node_key(v.get("waybill_no"), when, v.get("status_note")))
+                kept_rows.append({k: v.get(k) for k in nd.columns})
+            self._nd = {"sheet": nd.sheet, "header_row": nd.header_row, "columns": dict(nd.columns),
+                        "keys": existing, "next_row": max((r.row for r in nd.rows), default=nd.header_row) + 1,
+                        "last_old": max((r.row for r in nd.rows), default=nd.header_row), "top_id": None}
+        state = self._nd
+        # nodes of the window not listed yet: keys first (cheap), whole nodes only for the missing ones
+        sql = "SELECT id, waybill_no, time, context FROM tracking_events WHERE time >= ? AND time < ?"
+        args: list[Any] = [utc_iso(since), utc_iso(until)]
+        if state["top_id"] is not None:
+            sql += " AND id > ?"
+            args.append(state["top_id"])
+        missing: list[int] = []
+        top = state["top_id"]
+        for eid, w, when, context in store.conn.execute(sql, args):
+            top = eid if top is None or eid > top else top
+            if _node_key(w, local(when, tz), context) not in state["keys"]:
+                missing.append(eid)
+        state["top_id"] = top
+        events = _events_by_id(store, missing)
+        orders = dict(store.conn.execute("SELECT waybill_no, order_no FROM waybill_status").fetchall()) if events else {}
+        new_rows = []
+        for e in events:
+            row = _node_row(e, orders.get(e.waybill_no), tz)
+            key = _node_key(row["waybill_no"], row["actual_time"], row["status_note"])
+            if key not in state["keys"]:
+                state["keys"].add(key)
+                new_rows.append(row)
+        columns = state["columns"]
+        first = state["header_row"] + 1
+        if pruned:
+            rows = kept_rows + new_rows
+            cells = _cells_for(rows, columns, first)
+            for r in range(first + len(rows), state["last_old"] + 1):
+                for col in columns.values():
+                    cells[(r, col)] = None
+            state["next_row"] = first + len(rows)
+        else:
+            cells = _cells_for(new_rows, columns, state["next_row"])
+            state["next_row"] += len(new_rows)
+        if cells:
+            self._write_cells(state["sheet"], state["header_row"], cells)
+        res.nodes_added, res.nodes_pruned = len(new_rows), pruned
+
+
+def _same_cell(have: Any, want: Any) -> bool:
+    """Whether a cell already shows ``want`` (read-back numbers and times may differ in type only)."""
+    if have == want:
+        return True
+    if isinstance(want, str) and isinstance(have, str):
+        return have == want
+    return False
+
+
+def _events_by_id(store: Store, ids: list[int]) -> list[TrackingEvent]:
+    """Whole nodes for these ids, in the order the log lists them (time, waybill, id)."""
+    from xl_addin.adapters.store.tracking import _EVENT_COLS, _event
+
+    found: list[tuple] = []
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        found += store.conn.execute(f"SELECT id, {_EVENT_COLS} FROM tracking_events WHERE id IN "
+                                    f"({', '.join('?' * len(part))})", part).fetchall()
+    found.sort(key=lambda r: (r[4], r[2], r[0]))
+    return [_event(r[1:]) for r in found]
 
 
 # ---------------------------------------------------------------- daily export
