@@ -693,15 +693,9 @@ def notify_queued(desk, store, now: datetime, *, notifier=None, send: bool = Tru
 
 def _events_by_key(store, keys: list[str]) -> dict[str, Any]:
     """The queued nodes themselves (not every node of their waybills): {event_key: TrackingEvent}."""
-    from xl_addin.adapters.store.tracking import _EVENT_COLS, _event
+    from xl_addin.adapters.store.tracking import TrackingStore
 
-    out: dict[str, Any] = {}
-    for i in range(0, len(keys), 500):
-        part = keys[i:i + 500]
-        for r in store.conn.execute(f"SELECT {_EVENT_COLS} FROM tracking_events WHERE event_key IN "
-                                    f"({', '.join('?' * len(part))})", part):
-            out[r[0]] = _event(r)
-    return out
+    return TrackingStore(store).events_by_key(keys)
 
 
 def _notice_context(store, orders, waybill_no: str, channels) -> tuple:

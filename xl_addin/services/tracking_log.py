@@ -387,15 +387,9 @@ def _same_cell(have: Any, want: Any) -> bool:
 
 def _events_by_id(store: Store, ids: list[int]) -> list[TrackingEvent]:
     """Whole nodes for these ids, in the order the log lists them (time, waybill, id)."""
-    from xl_addin.adapters.store.tracking import _EVENT_COLS, _event
+    from xl_addin.adapters.store.tracking import TrackingStore
 
-    found: list[tuple] = []
-    for i in range(0, len(ids), 500):
-        part = ids[i:i + 500]
-        found += store.conn.execute(f"SELECT id, {_EVENT_COLS} FROM tracking_events WHERE id IN "
-                                    f"({', '.join('?' * len(part))})", part).fetchall()
-    found.sort(key=lambda r: (r[4], r[2], r[0]))
-    return [_event(r[1:]) for r in found]
+    return TrackingStore(store).events_by_id(ids)
 
 
 # ---------------------------------------------------------------- daily export

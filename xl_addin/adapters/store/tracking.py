@@ -147,6 +147,26 @@ class TrackingStore:
                                  (waybill_no,)).fetchall()
         return [_event(r) for r in rows]
 
+    def events_by_key(self, keys: list[str]) -> dict[str, TrackingEvent]:
+        """These nodes themselves (not every node of their waybills): {event_key: event}."""
+        out: dict[str, TrackingEvent] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            for r in self.conn.execute(f"SELECT {_EVENT_COLS} FROM tracking_events WHERE event_key IN "
+                                       f"({', '.join('?' * len(part))})", part):
+                out[r[0]] = _event(r)
+        return out
+
+    def events_by_id(self, ids: list[int]) -> list[TrackingEvent]:
+        """These nodes by row id, ordered by time, waybill, id (as the Tracking Log lists them)."""
+        found: list[tuple] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            found += self.conn.execute(f"SELECT id, {_EVENT_COLS} FROM tracking_events WHERE id IN "
+                                       f"({', '.join('?' * len(part))})", part).fetchall()
+        found.sort(key=lambda r: (r[4], r[2], r[0]))
+        return [_event(r[1:]) for r in found]
+
     def events_of(self, waybills: Iterable[str]) -> dict[str, list[TrackingEvent]]:
         wanted = list(dict.fromkeys(waybills))
         out: dict[str, list[TrackingEvent]] = {w: [] for w in wanted}
