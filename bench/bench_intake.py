@@ -6,7 +6,9 @@ Issue 3's floor: our total within 10× the python-calamine read of the same file
 below the time openpyxl takes only to load and save it, and peak memory under
 1.5 GB. Each step runs in its own fresh process (bench/harness.py), on its own
 copy of the workbook. ``--rows 1000000`` shows the big-sheet case works within
-memory; openpyxl is skipped there by default (it would take many minutes).
+memory (row reports spill to a temporary file above 100,000 rows); openpyxl is
+skipped there by default (it would take many minutes). Use ``--file`` with a
+workbook from ``bench/generate.py`` to skip the (slow) generation.
 Figures are printed, never asserted.
 """
 

@@ -85,7 +85,12 @@ def validate(file: Path | None, sheet: str | None, no_write: bool, opts: Options
             store.close()
     if report.write_message:
         click.echo(f"注意: {report.write_message}", err=True)
-    emit(opts, report.as_dict(), lambda: _render(report))
+    if opts.json:  # streamed row by row: a million-row report never sits in memory as one string
+        for part in report.iter_json(indent=2):
+            click.echo(part, nl=False)
+        click.echo()
+    else:
+        click.echo(_render(report))
     return EXIT_ROW_ERRORS if report.has_errors else EXIT_OK
 
 

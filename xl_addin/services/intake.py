@@ -8,9 +8,13 @@ desk's own workbook) and writes only the product's columns back.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
+import pickle
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,53 +53,169 @@ class RowReport:
                 "overdue": self.decision.overdue}
 
 
+KEEP_IN_MEMORY = 100_000  # row reports kept as objects; later chunks go to a temporary file
+
+
+class RowLog(Sequence):
+    """The row reports of one check, in sheet order, without holding a 1,000,000-row sheet in memory.
+
+    The first ``keep`` reports stay as objects; every later chunk is pickled to an anonymous
+    temporary file (deleted when the log is dropped) and read back a chunk at a time when
+    iterated. Behaves as a read-only list: ``len``, indexing, slicing, iteration.
+    """
+
+    def __init__(self, rows=(), keep: int | None = None):
+        self._mem: list[RowReport] = list(rows)
+        self._keep = KEEP_IN_MEMORY if keep is None else keep
+        self._file = None
+        self._spans: list[tuple[int, int, int]] = []  # (first index, offset, length) of each spilled chunk
+        self._starts: list[int] = []
+        self._len = len(self._mem)
+        self._cached: tuple[int, list[RowReport]] | None = None
+
+    def extend(self, rows) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        if self._file is None and self._len + len(rows) <= self._keep:
+            self._mem.extend(rows)
+        else:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="xl-validate-")
+            blob = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+            self._file.seek(0, 2)
+            self._spans.append((self._len, self._file.tell(), len(blob)))
+            self._starts.append(self._len)
+            self._file.write(blob)
+        self._len += len(rows)
+
+    def append(self, row: RowReport) -> None:
+        self.extend([row])
+
+    def _chunk(self, k: int) -> list[RowReport]:
+        if self._cached is not None and self._cached[0] == k:
+            return self._cached[1]
+        _, offset, length = self._spans[k]
+        self._file.seek(offset)
+        rows = pickle.loads(self._file.read(length))
+        self._cached = (k, rows)
+        return rows
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self):
+        yield from self._mem
+        for k in range(len(self._spans)):
+            yield from self._chunk(k)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._len))]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError("row report index out of range")
+        if i < len(self._mem):
+            return self._mem[i]
+        k = bisect.bisect_right(self._starts, i) - 1
+        return self._chunk(k)[i - self._spans[k][0]]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, (list, RowLog)) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RowLog({self._len} rows, {len(self._spans)} chunks on disk)"
+
+
+_SUMMARY_KEYS = ("rows", "ok", "warnings", "errors", "confirmed", "awaiting", "overdue", "cancelled")
+_STATUS_KEY = {"ok": "ok", "warning": "warnings", "error": "errors"}
+
+
 @dataclass
 class ValidationReport:
     file: Path
     sheet: str
-    rows: list[RowReport] = field(default_factory=list)
+    rows: RowLog = field(default_factory=RowLog)
     notes: list[str] = field(default_factory=list)
     written: bool = False
     write_message: str | None = None
     stored: bool = False
+    _counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SUMMARY_KEYS, 0), repr=False)
+    _overdue: list[int] = field(default_factory=list, repr=False)  # indexes into rows
+
+    def add_rows(self, rows: list[RowReport]) -> None:
+        """Record a chunk of checked rows; the summary is counted as they come."""
+        s = self._counts
+        base = len(self.rows)
+        for i, r in enumerate(rows):
+            s[_STATUS_KEY[r.result.status]] += 1
+            status = r.decision.status
+            s["confirmed"] += status == "confirmed"
+            s["awaiting"] += status == "awaiting_customer"
+            s["cancelled"] += status == "cancelled"
+            if r.decision.overdue:
+                s["overdue"] += 1
+                self._overdue.append(base + i)
+        s["rows"] += len(rows)
+        self.rows.extend(rows)
 
     @property
     def summary(self) -> dict[str, int]:
-        s = {"rows": len(self.rows), "ok": 0, "warnings": 0, "errors": 0,
-             "confirmed": 0, "awaiting": 0, "overdue": 0, "cancelled": 0}
-        for r in self.rows:
-            s[{"ok": "ok", "warning": "warnings", "error": "errors"}[r.result.status]] += 1
-            s["confirmed"] += r.decision.status == "confirmed"
-            s["awaiting"] += r.decision.status == "awaiting_customer"
-            s["overdue"] += r.decision.overdue
-            s["cancelled"] += r.decision.status == "cancelled"
-        return s
+        return dict(self._counts)
 
     @property
     def has_errors(self) -> bool:
-        return any(r.result.status == "error" for r in self.rows)
+        return self._counts["errors"] > 0
 
     def overdue_rows(self) -> list[RowReport]:
-        return [r for r in self.rows if r.decision.overdue]
+        return [self.rows[i] for i in self._overdue]
 
     def as_dict(self) -> dict[str, Any]:
+        """The whole report as one dict (``iter_json`` writes the same JSON without building it)."""
         return {"file": str(self.file), "sheet": self.sheet, "rows": [r.as_dict() for r in self.rows],
-                "summary": self.summary, "notes": self.notes, "written": self.written,
+                **self._tail()}
+
+    def _tail(self) -> dict[str, Any]:
+        return {"summary": self.summary, "notes": self.notes, "written": self.written,
                 "write_message": self.write_message, "stored": self.stored,
                 "overdue": [{"row": r.row, "order_no": r.order_no,
                              "confirm_deadline": r.decision.deadline.isoformat()} for r in self.overdue_rows()]}
+
+    def iter_json(self, indent: int | None = 2):
+        """``json.dumps(self.as_dict(), ensure_ascii=False, indent=indent, default=str)`` in pieces,
+        one row at a time: a 1,000,000-row report is printed without being held as one string."""
+        enc = json.JSONEncoder(ensure_ascii=False, indent=indent, default=str)
+        if indent is None:
+            nl, nl2, comma = "", "", ", "
+        else:
+            nl, nl2, comma = "\n" + " " * indent, "\n" + " " * (2 * indent), ","
+        yield "{" + nl + '"file": ' + enc.encode(str(self.file)) + comma + nl + '"sheet": ' + enc.encode(self.sheet)
+        yield comma + nl + '"rows": ['
+        first = True
+        for r in self.rows:
+            text = enc.encode(r.as_dict())
+            yield ("" if first else comma) + nl2 + (text if indent is None else text.replace("\n", nl2))
+            first = False
+        yield ("" if first else nl) + "]" + comma
+        yield enc.encode(self._tail())[1:]
 
 
 def fingerprint(values: dict[str, Any]) -> str:
     """What the customer's order says; a change means the row must be checked and confirmed afresh."""
     get = values.get
-    canon = {k: ("" if (v := get(k)) is None else str(v).strip()) for k in _SORTED_FIELDS}
-    # same text as json.dumps(canon, ensure_ascii=False, sort_keys=True): stored fingerprints stay valid
-    return hashlib.sha256(_FP_JSON.encode(canon).encode()).hexdigest()[:20]
+    # the same text as json.dumps(canon, ensure_ascii=False, sort_keys=True) of the stripped field texts,
+    # built directly (C string escaping, no dict): stored fingerprints stay valid
+    text = ", ".join([prefix + _JSON_STR("" if (v := get(k)) is None else (v if v.__class__ is str else str(v)).strip())
+                      for k, prefix in _FP_PREFIXES])
+    return hashlib.sha256(("{" + text + "}").encode()).hexdigest()[:20]
 
 
 _SORTED_FIELDS = tuple(sorted(USER_FIELDS))
-_FP_JSON = json.JSONEncoder(ensure_ascii=False)
+_FP_PREFIXES = tuple((k, json.dumps(k) + ": ") for k in _SORTED_FIELDS)
+_JSON_STR = json.encoder.encode_basestring
 
 
 def _text(value: Any) -> str | None:
@@ -106,7 +226,18 @@ def _text(value: Any) -> str | None:
 
 
 def _naive_local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
-    return moment.astimezone(tz).replace(tzinfo=None) if moment else None
+    if not moment:
+        return None
+    key = (moment, tz)
+    local = _LOCAL.get(key)
+    if local is None:  # a check writes the same few moments (now, now + 1 h) into every row
+        if len(_LOCAL) > 4096:
+            _LOCAL.clear()
+        local = _LOCAL[key] = moment.astimezone(tz).replace(tzinfo=None)
+    return local
+
+
+_LOCAL: dict[tuple[datetime, ZoneInfo], datetime] = {}
 
 
 def _aware(value: Any, tz: ZoneInfo) -> datetime | None:
@@ -143,12 +274,10 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
         rules = rules or IntakeRules.default()
         report = ValidationReport(file=path, sheet=stream.sheet, notes=list(stream.notes))
         records = None
-        previous: dict[str, Any] = {}
         known: set[str] = set()
         if store is not None:
             from xl_addin.adapters.store.orders import OrderRecords
             records = OrderRecords(store)
-            previous = records.by_source(str(path))
             known = records.numbers_from_other_sources(str(path))
         dups = DuplicateTracker(known=known)
         mismatches = _pending_mismatches(store) if store is not None else {}
@@ -157,11 +286,17 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
         raise
     columns, headers = _product_columns(stream, schema)
     total = max(0, stream.last_row - stream.header_row)
+    if total > KEEP_IN_MEMORY:  # a big sheet: every chunk's reports go to disk, memory stays flat
+        report.rows = RowLog(keep=0)
 
     def checked_cells():
         """(row, {col: value}) for every checked row, in sheet order; checking and saving happen here."""
         done = 0
         for part in stream.chunks():
+            previous: dict[str, Any] = {}
+            if records is not None:  # this chunk's earlier results only: the store is not loaded whole
+                numbers = {t for rec in part if (t := _text(rec.values.get("order_no")))}
+                previous = records.by_numbers(str(path), numbers)
             rows, to_save = _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz,
                                          confirm_within)
             if records is not None:
@@ -169,7 +304,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
             checked = {r.order_no: r.checked_at for r in to_save}
             for rec, row in zip(part, rows):
                 yield rec.row, _row_cells(rec, row, columns, checked, now, tz, schema)
-            report.rows.extend(rows)
+            report.add_rows(rows)
             done += len(part)
             if progress:
                 progress(done, max(done, total))
@@ -276,8 +411,15 @@ def _save(store, records, to_save, previous, now) -> None:
                              "channel": rec.confirm_channel})
 
 
+_LABELS: dict[int, dict[str, str]] = {}
+
+
 def _problem_text(result: CheckResult, schema) -> str:
-    labels = {c.key: c.label for c in schema.columns}
+    if not result.problems:
+        return None  # type: ignore[return-value]
+    labels = _LABELS.get(id(schema))
+    if labels is None:
+        labels = _LABELS[id(schema)] = {c.key: c.label for c in schema.columns}
     parts = []
     for p in result.problems:
         where = labels.get(p.column or "", "")

@@ -89,3 +89,14 @@ class OrderRecords:
             "confirmed_at = excluded.confirmed_at, confirm_channel = excluded.confirm_channel, "
             "source = excluded.source, updated_at = excluded.updated_at", rows)
         return len(rows)
+
+    def by_numbers(self, source: str, order_nos: Iterable[str]) -> dict[str, OrderRecord]:
+        """``by_source`` for only these order numbers: a big sheet looks up one chunk at a time."""
+        numbers = sorted(set(order_nos))
+        out: dict[str, OrderRecord] = {}
+        for i in range(0, len(numbers), 500):
+            batch = numbers[i:i + 500]
+            sql = (f"SELECT {_COLUMNS} FROM orders WHERE source = ? AND order_no IN ({', '.join('?' * len(batch))})")
+            for r in self.store.conn.execute(sql, (source, *batch)):
+                out[r[0]] = _record(r)
+        return out

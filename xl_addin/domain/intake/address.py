@@ -80,11 +80,11 @@ def parse_address(text: str) -> AddressParse:
     return _parse(text if isinstance(text, str) else str(text))
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=32768)
 def _parse(raw: str) -> AddressParse:
     norm = _COUNTRY.sub("", _STRIP.sub("", fold(raw)))
-    latin, cjk = len(_LATIN.findall(norm)), len(_CJK.findall(norm))
-    if cjk == 0 or latin >= 2 * cjk:
+    if _CJK.search(norm) is None or (_LATIN.search(norm) is not None
+                                     and len(_LATIN.findall(norm)) >= 2 * len(_CJK.findall(norm))):
         return AddressParse(norm, detail=norm, review="英文或拼音地址，离线数据无法核对，请人工复核。")
     idx = division_index()
     st = _State()

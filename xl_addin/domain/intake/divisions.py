@@ -40,6 +40,12 @@ class DivisionIndex:
             if d.short:
                 self.by_name.setdefault(d.short, []).append((d, True))
         self.max_len = max(len(n) for n in self.by_name)
+        # first two characters → the lengths of names starting with them, longest first:
+        # a text position costs one probe here plus one per real candidate length
+        lengths: dict[str, set[int]] = {}
+        for n in self.by_name:
+            lengths.setdefault(n[:2], set()).add(len(n))
+        self.lengths = {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
 
     def parent(self, d: Division) -> Division | None:
         return self.by_code.get(d.parent) if d.parent else None
@@ -64,12 +70,18 @@ class DivisionIndex:
 
     def names_at(self, text: str, pos: int) -> list[tuple[str, list[tuple[Division, bool]]]]:
         """Division names starting at ``pos``, longest first."""
+        lengths = self.lengths.get(text[pos:pos + 2])
+        if not lengths:
+            return []  # names have at least 2 characters
         found = []
-        end = min(len(text), pos + self.max_len)
-        for stop in range(end, pos + 1, -1):  # names have at least 2 characters
-            hits = self.by_name.get(text[pos:stop])
-            if hits:
-                found.append((text[pos:stop], hits))
+        room = len(text) - pos
+        by_name = self.by_name
+        for n in lengths:
+            if n <= room:
+                name = text[pos:pos + n]
+                hits = by_name.get(name)
+                if hits:
+                    found.append((name, hits))
         return found
 
 

@@ -129,12 +129,12 @@ def _fixed_line(digits: str, extension: str, raw: str) -> tuple[str | None, str 
     if kind in (PhoneNumberType.TOLL_FREE, PhoneNumberType.SHARED_COST, PhoneNumberType.PREMIUM_RATE,
                 PhoneNumberType.UAN):
         return None, f"“{raw}”是客服/服务热线，不是收件人电话，请向客户要收件人本人的电话。"
-    if not phonenumbers.is_valid_number(number) or kind not in (
-        PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE
-    ):
+    # number_type is UNKNOWN for a number that is not valid in CN, so no separate validity check
+    if kind not in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return None, f"固定电话“{raw}”的区号或位数不对，请核对（例如 0755-86001234，大城市号码为8位）。"
     nsn = str(number.national_number)
-    area = phonenumbers.length_of_geographical_area_code(number) or 3
+    # mainland area codes: 10 and 2x have two digits after the trunk 0, all others three
+    area = 2 if nsn[0] == "2" or nsn.startswith("10") else 3
     canonical = f"0{nsn[:area]}-{nsn[area:]}"
     return (canonical + (f"转{extension}" if extension else "")), None
 

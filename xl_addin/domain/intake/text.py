@@ -21,12 +21,44 @@ INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
 
 
 def to_simplified(text: str) -> str:
-    """Traditional → simplified Chinese (zhconv is imported only when needed)."""
+    """Traditional → simplified Chinese (zhconv is imported only when needed).
+
+    Most text is already simplified. zhconv's longest-match conversion (slow, per character)
+    can only change a text that holds a character converting on its own, or a phrase that
+    converts as a whole (反覆 → 反复); a text with neither is returned as it is.
+    """
     if text.isascii():
+        return text
+    chars, starts, phrases = _converting()
+    if chars.isdisjoint(text) and (starts.isdisjoint(text) or next(phrases.iter(text), None) is None):
         return text
     import zhconv  # local import: keep package import light for Excel clicks
 
     return zhconv.convert(text, "zh-cn")
+
+
+_converting_parts: tuple | None = None
+
+
+def _converting():
+    """(converting characters, first characters of converting phrases, automaton of those phrases),
+    built once on first use."""
+    global _converting_parts
+    if _converting_parts is None:
+        import ahocorasick
+        from zhconv.zhconv import getdict
+
+        table = getdict("zh-cn")
+        chars = {k for k, v in table.items() if len(k) == 1 and k != v}
+        phrases = ahocorasick.Automaton()
+        for key, value in table.items():
+            if key != value and not any(c in chars for c in key):
+                phrases.add_word(key, key)
+        phrases.add_word("\0", "\0")  # an automaton needs one word even if the table had none
+        phrases.make_automaton()
+        starts = frozenset(k[0] for k, v in table.items() if k != v and not any(c in chars for c in k))
+        _converting_parts = (frozenset(chars), starts, phrases)
+    return _converting_parts
 
 
 @lru_cache(maxsize=65536)
