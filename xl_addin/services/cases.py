@@ -391,7 +391,7 @@ def demo_cases(desk: Any, now: datetime, say: Any = print) -> dict[str, Any]:
         later = now + timedelta(hours=5)
         sync = sync_ledger(store, desk.workbook("exceptions"), later, tz=tz, backup_dir=desk.backup_dir, config=cfg)
         say(sync.message)
-        week = week_label(later, tz)
+        week = week_label(later - timedelta(days=7), tz)  # the last full week, as the Monday job reports it
         out = write_summary(store, week, desk.reports_dir / f"周度汇总-{week}.xlsx", tz=tz, config=cfg,
                             desk_name=desk.settings.desk.name)
         say(f"周报已写入 {out['path']}")
