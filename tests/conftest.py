@@ -24,7 +24,8 @@ BOTH_BACKENDS = {"test_store", "test_waybill_store", "test_notifications", "test
 SQLITE_ONLY = {"test_new_store_is_migrated_in_wal_mode", "test_corrupt_store_is_a_clear_error",
                "test_migration_two_is_applied",
                # these run the CLI in another process, on the desk's file:
-               "test_cli_report_list_show_update", "test_track_json_prints_binding_status_and_nodes"}
+               "test_cli_report_list_show_update", "test_track_json_prints_binding_status_and_nodes",
+               "test_resume_after_kill_mid_run"}
 
 
 def require_postgres() -> str:
