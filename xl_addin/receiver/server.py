@@ -72,15 +72,9 @@ def serve_app(app: CallbackApp, host: str = "127.0.0.1", port: int = 0, *, threa
                            channel_timeout=30, connection_limit=500, asyncore_loop_timeout=0.2,
                            clear_untrusted_proxy_headers=True)
 
-    def run_quietly() -> None:
-        try:
-            server.run()
-        except (OSError, ValueError):  # sockets closed under select() while stopping
-            pass
+    from xl_addin.adapters.http_server import serve_in_background
 
-    thread = threading.Thread(target=run_quietly, daemon=True, name="push-receiver")
-    thread.start()
-    return RunningReceiver(app, service, server, thread)
+    return RunningReceiver(app, service, server, serve_in_background(server, "push-receiver"))
 
 
 def serve_receiver(desk, host: str = "127.0.0.1", port: int = 0, *, clock: Callable[[], datetime] | None = None,

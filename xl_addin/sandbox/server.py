@@ -65,16 +65,10 @@ def serve_sandbox(host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,
                   push_interval: float | None = None, **options: Any) -> RunningSandbox:
     """Start a sandbox (options go to ``SandboxApp``: customer, key, seed, mix, start, speed, faults…)."""
     app = SandboxApp(**options)
-    server = _make_server(app, host, port, threads)
-    def run_quietly() -> None:
-        try:
-            server.run()
-        except (OSError, ValueError):  # sockets closed under select() while stopping
-            pass
+    from xl_addin.adapters.http_server import serve_in_background
 
-    thread = threading.Thread(target=run_quietly, daemon=True, name="kuaidi100-sandbox")
-    thread.start()
-    return RunningSandbox(app, server, thread, push_interval)
+    server = _make_server(app, host, port, threads)
+    return RunningSandbox(app, server, serve_in_background(server, "kuaidi100-sandbox"), push_interval)
 
 
 def run_forever(host: str = "127.0.0.1", port: int = 8765, *, threads: int = 8,

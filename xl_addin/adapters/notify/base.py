@@ -10,6 +10,8 @@ data was sent, a read timeout) — never retried automatically.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate
 from typing import Protocol
 
 from xl_addin.errors import UserError
@@ -24,6 +26,20 @@ class OutgoingMessage:
     body: str
     message_id: str
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def notice_email(message: "OutgoingMessage", sender: str) -> EmailMessage:
+    """The e-mail a notice becomes, the same whether it is sent or written to the outbox."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = message.recipient
+    msg["Subject"] = message.subject
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = message.message_id
+    for name, value in message.headers.items():
+        msg[name] = value
+    msg.set_content(message.body)
+    return msg
 
 
 class NotificationError(UserError):

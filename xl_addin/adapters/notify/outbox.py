@@ -15,10 +15,9 @@ import tempfile
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate
 from pathlib import Path
 
-from .base import OutgoingMessage
+from .base import OutgoingMessage, notice_email
 
 
 def _atomic_write(path: Path, data: bytes) -> Path:
@@ -65,16 +64,7 @@ class OutboxChannel:
     def send(self, message: OutgoingMessage) -> str:
         path = self.path_for(message)
         if message.channel == "email":
-            msg = EmailMessage()
-            msg["From"] = self.sender
-            msg["To"] = message.recipient
-            msg["Subject"] = message.subject
-            msg["Date"] = formatdate(localtime=True)
-            msg["Message-ID"] = message.message_id
-            for name, value in message.headers.items():
-                msg[name] = value
-            msg.set_content(message.body)
-            _atomic_write(path, msg.as_bytes(policy=SMTP))
+            _atomic_write(path, notice_email(message, self.sender).as_bytes(policy=SMTP))
         else:
             record = {"channel": message.channel, "recipient": message.recipient, "subject": message.subject,
                       "body": message.body, "message_id": message.message_id, "key": message.key,

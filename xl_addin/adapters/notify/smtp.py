@@ -14,13 +14,12 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate
 from typing import Any, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from xl_addin.errors import ConfigError
 
-from .base import NotSent, OutcomeUnknown, OutgoingMessage
+from .base import NotSent, OutcomeUnknown, OutgoingMessage, notice_email
 
 URL_ENV = "XL_LOGISTICS_SMTP_URL"
 PASSWORD_ENV = "XL_LOGISTICS_SMTP_PASSWORD"
@@ -198,16 +197,7 @@ class SmtpChannel:
         self.cfg = cfg
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self.cfg.from_address
-        msg["To"] = message.recipient
-        msg["Subject"] = message.subject
-        msg["Date"] = formatdate(localtime=True)
-        msg["Message-ID"] = message.message_id
-        for name, value in message.headers.items():
-            msg[name] = value
-        msg.set_content(message.body)
-        return msg
+        return notice_email(message, self.cfg.from_address)
 
     def send(self, message: OutgoingMessage) -> str:
         return send_email(self.build(message), self.cfg)
