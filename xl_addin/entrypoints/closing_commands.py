@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from xl_addin.display.moments import desk_time
 from xl_addin.entrypoints.common import Options, common_options, emit
 from xl_addin.entrypoints.group import cli, setup_logs
 from xl_addin.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, UserError, WorkbookLocked
@@ -100,7 +101,7 @@ def followups(email: str | None, remind: bool, opts: Options) -> int:
             report = write_followups_report(open_items, desk.reports_dir, now, tz)
             out["report"] = str(report)
             state["out"] = out
-            rows = [["订单编号", "状态", "回访截止"]] + [[f["order_no"], f["state_zh"], f["due_at"][:16]]
+            rows = [["订单编号", "状态", "回访截止"]] + [[f["order_no"], f["state_zh"], desk_time(f["due_at"], tz)]
                                                    for f in open_items[:30]]
             res = email_report(desk, f"满意度回访提醒 {now.astimezone(tz):%Y-%m-%d}：待回访 {counts['due']}，"
                                      f"已超时 {counts['overdue']}",
@@ -125,7 +126,7 @@ def followups(email: str | None, remind: bool, opts: Options) -> int:
         for f in out["followups"]:
             if f["state"] != "done":
                 left = f"剩 {f['hours_left']} 小时" if f["hours_left"] >= 0 else f"超时 {-f['hours_left']} 小时"
-                lines.append(f"  {f['state_zh']} {f['order_no']}  截止 {f['due_at'][:16]}  {left}")
+                lines.append(f"  {f['state_zh']} {f['order_no']}  截止 {desk_time(f['due_at'], tz)}  {left}")
         for p in out["sheet"].get("problems", [])[:20]:
             lines.append(f"  ! {p}")
         lines.append(out["sheet"]["message"])

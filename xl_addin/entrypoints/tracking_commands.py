@@ -8,7 +8,7 @@ import click
 
 from xl_addin.entrypoints.common import Options, common_options, emit, progress_bar
 from xl_addin.entrypoints.group import cli, setup_logs
-from xl_addin.errors import EXIT_OK, UserError
+from xl_addin.errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
 
 
 def _desk(opts: Options):
@@ -33,8 +33,7 @@ def refresh(opts: Options) -> int:
     bar = progress_bar(None, "查询运单")
     try:
         res = run_job(desk, "refresh", now, lambda: run_refresh(desk, now, progress=bar),
-                      lambda r: "查询 {queried}，有更新 {updated}，失败 {failed}，异常 {anomalies}".format(**r.counts()),
-                      lock=False)
+                      lambda r: r.summary_zh(), lock=False)
     finally:
         bar.close()
 
@@ -49,13 +48,16 @@ def refresh(opts: Options) -> int:
             lines.append(f"已导入人工录入节点 {res.manual_ingested} 条")
         for p in res.problems[:20]:
             lines.append(f"  ! {p['waybill_no']} {p['message']} {p['hint']}".rstrip())
+        if res.failed:
+            lines.append(f"  {res.failed} 单查询失败：原因已写入跟踪记录表的“异常原因”列和最近运行.xlsx；"
+                         "可重试的会在下次刷新时自动再查，其余请按提示处理后再运行 xl-logistics refresh")
         if res.unknown_codes:
             lines.append(f"  ! 未知状态码（已记为“未知状态”）: {', '.join(res.unknown_codes)}")
         lines.append("跟踪记录表已更新。" if res.workbook_written else f"跟踪记录表未写入: {res.workbook_message}")
         return "\n".join(lines)
 
     emit(opts, res.as_dict(), text)
-    return EXIT_OK
+    return EXIT_ROW_ERRORS if res.failed else EXIT_OK
 
 
 @cli.command()
@@ -71,17 +73,27 @@ def track(waybill: str, opts: Options) -> int:
     with store_for(desk) as store:
         info = track_one(store, waybill)
 
+    tz = desk.settings.desk.timezone
+
     def text() -> str:
+        from xl_addin.display.moments import desk_time
+        from xl_addin.display.vocabulary import label
+        from xl_addin.services.tracking_log import query_problem
+
         s = info["status"] or {}
         b = info["binding"] or {}
+        problem = query_problem(s)
         lines = [f"运单 {info['waybill_no']}  订单 {b.get('order_no') or s.get('order_no') or '-'}  "
                  f"{b.get('carrier') or s.get('carrier_code') or ''}",
-                 f"当前状态: {s.get('status_zh') or '未查询'}  最近查询: {s.get('last_checked_at') or '-'}"]
+                 f"当前状态: {s.get('status_zh') or ('查询失败' if problem else '未查询')}  "
+                 f"最近查询: {desk_time(s.get('last_checked_at'), tz)}"]
+        if problem:
+            lines.append(f"  ! 最近一次查询失败: {problem}")
         for a in info["anomalies"]:
             state = "已解除" if a["resolved_at"] else "未解除"
-            lines.append(f"  ⚠ {a['reason']}（自 {a['since']}，{state}）")
+            lines.append(f"  ⚠ {a['reason']}（自 {desk_time(a['since'], tz)}，{state}）")
         for n in info["nodes"]:
-            lines.append(f"  {n['time'][:16]}  [{n['source']}] {n['context']}")
+            lines.append(f"  {desk_time(n['time'], tz)}  [{label('node_source', n['source'])}] {n['context']}")
         return "\n".join(lines)
 
     emit(opts, info, text)
