@@ -69,7 +69,10 @@ def examine_desk(root: Path, now: datetime) -> DoctorReport:
         path = desk.workbook(key)
         schema = book(key)
         if not path.exists():
-            report.add(f"workbook:{key}", ERROR, f"缺少《{schema.title}》: {path.name}（运行 xl-logistics init --force 重建）")
+            title = schema.title if schema.title.startswith("《") else f"《{schema.title}》"
+            fix = ("运行 xl-logistics init --force 重建（旧文件先备份）" if desk.is_initialised()
+                   else f"这个文件夹还不是台账：运行 xl-logistics init {root} 创建")
+            report.add(f"workbook:{key}", ERROR, f"缺少{title}: {path.name}（{fix}）")
             continue
         if owner_file_for(path).exists():
             report.add(f"workbook:{key}", WARNING, f"{path.name} 正在 Excel 中打开：后台任务不会改写它，结果先存入状态库")

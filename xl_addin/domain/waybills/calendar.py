@@ -68,7 +68,7 @@ def is_working_day(day: _dt.date) -> tuple[bool, bool]:
 def _uncovered_warning(years: list[int]) -> str:
     listed = "、".join(str(y) for y in years)
     return (f"节假日日历 (chinesecalendar {calendar_version()}) 尚未收录 {listed} 年的法定节假日和调休安排, "
-            f"预计送达日期只排除了周末和元旦/劳动节/国庆的固定假日, 是估算值: 升级 chinesecalendar 后请重新计算")
+            f"预计送达日期只排除了周末和元旦/劳动节/国庆的固定假日, 是估算值: 安装收录该年的 xl-logistics 新版本后请重新计算")
 
 
 def add_working_days(start: _dt.date, n: int) -> DeliveryDate:
@@ -125,4 +125,4 @@ def calendar_warning(today: _dt.date) -> str | None:
     listed = "、".join(str(y) for y in missing)
     return (f"节假日日历 chinesecalendar {calendar_version()} 只收录到 {last_covered_year()} 年, 缺少 {listed} 年: "
             f"跨入该年的预计送达日期只排除周末和固定日期假日, 并标记为估算。国务院公布次年安排后 (通常在11-12月), "
-            f"请升级: pip install -U chinesecalendar")
+            f"请安装收录该年的 xl-logistics 新版本（chinesecalendar 随产品固定版本发布，不要单独升级）")
