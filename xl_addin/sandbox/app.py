@@ -140,11 +140,12 @@ class SandboxApp:
             self._waybills.pop(key, None)
             return self._waybill(com, num).journey
 
-    def _waybill(self, com: str, num: str) -> _Waybill:
+    def _waybill(self, com: str, num: str, asked: dict | None = None) -> _Waybill:
         key = (com.lower(), num.strip())
         wb = self._waybills.get(key)
         if wb is None:
-            spec = dict(self._pins.get(key, {}))
+            # a pin decides; else the first query's `from`/`to` (the order's origin and destination)
+            spec = {k: v for k, v in (asked or {}).items() if k in ("from", "to") and v} | self._pins.get(key, {})
             shipped = spec.get("shipped_at")
             if isinstance(shipped, str):
                 shipped = datetime.fromisoformat(shipped)
@@ -300,7 +301,7 @@ class SandboxApp:
         with self._lock:
             qc = self.stats["queried_companies"]  # what was asked (tests check our carrier → com mapping)
             qc[com] = qc.get(com, 0) + 1
-            wb = self._waybill(com, num)
+            wb = self._waybill(com, num, param)
             j = wb.journey
             if com in PHONE_REQUIRED:
                 phone = str(param.get("phone") or "").strip()
