@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import click
@@ -29,6 +30,7 @@ def refresh(opts: Options) -> int:
 
     setup_logs(opts)
     desk = _desk(opts)
+    _sandbox_is_listening(desk)
     now = opts.now(desk.settings.desk.timezone)
     bar = progress_bar(None, "查询运单")
     try:
@@ -101,19 +103,83 @@ def track(waybill: str, opts: Options) -> int:
 
 
 @cli.command()
-@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--port", type=int, default=None,
+              help="Port on 127.0.0.1 (default: the desk's [tracking] base_url when it is the sandbox, else 8765).")
 @click.option("--seed", default="0", show_default=True, help="Journeys are deterministic for a seed.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Simulated seconds per real second.")
 @common_options
-def sandbox(port: int, seed: str, speed: float, opts: Options) -> int:
+def sandbox(port: int | None, seed: str, speed: float, opts: Options) -> int:
     """Serve a local Kuaidi100 look-alike (query, subscribe, autonumber) for demos and tests.
 
-    --now sets where the simulated clock starts (default: the real time). Ctrl+C stops it.
+    --now sets where the simulated clock starts (default: the real time); move it while it runs with
+    POST /_sandbox/clock (see README, "The sandbox"). Ctrl+C stops it.
     """
+    from xl_addin.config import load_settings
     from xl_addin.sandbox import run_forever
+    from xl_addin.services.desk_setup import SANDBOX_PORT, sandbox_port
 
+    if port is None:
+        port = sandbox_port(load_settings(opts.desk)) or SANDBOX_PORT
     run_forever("127.0.0.1", port, seed=seed, speed=speed, start=opts.now())
     return EXIT_OK
+
+
+@cli.command("sandbox-clock")
+@click.option("--advance", metavar="N[d|h|m]", default=None, help="Move the simulated clock forward, e.g. 2d, 6h, 30m.")
+@click.option("--set", "set_to", metavar="ISO", default=None, help="Set the simulated clock, e.g. 2026-12-05T09:00.")
+@click.option("--speed", type=float, default=None, help="Simulated seconds per real second from now on (0 stops it).")
+@click.option("--port", type=int, default=None, help="The sandbox's port (default: from the desk's config, else 8765).")
+@common_options
+def sandbox_clock(advance: str | None, set_to: str | None, speed: float | None, port: int | None, opts: Options) -> int:
+    """Show or move the running sandbox's simulated clock (journeys unfold by it)."""
+    import requests
+
+    from xl_addin.config import load_settings
+    from xl_addin.display.moments import desk_time
+    from xl_addin.services.desk_setup import SANDBOX_PORT, sandbox_port
+
+    body: dict = {}
+    if advance:
+        unit = {"d": "advance_days", "h": "advance_hours", "m": "advance_minutes"}.get(advance.strip()[-1:].lower())
+        try:
+            amount = float(advance.strip()[:-1])
+        except ValueError:
+            unit = None
+        if unit is None:
+            raise UserError(f"--advance 的格式不对: {advance!r}", "请写成 2d（天）、6h（小时）或 30m（分钟）")
+        body[unit] = amount
+    if set_to:
+        body["set"] = set_to
+    if speed is not None:
+        body["speed"] = speed
+    port = port or sandbox_port(load_settings(opts.desk)) or SANDBOX_PORT
+    url = f"http://127.0.0.1:{port}/_sandbox/" + ("clock" if body else "state")
+    try:
+        r = requests.post(url, json=body, timeout=5) if body else requests.get(url, timeout=5)
+        data = r.json()
+    except (requests.RequestException, ValueError):
+        raise UserError(f"连不上本地沙箱 http://127.0.0.1:{port}",
+                        "请先在另一个窗口运行 xl-logistics sandbox --desk 台账文件夹") from None
+    if r.status_code != 200:
+        raise UserError(f"沙箱拒绝了时钟设置: {data.get('error') or r.status_code}", "请检查 --set 的时间格式，如 2026-12-05T09:00")
+    emit(opts, data, f"沙箱时钟: {desk_time(data['now'], opts.zone())}，{data['speed']:g} 倍速")
+    return EXIT_OK
+
+
+def _sandbox_is_listening(desk) -> None:
+    """A desk that tracks against the local sandbox: say how to start it when nothing listens there."""
+    import socket
+
+    from xl_addin.services.desk_setup import sandbox_port
+
+    port = sandbox_port(desk.settings)
+    if port is None or os.environ.get("KUAIDI100_BASE_URL"):
+        return
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        raise UserError(f"本地沙箱没有运行（http://127.0.0.1:{port}），没有查询",
+                        f"请在另一个窗口运行 xl-logistics sandbox --desk {desk.root} 并保持打开，然后再运行 refresh") from None
 
 
 @cli.command("export-tracking")

@@ -145,7 +145,11 @@ class SandboxApp:
         wb = self._waybills.get(key)
         if wb is None:
             # a pin decides; else the first query's `from`/`to` (the order's origin and destination)
-            spec = {k: v for k, v in (asked or {}).items() if k in ("from", "to") and v} | self._pins.get(key, {})
+            spec = {k: v for k, v in (asked or {}).items() if k in ("from", "to") and v}
+            phone = str((asked or {}).get("phone") or "").strip()
+            if phone:  # the receiver's phone the desk knows (SF/ZTO check it): the journey is that receiver's
+                spec["phone"] = phone if len(phone) == 11 else "1380000" + phone[-4:].rjust(4, "0")
+            spec |= self._pins.get(key, {})
             shipped = spec.get("shipped_at")
             if isinstance(shipped, str):
                 shipped = datetime.fromisoformat(shipped)
