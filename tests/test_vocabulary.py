@@ -87,6 +87,7 @@ def codes() -> dict[str, set[str]]:
     from xl_addin.domain.tracking.anomalies import AnomalyConfig
     from xl_addin.domain.tracking.status import MainStatus, SubStatus
     from xl_addin.domain.waybills import carriers, regions
+    from xl_addin.services.desk_setup import BOOK_KEYS
     from xl_addin.services.tracking import RefreshResult
     from datetime import datetime
 
@@ -115,12 +116,27 @@ def codes() -> dict[str, set[str]]:
         "review": {sw.PENDING, sw.REVIEWED},
         "service": {carriers.STANDARD, carriers.EXPRESS, carriers.COLD_CHAIN, carriers.BULKY, carriers.INSURED},
         "destination_group": {regions.SAME, regions.NEIGHBOUR, regions.NATIONAL, regions.REMOTE},
+        "archive_status": archive_statuses(),
+        "book": set(BOOK_KEYS),
     }
+
+
+def archive_statuses() -> set[str]:
+    """The "status" values archive_month returns (dict literals in services/archive.py)."""
+    tree = ast.parse((PKG / "services" / "archive.py").read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values):
+                if isinstance(k, ast.Constant) and k.value == "status":
+                    out |= _strings(tree, v)
+    return out
 
 
 def test_the_enumeration_finds_the_jobs_the_cli_runs():
     assert {"refresh", "summary", "archive", "close", "followups", "followups-list"} <= job_names()
     assert {"ok", "failed", "skipped", "partial"} <= job_statuses()
+    assert {"archived", "already_complete"} <= archive_statuses()
 
 
 @pytest.mark.parametrize("kind", sorted(codes()))

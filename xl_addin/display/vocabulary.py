@@ -38,6 +38,12 @@ CASE_SOURCE_LABELS = {"manual": "人工登记", "complaint": "客户投诉", "ph
 QUERY_OUTCOME_LABELS = {"updated": "有更新", "unchanged": "无变化", "not_found": "暂无轨迹", "failed": "查询失败",
                         "skipped_by_rule": "按频率规则跳过"}
 
+# how a month's archive run ended
+ARCHIVE_STATUS_LABELS = {"archived": "已归档", "already_complete": "已归档过（未改动）"}
+# the desk's workbooks by their key
+BOOK_LABELS = {"orders": "订单确认单", "bindings": "物流单号绑定表", "tracking": "实时物流跟踪记录表",
+               "exceptions": "异常订单处理台账"}
+
 
 def _same(values) -> dict[str, str]:
     """Codes the domain already stores as the Chinese word (case types, severities, case statuses)."""
@@ -67,6 +73,8 @@ VOCABULARY: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "review": REVIEW_LABELS,
     "service": SERVICE_LABELS,
     "destination_group": GROUP_LABELS,
+    "archive_status": ARCHIVE_STATUS_LABELS,
+    "book": BOOK_LABELS,
 })
 
 

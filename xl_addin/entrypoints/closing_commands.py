@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from xl_addin.display.moments import desk_time
+from xl_addin.display.vocabulary import label
 from xl_addin.entrypoints.common import Options, common_options, emit
 from xl_addin.entrypoints.group import cli, setup_logs
 from xl_addin.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, UserError, WorkbookLocked
@@ -200,7 +201,8 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
         with store_for(desk) as store:
             return archive_month(desk, store, month, now, force_open_cases=force_open_cases)
 
-    out = run_job(desk, "archive", now, work, lambda r: f"{r['month']} {r['status']}，订单 {r['orders']} 单")
+    out = run_job(desk, "archive", now, work,
+                  lambda r: f"{r['month']} {label('archive_status', r['status'])}，订单 {r['orders']} 单")
     to = recipients_for(desk, "archive", email)
     if to:
         rows = [["文件", "行数", "SHA-256"]] + [[name, sum(info["rows"].values()), info["sha256"][:16] + "…"]
@@ -215,7 +217,7 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
                 else f"{out['month']} 归档完成: 订单 {out['orders']} 单 → {out['folder']}")
         lines = [head] + [f"  {n}: {sum(i['rows'].values())} 行" for n, i in out["files"].items()]
         if out.get("removed"):
-            lines.append("在用工作簿删除: " + "，".join(f"{k} {v} 行" for k, v in out["removed"].items()))
+            lines.append("在用工作簿删除: " + "，".join(f"{label('book', k)} {v} 行" for k, v in out["removed"].items()))
         if out.get("email"):
             lines.append(out["email"]["text"])
         return "\n".join(lines)

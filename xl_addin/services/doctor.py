@@ -108,7 +108,8 @@ def _configured_services(desk: Desk, report: DoctorReport, now: datetime) -> Non
     t = desk.settings.tracking
     has_creds = bool(os.environ.get(t.customer_env) and os.environ.get(t.key_env))
     if t.provider == "sandbox":
-        report.add("tracking", OK, f"物流跟踪使用本地沙箱 {desk.settings.tracking_base_url()}")
+        report.add("tracking", OK, f"物流跟踪使用本地沙箱 {desk.settings.tracking_base_url()}"
+                                   f"（在另一个窗口运行 xl-logistics sandbox --desk {desk.root} 启动它）")
     elif has_creds:
         report.add("tracking", OK, f"物流跟踪使用快递100（{desk.settings.tracking_base_url()}）")
     else:
