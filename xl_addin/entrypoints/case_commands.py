@@ -59,7 +59,7 @@ def report_exception(waybill, order_no, case_type, description, evidence, by, se
                    tz=_tz(desk))
         view = case_view(case, now, sla_config(desk.settings)) | {"duplicate": case["duplicate"]}
     verb = "已记入未结案件" if case["duplicate"] else "已登记异常案件"
-    emit(opts, view, f"{verb} {view['case_id']}（{view['type']}，{view['severity']}）SLA: {view['sla_status']} "
+    emit(opts, view, f"{verb} {view['case_id']}（{case_kind(view['type'], view['severity'])}）SLA: {view['sla_status']} "
                      f"{view['sla_detail']}")
     return EXIT_OK
 
