@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 CALLBACK_PATH = "/kuaidi100/callback"
 CALLBACK_URL_ENV = "XL_LOGISTICS_CALLBACK_URL"
 RETRY_SUBSCRIBE = timedelta(minutes=30)
-RESUBSCRIBE_AFTER = timedelta(hours=1)
+#: Kuaidi100 re-sends an unanswered push up to 3 times, half an hour apart (its SDK says 35 minutes): an
+#: identical body within this window is a copy, not news
+RESEND_WINDOW = timedelta(hours=2)
+#: after an abort, subscribe again only once every copy of it has come (and at least the half hour the FAQ asks)
+RESUBSCRIBE_AFTER = RESEND_WINDOW
 NO_RECORD = "3天查询无记录"
 CRASH_ENV = "XL_LOGISTICS_TEST_CRASH_AFTER_PUSHES"
 
@@ -70,6 +74,7 @@ class SubscribeResult:
     submitted: int = 0
     accepted: int = 0
     duplicate: int = 0
+    limited: int = 0  # this month's four subscriptions spent: polled instead until next month
     refused: list[dict[str, str]] = field(default_factory=list)
     retry_later: list[dict[str, str]] = field(default_factory=list)
     states: dict[str, int] = field(default_factory=dict)
@@ -86,10 +91,13 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
                        rate: float | None = -1.0, env: Mapping[str, str] | None = None) -> SubscribeResult:
     """Subscribe every tracked, unfinished waybill that has no live subscription (once each).
 
-    501 duplicate counts as subscribed; 700/701/702 are the waybill's problem (kept with a hint);
+    501 duplicate counts as subscribed — unless Kuaidi100 had stopped the number (shutdown, abort)
+    since our last subscription: then it is the month's limit (the fifth subscription of a month is
+    answered 501 "重复订阅" too) and the waybill is polled; 700/701/702 are the waybill's problem (kept with a hint);
     600/601 stop the run as a ConfigError. ``rate``: requests per second (default: the desk's
     ``requests_per_second``; None: no limit, for the sandbox)."""
-    from xl_addin.adapters.store.subscriptions import SubscriptionStore
+    from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
+    from xl_addin.adapters.store.subscriptions import MONTHLY_LIMIT, SubscriptionStore
     from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, WAYBILL_PROBLEM
     from xl_addin.bootstrap import store_for
     from xl_addin.services.tracking import RateLimiter, provider_code, provider_codes, provider_spec, register_bindings
@@ -108,16 +116,26 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
     res = SubscribeResult(as_of=now)
     try:
         with store_for(desk) as store:
-            phones, _names = register_bindings(store, now)
+            destinations: dict[str, str] = {}
+            phones, _names = register_bindings(store, now, destinations)
             codes = provider_codes(desk)
             salt = push_salt(desk, store, env)
             subs = SubscriptionStore(store)
-            for waybill, carrier, _order in subs.to_subscribe(now):
-                com = provider_code(codes, carrier)
+            todo = subs.to_subscribe(now)
+            corrected = CarrierCorrections(store).codes([w for w, _c, _o in todo])
+            for waybill, carrier, _order in todo:
+                com = corrected.get(waybill) or provider_code(codes, carrier)
+                prev = subs.get(waybill)
+                if prev is not None and prev.subscriptions_this_month(now) >= MONTHLY_LIMIT:
+                    with store.transaction():  # a fifth would be answered 501 and never pushed: do not spend it
+                        subs.limit_reached(waybill, None, "本月已订阅4次，未再提交", now)
+                        store.audit(now, "系统", "subscription.limit", "waybill", waybill, {"company": com})
+                    res.limited += 1
+                    continue
                 with store.transaction():
                     subs.submitted(waybill, carrier, com, url, now)
                 limiter.wait()
-                out = client.subscribe(com, waybill, url, salt, phones.get(waybill))
+                out = client.subscribe(com, waybill, url, salt, phones.get(waybill), to=destinations.get(waybill))
                 res.submitted += 1
                 if out.kind == CONFIG_ERROR:
                     with store.transaction():
@@ -125,6 +143,15 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
                     raise ConfigError(f"快递100 拒绝了订阅账号（返回码 {out.return_code}：{out.message}），"
                                       f"本次订阅已停止（已提交 {res.submitted} 单）",
                                       out.hint or "请检查 KUAIDI100_KEY")
+                if out.kind == "duplicate" and prev is not None and prev.ended:
+                    # 501 "重复订阅" after Kuaidi100 itself stopped: not "already polling" but the month's
+                    # limit (the fifth subscription gets the same code) — nothing will be pushed
+                    with store.transaction():
+                        subs.limit_reached(waybill, out.return_code, out.message, now)
+                        store.audit(now, "系统", "subscription.limit", "waybill", waybill,
+                                    {"company": com, "code": out.return_code, "message": out.message})
+                    res.limited += 1
+                    continue
                 if out.ok:
                     state = out.kind
                     res.accepted += out.kind == "accepted"
@@ -143,7 +170,7 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
                     store.audit(now, "系统", f"subscription.{state}", "waybill", waybill,
                                 {"company": com, "code": out.return_code, "message": out.message})
             res.states = subs.counts()
-            res.attention = [r.as_dict() for r in subs.all() if r.state in ("refused", "abort") or r.escalated_at]
+            res.attention = [r.as_dict() for r in subs.all() if r.state in ("refused", "abort", "limit") or r.escalated_at]
     finally:
         if own_client:
             client.close()
@@ -165,7 +192,7 @@ def subscription_overview(desk) -> list[dict[str, Any]]:
 class PushVerdict:
     """What the receiver answers and logs. ``ack``: answer the success body (the provider stops)."""
 
-    outcome: str  # ingested | unknown_waybill | bad_sign | malformed | error
+    outcome: str  # ingested | repeat | unknown_waybill | bad_sign | malformed | error
     ack: bool
     waybill_no: str | None = None
     status: str | None = None
@@ -182,8 +209,14 @@ def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=
     """Verify, then ingest one push form (``param``, ``sign``) in one transaction.
 
     Nothing is read from ``param`` before the signature holds. A signed push for a waybill this
-    desk does not track is acknowledged (so the provider stops retrying) and changes nothing."""
-    from xl_addin.adapters.store.subscriptions import NoticeQueue, SubscriptionStore
+    desk does not track is acknowledged (so the provider stops retrying) and changes nothing — but
+    only when the store could say so: any store error propagates, and the caller answers a
+    non-success so that Kuaidi100 sends the push again. A copy of a push already taken in (the
+    provider re-sends when our answer was lost) is acknowledged and changes nothing."""
+    import hashlib
+
+    from xl_addin.adapters.store.carrier_corrections import KUAIDI100, CarrierCorrections
+    from xl_addin.adapters.store.subscriptions import NoticeQueue, PushReceipts, SubscriptionStore
     from xl_addin.adapters.store.tracking import TrackingStore
     from xl_addin.adapters.tracking.kuaidi100 import parse_push, verify_push_sign
 
@@ -198,12 +231,19 @@ def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=
     waybill = push.waybill_no
     if not waybill:
         return PushVerdict("malformed", False, status=push.status, detail="lastResult 缺少单号 nu")
+    digest = hashlib.sha256(param.encode("utf-8")).hexdigest()
+    receipts = PushReceipts(store)
+    if receipts.seen(digest, now - RESEND_WINDOW):
+        return PushVerdict("repeat", True, waybill, push.status, detail="重复推送（已处理过同一推送）")
     ts = TrackingStore(store)
     if ts.status(waybill) is None and not _register_bound(store, ts, waybill, now):
         return PushVerdict("unknown_waybill", True, waybill, push.status, detail="本台账没有这个运单")
     subs = SubscriptionStore(store)
     verdict = PushVerdict("ingested", True, waybill, push.status)
     with store.transaction():
+        if not receipts.add(digest, waybill, push.status, now, now - RESEND_WINDOW):  # taken in meanwhile
+            verdict.outcome, verdict.detail = "repeat", "重复推送（已处理过同一推送）"
+            return verdict
         new = ts.add_events(push.events, now)
         NoticeQueue(store).add(new, now)
         verdict.new_events = len(new)
@@ -213,29 +253,42 @@ def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=
                                         (waybill,)).fetchone()[0])
         ts.record_check(waybill, now, "push", push.message or push.status or "push",
                         None if final else now + refresh_interval, unknown_codes=push.unknown_codes)
-        company = push.com_new if push.auto_check and push.com_new else None
-        if subs.get(waybill) is None:
+        company = push.corrected_carrier
+        row = subs.get(waybill)
+        live = row is None or row.state in ("submitted", "accepted", "duplicate")
+        if row is None:
             subs.push_for_unsubscribed(waybill, push.carrier_code or "", push.status or "polling", now)
+        elif push.status == "abort" and not live:
+            # a second copy of an abort already handled (or one for a subscription that already ended):
+            # it is not a second abort
+            verdict.outcome, verdict.detail = "repeat", "该订阅已中止，重复的中止推送不再处理"
         else:
             subs.pushed(waybill, push.status or "polling", push.message, now, company=company)
         if company:
-            verdict.carrier_corrected = f"{push.com_old or '?'}→{company}"
-            store.audit(now, "快递100", "carrier_corrected", "waybill", waybill,
-                        {"com_old": push.com_old, "com_new": company})
-        if push.status == "abort":
-            _handle_abort(store, subs, waybill, push.message, now, resubscribe_on_abort, final)
+            reason = "快递100 智能纠正（autoCheck=1）" if push.auto_check else f"快递100 中止推送并给出正确承运商（{push.message}）"
+            if CarrierCorrections(store).apply(waybill, push.com_old or _subscribed_company(row), company, now,
+                                               by=KUAIDI100, reason=reason):
+                verdict.carrier_corrected = f"{push.com_old or _subscribed_company(row) or '?'}→{company}"
+        if push.status == "abort" and verdict.outcome == "ingested":
+            if company:  # Kuaidi100 re-subscribed it under comNew itself: do not subscribe again
+                subs.taken_over(waybill, company, now)
+                store.audit(now, KUAIDI100, "subscription.taken_over", "waybill", waybill,
+                            {"company": company, "reason": push.message})
+            else:
+                _handle_abort(store, subs, waybill, push.message, now, resubscribe_on_abort, final)
     return verdict
 
 
-def _register_bound(store, ts, waybill: str, now: datetime) -> bool:
-    """A waybill bound since the last refresh is tracked from its first push on."""
-    try:
-        from xl_addin.adapters.store.waybills import WaybillStore
+def _subscribed_company(row) -> str | None:
+    return (row.company or None) if row is not None else None
 
-        b = WaybillStore(store).current_by_waybill(waybill)
-    except Exception as exc:  # no bindings table: nothing this desk knows
-        log.warning("binding lookup failed: %s", exc)
-        return False
+
+def _register_bound(store, ts, waybill: str, now: datetime) -> bool:
+    """A waybill bound since the last refresh is tracked from its first push on. A store error is not
+    "unknown": it propagates, so the push is not acknowledged and comes again."""
+    from xl_addin.adapters.store.waybills import WaybillStore
+
+    b = WaybillStore(store).current_by_waybill(waybill)
     if b is None:
         return False
     with store.transaction():

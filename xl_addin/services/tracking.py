@@ -212,8 +212,18 @@ def _phone4(fields: dict) -> str | None:
     return digits[-4:] if len(digits) >= 4 else None
 
 
-def register_bindings(store, now: datetime) -> tuple[dict[str, str], dict[str, str]]:
-    """Every current binding is tracked; returns ({waybill: phone last 4}, {waybill: carrier name})."""
+def destination_text(fields: dict) -> str | None:
+    """The order's destination as Kuaidi100 takes it in ``to`` (province, city, district)."""
+    n = fields.get("normalized") or {}
+    parts = [str(n.get(k) or fields.get(k) or "").strip() for k in ("province", "city", "district")]
+    parts = [p for i, p in enumerate(parts) if p and p not in parts[:i]]
+    return "".join(parts) or None
+
+
+def register_bindings(store, now: datetime, destinations: dict[str, str] | None = None
+                      ) -> tuple[dict[str, str], dict[str, str]]:
+    """Every current binding is tracked; returns ({waybill: phone last 4}, {waybill: carrier name}) and
+    fills ``destinations`` ({waybill: the order's province/city/district}) when given."""
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.adapters.store.tracking import TrackingStore
 
@@ -236,6 +246,10 @@ def register_bindings(store, now: datetime) -> tuple[dict[str, str], dict[str, s
             p = _phone4(rec.fields or {})
             if p:
                 phones[b.waybill_no] = p
+            if destinations is not None:
+                to = destination_text(rec.fields or {})
+                if to:
+                    destinations[b.waybill_no] = to
     if rows:
         with store.transaction():
             TrackingStore(store).register(rows, now)
@@ -293,7 +307,8 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     res = RefreshResult(as_of=now, provider=provider)
     interval = timedelta(minutes=max(30, int(settings.tracking.refresh_interval_minutes)))
 
-    phones, names = register_bindings(store, now)
+    destinations: dict[str, str] = {}
+    phones, names = register_bindings(store, now, destinations)
     _ingest_manual_quietly(desk, store, now, tz, names, res)
 
     interrupted = ts.interrupted_runs()
@@ -319,6 +334,9 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
 
     concurrency = max(1, int(settings.tracking.concurrency))
     codes = provider_codes(desk)
+    from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
+
+    corrected = CarrierCorrections(store).codes([d.waybill_no for d in due_run])  # Kuaidi100's or a person's fix
     query_started = _time.monotonic()
     limiter = RateLimiter(float(settings.tracking.requests_per_second))
     stop = threading.Event()
@@ -337,8 +355,9 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
             client = local.client = client_factory()
             with clients_lock:
                 clients.append(client)
-        return item, client.query(provider_code(codes, item.carrier_code), item.waybill_no,
-                                  phones.get(item.waybill_no))
+        return item, client.query(corrected.get(item.waybill_no) or provider_code(codes, item.carrier_code),
+                                  item.waybill_no, phones.get(item.waybill_no), to=destinations.get(item.waybill_no),
+                                  may_resend=_resend_gate(item, now))
 
     config_error = None
     touched: set[str] = set()
@@ -442,6 +461,25 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     return res
 
 
+def _resend_gate(item, now: datetime) -> Callable[[], bool]:
+    """Whether the client may send this number's query again within the attempt: only if the
+    frequency rules allow one more query now, counting the one already sent (a re-send is another
+    query for Kuaidi100). With the one-per-30-minutes rule that is never, so a failed query waits for
+    the next run rather than risking the 24-hour lock."""
+    from xl_addin.adapters.store.store import utc_iso
+    from xl_addin.adapters.store.tracking import TrackingStore
+
+    sent = list(getattr(item, "recent", []) or []) + [utc_iso(now)]
+
+    def gate() -> bool:
+        if TrackingStore.allowed(sent, now):
+            sent.append(utc_iso(now))
+            return True
+        return False
+
+    return gate
+
+
 MIN_RETRY = timedelta(minutes=30)
 STORE_BATCH = 50      # answers stored per transaction at most …
 STORE_EVERY = 0.25    # … and at least this often (seconds)
@@ -479,6 +517,7 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
                 continue
             res.queried += 1
             touched.add(item.waybill_no)
+            ts.add_attempts(item.waybill_no, now, int(getattr(out, "attempts", 1) or 1) - 1)
             if kind == OK:
                 final = bool((rows.get(item.waybill_no) or (None, None, 0))[2])
                 ts.record_check(item.waybill_no, now, kind, out.message, None if final else now + interval,

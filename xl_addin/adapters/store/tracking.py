@@ -10,7 +10,7 @@ about one number twice within 30 minutes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
@@ -34,6 +34,7 @@ class DueWaybill:
     waybill_no: str
     carrier_code: str
     order_no: str | None
+    recent: list[str] = field(default_factory=list)  # query times of the last 24 h (frequency rules)
 
 
 def _event_row(e: TrackingEvent, now: datetime) -> tuple:
@@ -90,8 +91,9 @@ class TrackingStore:
             (cutoff,)).fetchall()
         due, refused = [], []
         for w, com, order, recent in rows:
-            if self.allowed(json.loads(recent or "[]"), now):
-                due.append(DueWaybill(w, com or "", order))
+            times = json.loads(recent or "[]")
+            if self.allowed(times, now):
+                due.append(DueWaybill(w, com or "", order, times))
             else:
                 refused.append(w)
         return due, refused
@@ -117,6 +119,17 @@ class TrackingStore:
                 self.conn.executemany(
                     "INSERT INTO tracking_run_items (run_id, waybill_no) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [(run_id, w) for w in waybills])
+
+    def add_attempts(self, waybill_no: str, now: datetime, count: int) -> None:
+        """Queries re-sent within one attempt (after a timeout, a 5xx, a 501/502): each is another query
+        of the number for the provider's frequency rules. Inside a transaction."""
+        if count <= 0:
+            return
+        row = self.conn.execute("SELECT recent_checks FROM waybill_status WHERE waybill_no = ?", (waybill_no,)).fetchone()
+        recent = [t for t in json.loads(row[0] if row else "[]") if now - from_iso(t) < timedelta(hours=24)]
+        recent += [utc_iso(now)] * count
+        self.conn.execute("UPDATE waybill_status SET recent_checks = ? WHERE waybill_no = ?",
+                          (json.dumps(recent), waybill_no))
 
     # -- events ----------------------------------------------------------------------------------
     def add_events(self, events: Iterable[TrackingEvent], now: datetime) -> list[TrackingEvent]:
