@@ -185,7 +185,8 @@ def anomaly_config(settings):
         no_pickup_hours=float(_setting(t, "no_pickup_hours", 24.0)),
         after_pickup_hours=float(_setting(t, "after_pickup_hours", 24.0)),
         in_transit_hours=float(_setting(t, "in_transit_hours", 48.0)),
-        pause_on_non_working_days=bool(_setting(t, "pause_on_non_working_days", False)))
+        pause_on_non_working_days=bool(_setting(t, "pause_on_non_working_days", False)),
+        no_record_days=float(_setting(t, "no_record_days", 3)))
 
 
 def provider_codes(desk) -> dict[str, str]:
