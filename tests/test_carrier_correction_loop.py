@@ -50,3 +50,49 @@ def test_a_number_without_any_record_is_surfaced_not_silently_polled(tmp_path, p
     assert ("WB00000000", "信息错误") in cases and ("WB00000001", "信息错误") in cases  # the ledger's cases
     log_rows = [t for t in sheet_texts(desk.workbook("tracking")) if "WB00000000" in t]
     assert any(CHECK_CARRIER_OR_NUMBER in t for t in log_rows)
+    bind_rows = [t for t in sheet_texts(desk.workbook("bindings")) if "WB00000001" in t]
+    assert any(CHECK_CARRIER_OR_NUMBER in t and "rebind" in t for t in bind_rows)
+
+
+def binding_row(desk, waybill):
+    """The Binding Table row of ``waybill`` as {header: value}."""
+    wb = openpyxl.load_workbook(desk.workbook("bindings"), read_only=True)
+    try:
+        rows = list(wb["绑定表"].iter_rows(values_only=True))
+    finally:
+        wb.close()
+    header_at = next(i for i, r in enumerate(rows) if "物流单号" in r)
+    header = rows[header_at]
+    for r in rows[header_at + 1:]:
+        if waybill in r:
+            return dict(zip(header, r))
+    raise AssertionError(f"{waybill} not in the Binding Table")
+
+
+def test_kuaidi100_correction_shows_in_the_binding_table_old_new_when_by_whom(tmp_path, peer):
+    from kuaidi100_peer import event, push_doc
+    from push_helpers import SALT
+    from xl_addin.receiver import serve_receiver
+    from xl_addin.services.push import subscribe_waybills
+
+    desk = make_desk(tmp_path / "desk", 2)
+    clock = {"now": NOW + timedelta(hours=1)}
+    rx = serve_receiver(desk, clock=lambda: clock["now"], env={"KUAIDI100_SALT": SALT}, send_interval=3600,
+                        access_log=False)
+    try:
+        client = Kuaidi100Client(peer.url, CUSTOMER, KEY)
+        subscribe_waybills(desk, NOW, client=client, url=rx.url + "/kuaidi100/callback", rate=None,
+                           env={"KUAIDI100_SALT": SALT})
+        client.close()
+        doc = push_doc("WB00000001", "zhongtong", [event("2024-11-05 07:10:00", "【杭州】 已揽收", code="103")],
+                       state="103", auto_check="1", com_old="yuantong", com_new="zhongtong")
+        assert Kuaidi100Peer.acknowledged(peer.push("WB00000001", doc))
+    finally:
+        rx.stop()
+    poll(desk, peer, NOW + timedelta(hours=2))
+    row = binding_row(desk, "WB00000001")
+    assert row["承运商更正"] == "圆通速递(yuantong) → 中通快递(zhongtong)"
+    assert row["更正人"] == "快递100" and row["更正时间"] is not None
+    assert "快递100 已更正为 中通快递(zhongtong)" in row["承运商核对"]
+    untouched = binding_row(desk, "WB00000000")
+    assert untouched["承运商更正"] is None and untouched["承运商核对"] is None

@@ -454,12 +454,37 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     finally:
         if log_rounds:
             log_rounds.join(res)
+    if write_workbook:
+        _show_carrier_checks(desk, store, res)
     res.seconds = round(_time.monotonic() - started, 3)
     ts.finish_run(run_id, datetime.now(timezone.utc), "done", res.counts())
     rid = store.start_job("refresh", datetime.now(timezone.utc))
     store.finish_job(rid, datetime.now(timezone.utc), "done",
                      "，".join(f"{k}={v}" for k, v in res.counts().items()))
     return res
+
+
+def _show_carrier_checks(desk, store, res: RefreshResult) -> None:
+    """Carrier corrections and "请核对物流商或单号" reach the Binding Table (its carrier-check columns) after a
+    refresh, when there is any; an open or unreadable workbook is a message, the store keeps everything."""
+    from xl_addin.domain.tracking.anomalies import NO_RECORD
+
+    has = store.conn.execute("SELECT 1 FROM carrier_corrections LIMIT 1").fetchone() or store.conn.execute(
+        "SELECT 1 FROM tracking_anomalies WHERE rule = ? AND resolved_at IS NULL LIMIT 1", (NO_RECORD,)).fetchone()
+    if not has:
+        return
+    from xl_addin.services.waybills import Books, WaybillPolicy, sync_workbooks
+
+    books = Books.for_desk(desk)
+    if books.bindings is None:
+        return
+    try:
+        sync = sync_workbooks(store, Books(books.bindings, None, books.backup_dir), WaybillPolicy.from_settings(desk.settings))
+    except (WorkbookError, UserError) as exc:
+        res.workbook_message = (res.workbook_message + "；" if res.workbook_message else "") + f"绑定表未更新：{exc}"
+        return
+    if sync.messages:
+        res.workbook_message = (res.workbook_message + "；" if res.workbook_message else "") + "；".join(sync.messages)
 
 
 def _resend_gate(item, now: datetime) -> Callable[[], bool]:

@@ -867,7 +867,10 @@ def sync_workbooks(store, books: Books, policy: WaybillPolicy = WaybillPolicy())
         history = [h for h in history if h.order_no not in archived]
     if books.bindings is not None:
         try:
-            _sync_bindings_sheet(books, current, history, tz, result)
+            from xl_addin.services.carrier_checks import carrier_check_cells
+
+            checks = carrier_check_cells(store, current, _carriers_quietly(books), tz)
+            _sync_bindings_sheet(books, current, history, tz, result, checks)
         except WorkbookLocked as exc:
             result.messages.append(f"{exc}；绑定已存入状态库，下次运行时写入工作簿")
     if books.orders is not None:
@@ -876,6 +879,17 @@ def sync_workbooks(store, books: Books, policy: WaybillPolicy = WaybillPolicy())
         except WorkbookLocked as exc:
             result.messages.append(f"{exc}；下次运行时写入订单确认单")
     return result
+
+
+def _carriers_quietly(books: Books):
+    """The qualified carriers for the Binding Table's carrier check (defaults when the sheet is unreadable)."""
+    from xl_addin.domain.waybills.carriers import load_default_carriers
+
+    try:
+        return load_carriers(books)
+    except Exception as exc:  # the check is advice; an unreadable carriers sheet must not stop the sync
+        log.warning("carriers sheet not readable, using defaults: %s", exc)
+        return load_default_carriers()
 
 
 def _naive(moment: datetime | None, tz) -> datetime | None:
@@ -896,14 +910,18 @@ def _review_cells(b: Binding, tz) -> dict[str, Any]:
             "reviewed_by": b.reviewed_by, "reviewed_at": _naive(b.reviewed_at, tz)}
 
 
-def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Binding], tz, result) -> None:
+def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Binding], tz, result,
+                         checks: dict[str, dict[str, Any]] | None = None) -> None:
     from xl_addin.adapters.workbook.books import BINDING_HISTORY_SHEET, BINDINGS_SHEET
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.adapters.workbook.xml_patch import write_cells
     from xl_addin.domain.waybills.formats import normalize_waybill
 
+    from xl_addin.services.carrier_checks import CHECK_KEYS
+
+    checks = checks or {}
     table = read_sheet(books.bindings, BINDINGS_SHEET)
-    keys = tuple(_binding_cells(current[0], tz)) if current else ()
+    keys = (tuple(_binding_cells(current[0], tz)) + CHECK_KEYS) if current else ()
     columns, headers = _ensure_columns(table, BINDINGS_SHEET, keys)
     rows_by_waybill = {normalize_waybill(r.values.get("waybill_no")): r for r in table.rows
                        if r.values.get("waybill_no") not in (None, "")}
@@ -915,10 +933,10 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
     for b in current:
         row = rows_by_waybill.get(b.waybill_no)
         if row is not None:
-            for key, value in _review_cells(b, tz).items():
+            for key, value in (_review_cells(b, tz) | _check_cells(checks, b.waybill_no)).items():
                 if _differs(row.values.get(key), value):
                     cells[(row.row, columns[key])] = value
-            if cells.get((row.row, columns["review_status"])) is not None:
+            if any(cells.get((row.row, columns[k])) is not None for k in ("review_status",) + CHECK_KEYS):
                 counts.updated += 1
             continue
         old = next((r for r in table.rows if str(r.values.get("order_no") or "").strip() == b.order_no
@@ -931,7 +949,7 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
             next_row += 1
             appended = True
             counts.appended += 1
-        for key, value in _binding_cells(b, tz).items():
+        for key, value in (_binding_cells(b, tz) | _check_cells(checks, b.waybill_no)).items():
             cells[(target, columns[key])] = value
     if cells or headers:
         write_cells(books.bindings, table.sheet, table.header_row, headers, cells, backup_dir=books.backup_dir,
@@ -961,6 +979,13 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
         write_cells(books.bindings, htable.sheet, htable.header_row, hheaders, hcells, backup_dir=books.backup_dir,
                     append_table_rows=True)
     result.history_appended += counts.history_appended
+
+
+def _check_cells(checks: dict[str, dict[str, Any]], waybill_no: str) -> dict[str, Any]:
+    from xl_addin.services.carrier_checks import CHECK_KEYS
+
+    found = checks.get(waybill_no) or {}
+    return {k: found.get(k) for k in CHECK_KEYS}
 
 
 def _differs(cell, value) -> bool:
