@@ -96,3 +96,65 @@ def test_kuaidi100_correction_shows_in_the_binding_table_old_new_when_by_whom(tm
     assert "快递100 已更正为 中通快递(zhongtong)" in row["承运商核对"]
     untouched = binding_row(desk, "WB00000000")
     assert untouched["承运商更正"] is None and untouched["承运商核对"] is None
+
+
+def test_rebind_tracks_the_new_number_and_links_the_old_one(tmp_path, peer):
+    from xl_addin.services.waybills import Books, rebind
+
+    desk = make_desk(tmp_path / "desk", 1)
+    poll(desk, peer, NOW)
+    with store_for(desk) as st:
+        rebind(st, "O00000", "78123456789012", "张三", "物流商重新出单", NOW + timedelta(hours=1), carrier_name="ZTO",
+               books=Books.for_desk(desk))
+    poll(desk, peer, NOW + timedelta(hours=3))
+    assert len(peer.queries("WB00000000")) == 1  # the old number is not asked again
+    assert [q["com"] for q in peer.queries("78123456789012")] == ["zhongtong"]
+    with store_for(desk) as st:
+        assert TrackingStore(st).status("WB00000000")["replaced_by"] == "78123456789012"
+        assert TrackingStore(st).status("78123456789012")["order_no"] == "O00000"
+
+
+def test_a_person_corrects_the_carrier_and_every_later_request_uses_it(tmp_path, peer):
+    from xl_addin.services.waybills import Books, rebind, sync_workbooks
+
+    from xl_addin.adapters.store.waybills import Binding, WaybillStore
+
+    desk = make_desk(tmp_path / "desk", 0)
+    number = "773123456789012"  # an STO number someone bound to ZTO
+    with store_for(desk) as st, st.transaction():
+        WaybillStore(st).insert_bindings([Binding(order_no="O7", waybill_no=number, carrier="中通快递", carrier_code="ZTO",
+                                                  source="manual", bound_at=NOW - timedelta(hours=3), bound_by="王五")])
+    poll(desk, peer, NOW)
+    with store_for(desk) as st:  # what binding does after every bind (here the row was stored directly)
+        sync_workbooks(st, Books.for_desk(desk))
+    row = binding_row(desk, number)
+    assert "申通" in (row["承运商核对"] or "") and row["承运商更正"] is None  # suggested, with its reason
+    with store_for(desk) as st:
+        old, new, _sync = rebind(st, "O7", number, "李四", "单号格式为申通，已电话核实", NOW + timedelta(hours=1),
+                                 carrier_name="STO", books=Books.for_desk(desk))
+        assert (old.carrier_code, new.carrier_code, new.waybill_no) == ("ZTO", "STO", number)
+        audit = [a for a in st.audit_entries("waybill", number) if a["action"] == "carrier_corrected"]
+        assert len(audit) == 1 and audit[0]["actor"] == "李四"
+    poll(desk, peer, NOW + timedelta(hours=2))
+    assert [q["com"] for q in peer.queries(number)] == ["zhongtong", "shentong"]
+    row = binding_row(desk, number)
+    assert row["物流商代码"] == "STO" and row["更正人"] == "李四"
+    assert row["承运商更正"] == "中通快递(zhongtong) → 申通快递(shentong)"
+
+
+def test_forwarded_to_another_carrier_tracks_the_new_number(tmp_path, peer):
+    from kuaidi100_peer import event, query_body
+
+    desk = make_desk(tmp_path / "desk", 1)
+    peer.answers["WB00000000"] = [query_body("WB00000000", "zhongtong", [
+        event("2024-11-05 07:10:00", "【杭州】 已揽收", code="103"),
+        event("2024-11-05 10:10:00", "快件已转投 顺丰速运，新单号：SF1234567890123", code="7")], state="7")]
+    poll(desk, peer, NOW + timedelta(hours=2))
+    poll(desk, peer, NOW + timedelta(hours=5))
+    assert len(peer.queries("WB00000000")) == 1
+    assert [q["com"] for q in peer.queries("SF1234567890123")] == ["shunfeng"]
+    with store_for(desk) as st:
+        assert TrackingStore(st).status("WB00000000")["replaced_by"] == "SF1234567890123"
+        s = TrackingStore(st).status("SF1234567890123")
+        assert s["forwarded_from"] == "WB00000000" and s["order_no"] == "O00000" and s["carrier_code"] == "SF"
+        assert [a["action"] for a in st.audit_entries("waybill", "WB00000000")].count("tracking.forwarded") == 1

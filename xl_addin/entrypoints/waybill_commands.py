@@ -178,12 +178,16 @@ def bind(order_no: str, waybill: str, carrier: str | None, by: str, source: str,
 @click.argument("new_waybill")
 @click.option("--by", "by", required=True, help="Who re-binds.")
 @click.option("--reason", required=True, help="Why (e.g. 物流商重新出单).")
-@click.option("--carrier", default=None, help="Carrier of the new number (default: the current binding's).")
+@click.option("--carrier", default=None, help="Carrier of the new number (default: the current binding's). "
+              "With the order's own number: the carrier it really belongs to (a carrier correction).")
 @click.option("--source", type=click.Choice(["manual", "carrier_api"]), default="manual", show_default=True)
 @common_options
 def rebind(order_no: str, new_waybill: str, by: str, reason: str, carrier: str | None, source: str,
            opts: Options) -> int:
-    """Replace an order's waybill number; the old binding is kept as history (who, when, why)."""
+    """Replace an order's waybill number; the old binding is kept as history (who, when, why) and the old
+    number is no longer tracked (it names the new one). With the same number and --carrier: correct the
+    carrier (e.g. confirming the Binding Table's 承运商核对 suggestion); every later query and subscription
+    uses the new carrier's code."""
     from xl_addin.bootstrap import store_for
     from xl_addin.services.waybills import rebind as run
 
@@ -193,7 +197,9 @@ def rebind(order_no: str, new_waybill: str, by: str, reason: str, carrier: str |
         old, new, sync = run(store, order_no, new_waybill, by, reason, opts.now(policy.timezone),
                              carrier_name=carrier, source=source, policy=policy, books=books)
     payload = {"old": old.as_dict(), "new": new.as_dict(), "workbooks": sync.as_dict() if sync else None}
-    emit(opts, payload, "\n".join([f"订单 {new.order_no}: {old.waybill_no} → {new.waybill_no} ({new.carrier})"]
+    head = (f"订单 {new.order_no}: {new.waybill_no} 的物流商已更正 {old.carrier} → {new.carrier}"
+            if old.waybill_no == new.waybill_no else f"订单 {new.order_no}: {old.waybill_no} → {new.waybill_no} ({new.carrier})")
+    emit(opts, payload, "\n".join([head]
                                   + _sync_lines(sync)))
     return EXIT_OK
 

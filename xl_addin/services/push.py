@@ -247,6 +247,9 @@ def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=
         new = ts.add_events(push.events, now)
         NoticeQueue(store).add(new, now)
         verdict.new_events = len(new)
+        from xl_addin.services.tracking import follow_forwarding
+
+        follow_forwarding(store, new, now)  # 转投: the new number is tracked from here on
         if new:
             ts.refresh_status(waybill, ts.events_for(waybill), now)
         final = bool(store.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?",

@@ -254,7 +254,62 @@ def register_bindings(store, now: datetime, destinations: dict[str, str] | None 
     if rows:
         with store.transaction():
             TrackingStore(store).register(rows, now)
+    _link_rebound(store, now)
     return phones, names
+
+
+def _link_rebound(store, now: datetime) -> None:
+    """A re-bound order's old number is no longer tracked; it names the number that took over."""
+    from xl_addin.adapters.store.tracking import TrackingStore
+
+    try:
+        from xl_addin.adapters.store.waybills import WaybillStore
+
+        retired = [(h.waybill_no, h.replaced_with) for h in WaybillStore(store).history()
+                   if h.replaced_with and h.replaced_with != h.waybill_no]
+    except Exception as exc:  # the bindings belong to the waybill stage (see register_bindings)
+        log.warning("binding history not readable: %s", exc)
+        return
+    if not retired:
+        return
+    ts = TrackingStore(store)
+    with store.transaction():
+        for old, new in retired:
+            if ts.replace(old, new, now):
+                store.audit(now, "系统", "tracking.replaced", "waybill", old, {"replaced_by": new, "why": "换绑"})
+
+
+def follow_forwarding(store, events, now: datetime, carriers=None) -> list[dict[str, Any]]:
+    """A 转投 node (state 7) among ``events``: start tracking the new number under the new carrier, linked
+    to the old one, which is no longer queried. Inside the transaction that stored the events."""
+    from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.domain.tracking.forwarding import forwarding_of, is_forwarded
+
+    forwarded = [e for e in events if is_forwarded(e)]
+    if not forwarded:
+        return []
+    if carriers is None:
+        from xl_addin.domain.waybills.carriers import load_default_carriers
+
+        carriers = load_default_carriers()
+    ts = TrackingStore(store)
+    out = []
+    for e in forwarded:
+        fw = forwarding_of(e, carriers)
+        detail = {"new_waybill": fw.new_waybill, "carrier": fw.carrier_code, "com": fw.kuaidi100_code,
+                  "context": fw.context}
+        if fw.new_waybill:
+            row = store.conn.execute("SELECT order_no FROM waybill_status WHERE waybill_no = ?", (fw.old_waybill,)).fetchone()
+            ts.track_forwarded(fw.new_waybill, fw.old_waybill, row[0] if row else None, fw.carrier_code, now)
+            if fw.kuaidi100_code:
+                CarrierCorrections(store).apply(fw.new_waybill, None, fw.kuaidi100_code, now, by="快递100",
+                                                reason=f"转投自 {fw.old_waybill}")
+            if not ts.replace(fw.old_waybill, fw.new_waybill, now):
+                continue  # seen before
+        store.audit(now, "系统", "tracking.forwarded", "waybill", fw.old_waybill, detail)
+        out.append(detail)
+    return out
 
 
 def refresh(desk, now: datetime, *, client_factory: Callable[[], Any] | None = None,
@@ -526,6 +581,7 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
         new = ts.add_events([e for _item, out in oks for e in out.events], now)
         NoticeQueue(store).add(new, now)
         res.new_events += len(new)
+        follow_forwarding(store, new, now)
         fresh: dict[str, int] = {}
         for e in new:
             fresh[e.waybill_no] = fresh.get(e.waybill_no, 0) + 1
@@ -574,14 +630,14 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
 
 
 def _status_rows(store, waybills: list[str]) -> dict[str, tuple]:
-    """{waybill: (bound_at, expected_delivery, is_final)} read set-wise."""
+    """{waybill: (bound_at, expected_delivery, is_final, replaced_by)} read set-wise."""
     out: dict[str, tuple] = {}
     for i in range(0, len(waybills), 500):
         part = waybills[i:i + 500]
-        for w, bound, expected, final in store.conn.execute(
-                "SELECT waybill_no, bound_at, expected_delivery, is_final FROM waybill_status "
+        for w, bound, expected, final, replaced in store.conn.execute(
+                "SELECT waybill_no, bound_at, expected_delivery, is_final, replaced_by FROM waybill_status "
                 f"WHERE waybill_no IN ({', '.join('?' * len(part))})", part):
-            out[w] = (bound, expected, final)
+            out[w] = (bound, expected, final, replaced)
     return out
 
 
@@ -594,9 +650,10 @@ def _evaluate(ts, now: datetime, cfg, tz, waybills, rows: dict[str, tuple], even
         row = rows.get(w)
         if row is None:
             continue
-        bound, expected, _final = row
+        bound, expected, _final, replaced = row
         j = Journey(w, from_iso(bound), date.fromisoformat(expected) if expected else None, events.get(w, []))
-        opened, resolved = ts.sync_anomalies(w, evaluate(j, now, cfg, tz=tz), now)
+        hits = [] if replaced else evaluate(j, now, cfg, tz=tz)  # a replaced number is no one's concern any more
+        opened, resolved = ts.sync_anomalies(w, hits, now)
         res.anomalies_opened += opened
         res.anomalies_resolved += resolved
 

@@ -727,6 +727,10 @@ def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: da
     if old is None:
         raise UserError(f"订单 {order_no} 还没有绑定运单", "首次绑定请用 xl-logistics bind 或 allocate")
     carriers = list(carriers) if carriers is not None else load_carriers(books)
+    from xl_addin.domain.waybills.formats import normalize_waybill
+
+    if normalize_waybill(new_waybill) == old.waybill_no:  # the same number, another carrier: a carrier correction
+        return _correct_carrier(store, old, carrier_name, by.strip(), reason.strip(), now, policy, books, carriers)
     number, carrier, _ = _checked_number(store, new_waybill, carrier_name or old.carrier_code, carriers, policy, books)
     new = _manual_binding(store, old.order_no, number, carrier, src, by.strip(), now, policy,
                           f"换绑 ({by.strip()}): {reason.strip()}", carriers)
@@ -738,6 +742,46 @@ def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: da
         store.audit(now, by.strip(), "binding:rebind", "order", old.order_no,
                     {"old_waybill": old.waybill_no, "new_waybill": number, "carrier": carrier.code,
                      "reason": reason.strip()})
+    sync = sync_workbooks(store, books, policy) if books is not None else None
+    return ws.history(old.order_no)[-1], ws.current(old.order_no), sync
+
+
+def _correct_carrier(store, old: Binding, carrier_name: str | None, by: str, reason: str, now: datetime,
+                     policy: WaybillPolicy, books: Books | None, carriers):
+    """A person confirms the number belongs to another carrier (often after a suggestion in the Binding
+    Table): the binding moves to that carrier — the old one stays as history — and every later query
+    and subscription uses its code. Audited with who, when and why."""
+    from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
+    from xl_addin.domain.waybills.carriers import find_carrier
+    from xl_addin.domain.waybills.formats import check_waybill
+
+    if not (carrier_name or "").strip():
+        raise UserError(f"单号 {old.waybill_no} 与原单号相同：更正物流商时请用 --carrier 写明正确的物流商",
+                        "单号未变, 只改物流商; 例如 --carrier YTO")
+    carrier = find_carrier(carrier_name, carriers)
+    if carrier is None:
+        raise UserError(f"物流商 {carrier_name} 不在合格物流商名录中", "请用名录中的代码或名称, 例如 SF、中通")
+    if carrier.code == old.carrier_code:
+        raise UserError(f"单号 {old.waybill_no} 已绑定在 {carrier.name} 下, 无需更正")
+    errors = [p for p in check_waybill(old.waybill_no, carrier.code, carriers, own_prefixes=(policy.company_short_code,))
+              if p.severity == "error"]
+    if errors:
+        raise UserError(errors[0].message, "物流商未更正")
+    new = _manual_binding(store, old.order_no, old.waybill_no, carrier, old.source, by, now, policy,
+                          f"更正物流商 ({by}): {reason}", carriers)
+    before = find_carrier(old.carrier_code, carriers)
+    ws = WaybillStore(store)
+    with store.transaction():
+        ws.retire(old, now, by, f"更正物流商 {old.carrier} → {carrier.name}: {reason}", old.waybill_no)
+        ws.set_state(old.waybill_no, "bound", now)
+        store.conn.execute("UPDATE waybill_registry SET carrier_code = ? WHERE waybill_no = ?",
+                           (carrier.code, old.waybill_no))
+        ws.insert_bindings([new])
+        CarrierCorrections(store).apply(old.waybill_no, (before.kuaidi100_code if before else None) or old.carrier_code,
+                                        carrier.kuaidi100_code or carrier.code, now, by=by, reason=reason)
+        store.audit(now, by, "binding:carrier_corrected", "order", old.order_no,
+                    {"waybill": old.waybill_no, "old_carrier": old.carrier_code, "new_carrier": carrier.code,
+                     "reason": reason})
     sync = sync_workbooks(store, books, policy) if books is not None else None
     return ws.history(old.order_no)[-1], ws.current(old.order_no), sync
 
@@ -933,7 +977,9 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
     for b in current:
         row = rows_by_waybill.get(b.waybill_no)
         if row is not None:
-            for key, value in (_review_cells(b, tz) | _check_cells(checks, b.waybill_no)).items():
+            follow = {"carrier": b.carrier, "carrier_code": b.carrier_code} \
+                if (checks.get(b.waybill_no) or {}).get("carrier_corrected") else {}
+            for key, value in (_review_cells(b, tz) | _check_cells(checks, b.waybill_no) | follow).items():
                 if _differs(row.values.get(key), value):
                     cells[(row.row, columns[key])] = value
             if any(cells.get((row.row, columns[k])) is not None for k in ("review_status",) + CHECK_KEYS):

@@ -109,7 +109,7 @@ class SubscriptionStore:
         rows = self.conn.execute(
             "SELECT s.waybill_no, s.carrier_code, s.order_no FROM waybill_status s "
             "LEFT JOIN push_subscriptions p ON p.waybill_no = s.waybill_no "
-            "WHERE s.is_final = 0 AND (p.waybill_no IS NULL OR p.state = 'submitted' OR "
+            "WHERE s.is_final = 0 AND s.replaced_by IS NULL AND (p.waybill_no IS NULL OR p.state = 'submitted' OR "
             "(p.state IN ('retry', 'limit') AND (p.next_try_at IS NULL OR p.next_try_at <= ?))) ORDER BY s.waybill_no",
             (utc_iso(now),)).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]

@@ -26,7 +26,7 @@ _EVENT_COLS = ("event_key, waybill_no, carrier_code, time, context, status, sub_
                "raw_status_name, source, outlet, courier, area, area_code, node_name, evidence, entered_by, ingested_at")
 _STATUS_COLS = ("waybill_no, order_no, carrier_code, status, sub_status, status_zh, raw_code, last_time, "
                 "last_context, outlet, courier, expected_delivery, bound_at, is_final, final_at, last_checked_at, "
-                "next_check_at, recent_checks, last_outcome, last_message, unknown_codes, updated_at")
+                "next_check_at, recent_checks, last_outcome, last_message, unknown_codes, updated_at, replaced_by, forwarded_from")
 
 
 @dataclass
@@ -87,7 +87,7 @@ class TrackingStore:
         cutoff = utc_iso(now - max(interval, MIN_GAP))
         rows = self.conn.execute(
             "SELECT waybill_no, carrier_code, order_no, recent_checks FROM waybill_status WHERE is_final = 0 "
-            "AND (last_checked_at IS NULL OR last_checked_at <= ?) ORDER BY COALESCE(last_checked_at, ''), waybill_no",
+            "AND replaced_by IS NULL AND (last_checked_at IS NULL OR last_checked_at <= ?) ORDER BY COALESCE(last_checked_at, ''), waybill_no",
             (cutoff,)).fetchall()
         due, refused = [], []
         for w, com, order, recent in rows:
@@ -119,6 +119,23 @@ class TrackingStore:
                 self.conn.executemany(
                     "INSERT INTO tracking_run_items (run_id, waybill_no) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [(run_id, w) for w in waybills])
+
+    def replace(self, old: str, new: str, now: datetime) -> bool:
+        """``old`` is no longer tracked: ``new`` took over (a re-bind, a 转投). False when already so.
+        Inside a transaction."""
+        cur = self.conn.execute("UPDATE waybill_status SET replaced_by = ?, updated_at = ? WHERE waybill_no = ? AND "
+                                "(replaced_by IS NULL OR replaced_by <> ?)", (new, utc_iso(now), old, new))
+        return bool(cur.rowcount)
+
+    def track_forwarded(self, new: str, old: str, order_no: str | None, carrier_code: str | None,
+                        now: datetime) -> bool:
+        """Start tracking the number a 转投 handed the parcel to, linked to the old one. Inside a transaction."""
+        stamp = utc_iso(now)
+        cur = self.conn.execute(
+            "INSERT INTO waybill_status (waybill_no, order_no, carrier_code, bound_at, forwarded_from, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (waybill_no) DO NOTHING",
+            (new, order_no, carrier_code, stamp, old, stamp))
+        return bool(cur.rowcount)
 
     def add_attempts(self, waybill_no: str, now: datetime, count: int) -> None:
         """Queries re-sent within one attempt (after a timeout, a 5xx, a 501/502): each is another query
@@ -245,7 +262,7 @@ class TrackingStore:
     def active_waybills(self) -> list[str]:
         """Not final, or holding an open anomaly: what the rules look at on every run."""
         rows = self.conn.execute(
-            "SELECT waybill_no FROM waybill_status WHERE is_final = 0 UNION "
+            "SELECT waybill_no FROM waybill_status WHERE is_final = 0 AND replaced_by IS NULL UNION "
             "SELECT waybill_no FROM tracking_anomalies WHERE resolved_at IS NULL").fetchall()
         return [r[0] for r in rows]
 
