@@ -10,6 +10,8 @@ What it follows (see docs/push-receiver.md for the sources):
 - real-time query ``POST /poll/query.do``, form ``customer``, ``param``, ``sign`` =
   upper-case MD5(param + key + customer); failures arrive with HTTP 200 as
   ``{"result":false,"returnCode":...,"message":...}`` (500 no result yet, 502 busy, 503 bad sign);
+- carrier auto-detection ``/autonumber/auto`` (``key``, ``num``): a JSON array of
+  ``{"lengthPre", "comCode", "name"}``, most likely first;
 - the push: ``POST callbackurl`` form-encoded ``param`` (JSON: ``status``, ``billstatus``,
   ``message``, ``autoCheck``, ``comOld``, ``comNew``, ``lastResult``) and ``sign`` =
   upper-case MD5(param + salt); only ``{"result":true,"returnCode":"200",...}`` counts as received,
@@ -58,6 +60,7 @@ class Kuaidi100Peer:
         self.answers: dict[str, list[dict[str, Any]]] = {}  # number → scripted query bodies (then 500)
         self.delay: dict[str, float] = {}  # number → seconds to wait before answering a query
         self.http_errors: dict[str, list[int]] = {}  # number → HTTP statuses to answer first
+        self.autonumber: dict[str, list[str]] = {}  # number → carrier codes, most likely first
 
     # ------------------------------------------------------------ what the product sent
     def subscriptions(self, number: str | None = None) -> list[dict[str, Any]]:
@@ -118,6 +121,11 @@ class Kuaidi100Peer:
             return 200, self._subscribe(form, param)
         if path == "/poll/query.do":
             return self._query(form, param)
+        if path == "/autonumber/auto":  # not signed; the key travels as a plain field
+            if form.get("key") != self.key:
+                return 200, {"returnCode": "601", "message": "key已过期", "result": False}
+            num = form.get("num") or ""
+            return 200, [{"lengthPre": len(num), "comCode": c, "name": c} for c in self.autonumber.get(num, [])]
         return 404, {"result": False, "returnCode": "404", "message": "not found"}
 
     def _subscribe(self, form: dict[str, str], param: dict[str, Any]) -> dict[str, Any]:

@@ -158,3 +158,21 @@ def test_forwarded_to_another_carrier_tracks_the_new_number(tmp_path, peer):
         s = TrackingStore(st).status("SF1234567890123")
         assert s["forwarded_from"] == "WB00000000" and s["order_no"] == "O00000" and s["carrier_code"] == "SF"
         assert [a["action"] for a in st.audit_entries("waybill", "WB00000000")].count("tracking.forwarded") == 1
+
+
+def test_rebind_to_a_number_of_another_format_suggests_carriers_with_reasons_and_binds_nothing(tmp_path, peer):
+    from xl_addin.services.waybills import Books, CarrierNeeded, rebind
+
+    desk = make_desk(tmp_path / "desk", 1)  # O00000 bound to ZTO
+    peer.autonumber["773123456789012"] = ["shentong", "zhongtong"]
+    client = Kuaidi100Client(peer.url, CUSTOMER, KEY)
+    with store_for(desk) as st:
+        with pytest.raises(CarrierNeeded) as caught:
+            rebind(st, "O00000", "773123456789012", "张三", "物流商重新出单", NOW, books=Books.for_desk(desk),
+                   autonumber=client.autonumber)
+        assert st.conn.execute("SELECT waybill_no FROM bindings WHERE is_current = 1").fetchall() == [("WB00000000",)]
+    client.close()
+    exc = caught.value
+    assert exc.exit_code == 2 and "申通" in exc.message and "按单号格式" in exc.message and "快递100 智能判断" in exc.message
+    assert exc.commands[0].startswith("xl-logistics rebind O00000 773123456789012 --carrier STO")
+    assert exc.suggestions.by_provider == ["STO", "ZTO"]

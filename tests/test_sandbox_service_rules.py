@@ -122,7 +122,7 @@ def test_abort_naming_comnew_and_the_service_keeps_tracking_under_it(env):
     sb.app.correct_carrier("ZT100000004", "jtexpress", "abort")
     sb.app.push_due(START + timedelta(days=1))
     doc = c.params()[-1]
-    assert (doc["status"], doc["autoCheck"], doc["comOld"], doc["comNew"]) == ("abort", "0", "zhongtong", "jtexpress")
+    assert (doc["status"], doc["autoCheck"], doc["comOld"], doc["comNew"]) == ("abort", "0", "", "jtexpress")
     sub = sb.app.subscriptions["ZT100000004"]
     assert sub.status == "polling" and sub.com == "jtexpress"  # re-subscribed by the service itself
     # it is still being polled: our subscribing again is a 501

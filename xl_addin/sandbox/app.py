@@ -111,7 +111,7 @@ class SandboxApp:
         self._waybills: dict[tuple[str, str], _Waybill] = {}
         self._pins: dict[tuple[str, str], dict] = {}
         self.subscriptions: dict[str, Subscription] = {}
-        self._sub_counts: dict[tuple[str, str], int] = {}  # (number, month) → subscriptions
+        self._sub_counts: dict[tuple[str, str, str], int] = {}  # (com, number, month) → subscriptions
         self._moved: dict[tuple[str, str], str] = {}  # (wrong com, number) → the right com
         self.faults: dict[str, Any] = {}
         self._fault_rng = random.Random(f"faults:{seed}")
@@ -420,7 +420,7 @@ class SandboxApp:
         now = self.clock.now()
         with self._lock:
             sub = self.subscriptions.get(num)
-            month = (num, now.astimezone(CHINA).strftime("%Y-%m"))
+            month = (com, num, now.astimezone(CHINA).strftime("%Y-%m"))  # counted per carrier code and number
             sc = self.stats["subscribe_requests"]
             sc[num] = sc.get(num, 0) + 1
             if sub and sub.status == "polling":
@@ -462,7 +462,10 @@ class SandboxApp:
                     else:
                         doc = {"status": "polling", "billstatus": "got", "message": "",
                                "lastResult": self._success_body(j, nodes, sub.resultv2, "desc")}
-                    doc.update(autoCheck="1" if fix["how"] == "autocheck" else "0", comOld=fix["com_old"],
+                    # the SDK's push document: autoCheck=1 with comOld and comNew; the abort that announces a
+                    # re-subscription under comNew has autoCheck=0 and an empty comOld
+                    doc.update(autoCheck="1" if fix["how"] == "autocheck" else "0",
+                               comOld=fix["com_old"] if fix["how"] == "autocheck" else "",
                                comNew=fix["com_new"], _nodes=len(nodes), _fix=True)
                     out.append((sub, doc))
                     continue

@@ -713,8 +713,12 @@ def _refuse_without_carrier(store, order_no, waybill, by, source, carriers, book
 
 def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: datetime, *,
            carrier_name: str | None = None, source: str = "manual", policy: WaybillPolicy = WaybillPolicy(),
-           books: Books | None = None, carriers=None) -> tuple[Binding, Binding, SyncResult | None]:
-    """Replace an order's waybill; the old binding stays as history with who, when and why."""
+           books: Books | None = None, carriers=None, autonumber: Callable[[str], Any] | None = None,
+           command_suffix: str = "") -> tuple[Binding, Binding, SyncResult | None]:
+    """Replace an order's waybill; the old binding stays as history with who, when and why. Without
+    ``carrier_name`` the new number keeps the order's carrier — unless it does not fit that carrier's
+    format: then nothing changes and CarrierNeeded lists the carriers it looks like (its format and
+    ``autonumber``, the provider's detection) with the command to confirm each."""
     if not (by or "").strip():
         raise UserError("请用 --by 写明换绑人姓名")
     if not (reason or "").strip():
@@ -731,6 +735,8 @@ def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: da
 
     if normalize_waybill(new_waybill) == old.waybill_no:  # the same number, another carrier: a carrier correction
         return _correct_carrier(store, old, carrier_name, by.strip(), reason.strip(), now, policy, books, carriers)
+    if not (carrier_name or "").strip():
+        _suggest_for_rebind(old, new_waybill, by.strip(), reason.strip(), carriers, policy, autonumber, command_suffix)
     number, carrier, _ = _checked_number(store, new_waybill, carrier_name or old.carrier_code, carriers, policy, books)
     new = _manual_binding(store, old.order_no, number, carrier, src, by.strip(), now, policy,
                           f"换绑 ({by.strip()}): {reason.strip()}", carriers)
@@ -744,6 +750,36 @@ def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: da
                      "reason": reason.strip()})
     sync = sync_workbooks(store, books, policy) if books is not None else None
     return ws.history(old.order_no)[-1], ws.current(old.order_no), sync
+
+
+def _suggest_for_rebind(old: Binding, new_waybill: str, by: str, reason: str, carriers, policy: WaybillPolicy,
+                        autonumber, suffix: str) -> None:
+    """The new number does not fit the order's carrier: say which carriers it looks like, bind nothing."""
+    from xl_addin.domain.waybills.formats import check_waybill, normalize_waybill
+
+    number = normalize_waybill(new_waybill)
+    problems = check_waybill(number, old.carrier_code, carriers, own_prefixes=(policy.company_short_code,))
+    if not any(p.severity == "error" and p.code == "WAYBILL_FORMAT" for p in problems):
+        return
+    found = suggest_carriers_for(number, carriers, autonumber)
+    names = {c.code: f"{c.name}({c.code})" for c in carriers}
+
+    def command(code: str) -> str:
+        return (f"xl-logistics rebind {shell_arg(old.order_no)} {shell_arg(number)} --carrier {shell_arg(code)} "
+                f"--by {shell_arg(by)} --reason {shell_arg(reason)}{suffix}")
+
+    reasons = []
+    if found.by_format:
+        reasons.append("按单号格式: " + "、".join(names[c] for c in found.by_format))
+    if found.by_provider is not None:
+        reasons.append("快递100 智能判断: " + ("、".join(names[c] for c in found.by_provider) or "无名录中的物流商"))
+    elif found.provider_note:
+        reasons.append(found.provider_note)
+    commands = [command(c) for c in found.candidates] or [command("物流商代码")]
+    message = (f"新单号 {number} 不符合{old.carrier}的单号格式" + (f"，可能属于: {'、'.join(names[c] for c in found.candidates)}"
+                                                         if found.candidates else "")
+               + (f"（{'；'.join(reasons)}）" if reasons else "") + f"。订单 {old.order_no} 未换绑")
+    raise CarrierNeeded(message, "请核实后运行: " + " | ".join(commands), found, commands)
 
 
 def _correct_carrier(store, old: Binding, carrier_name: str | None, by: str, reason: str, now: datetime,

@@ -132,7 +132,7 @@ class SubscriptionStore:
     def submitted(self, waybill_no: str, carrier_code: str | None, company: str, callback_url: str,
                   now: datetime) -> None:
         """Written before the request is sent: a crash leaves 'submitted', retried next run. Counts the
-        subscription against this month's four."""
+        subscription against this month's four (Kuaidi100 counts per carrier code and number)."""
         stamp, month = utc_iso(now), month_key(now)
         self.conn.execute(
             "INSERT INTO push_subscriptions (waybill_no, carrier_code, company, state, callback_url, attempts, "
@@ -142,6 +142,7 @@ class SubscriptionStore:
             "callback_url = excluded.callback_url, attempts = push_subscriptions.attempts + 1, "
             "subscribed_at = excluded.subscribed_at, updated_at = excluded.updated_at, "
             "month_count = CASE WHEN push_subscriptions.month_key = excluded.month_key "
+            "AND push_subscriptions.company = excluded.company "
             "THEN push_subscriptions.month_count + 1 ELSE 1 END, month_key = excluded.month_key",
             (waybill_no, carrier_code, company, callback_url, stamp, stamp, month))
 
