@@ -48,6 +48,11 @@ def test_a_number_without_any_record_is_surfaced_not_silently_polled(tmp_path, p
         assert all(a["reason"].startswith(CHECK_CARRIER_OR_NUMBER) for a in hits)
         cases = st.conn.execute("SELECT waybill_no, type FROM cases WHERE closed_at IS NULL").fetchall()
     assert ("WB00000000", "信息错误") in cases and ("WB00000001", "信息错误") in cases  # the ledger's cases
+    asked = len(peer.queries("WB00000000"))
+    poll(desk, peer, NOW + timedelta(days=3, hours=4))  # not asked again every run while a person is to check it
+    assert len(peer.queries("WB00000000")) == asked
+    poll(desk, peer, NOW + timedelta(days=4, hours=2))  # but once a day
+    assert len(peer.queries("WB00000000")) == asked + 1
     log_rows = [t for t in sheet_texts(desk.workbook("tracking")) if "WB00000000" in t]
     assert any(CHECK_CARRIER_OR_NUMBER in t for t in log_rows)
     bind_rows = [t for t in sheet_texts(desk.workbook("bindings")) if "WB00000001" in t]

@@ -156,6 +156,7 @@ class RefreshResult:
     workbook_written: bool = False
     workbook_message: str = ""
     kept_by_push: int = 0
+    waiting_for_check: int = 0  # "请核对物流商或单号" open and asked today: left for a person
     notices: dict = field(default_factory=dict)
     seconds: float = 0.0
     query_seconds: float = 0.0
@@ -382,6 +383,10 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
         if kept:
             res.kept_by_push = sum(1 for d in due if d.waybill_no in kept)
             due = [d for d in due if d.waybill_no not in kept]
+    waiting = _waiting_for_a_person(store, now)
+    if waiting:  # "请核对物流商或单号" is open: asked once a day, not every run, until someone corrects it
+        res.waiting_for_check = sum(1 for d in due if d.waybill_no in waiting)
+        due = [d for d in due if d.waybill_no not in waiting]
     if stop_after is not None:
         due_run = due[:stop_after]
     else:
@@ -517,6 +522,21 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     store.finish_job(rid, datetime.now(timezone.utc), "done",
                      "，".join(f"{k}={v}" for k, v in res.counts().items()))
     return res
+
+
+NO_RECORD_RECHECK = timedelta(hours=24)
+
+
+def _waiting_for_a_person(store, now: datetime) -> set[str]:
+    """Numbers with an open "请核对物流商或单号" that were asked within the last day."""
+    from xl_addin.adapters.store.store import utc_iso
+    from xl_addin.domain.tracking.anomalies import NO_RECORD
+
+    rows = store.conn.execute(
+        "SELECT a.waybill_no FROM tracking_anomalies a JOIN waybill_status s ON s.waybill_no = a.waybill_no "
+        "WHERE a.rule = ? AND a.resolved_at IS NULL AND s.last_checked_at IS NOT NULL AND s.last_checked_at > ?",
+        (NO_RECORD, utc_iso(now - NO_RECORD_RECHECK))).fetchall()
+    return {r[0] for r in rows}
 
 
 def _show_carrier_checks(desk, store, res: RefreshResult) -> None:
