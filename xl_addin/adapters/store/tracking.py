@@ -120,6 +120,10 @@ class TrackingStore:
                     "INSERT INTO tracking_run_items (run_id, waybill_no) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [(run_id, w) for w in waybills])
 
+    def is_final(self, waybill_no: str) -> bool:
+        row = self.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?", (waybill_no,)).fetchone()
+        return bool(row and row[0])
+
     def replace(self, old: str, new: str, now: datetime) -> bool:
         """``old`` is no longer tracked: ``new`` took over (a re-bind, a 转投). False when already so.
         Inside a transaction."""

@@ -389,15 +389,10 @@ def parse_autonumber_response(body: dict | list | str | bytes, *, http_status: i
 
 
 class Kuaidi100Client:
-    """HTTP only: posts built forms and hands bodies to the parsers.
-
-    urllib3's ``Retry`` mounted on the session repeats only failed *connections* (the request never
-    reached the service). Anything that may have reached it — a read timeout, HTTP 429/5xx, a "busy"
-    reply (returnCode 501/502 with HTTP 200) — is another query of that number for Kuaidi100's
-    frequency rules (one per 30 minutes, 48 a day) and another spent subscription, so the client
-    sends it again only when ``may_resend`` (given by the caller, who keeps the rules) allows it,
-    and counts every request it sends. Single-waybill failures are outcomes, never exceptions.
-    """
+    """HTTP only: posts built forms and hands bodies to the parsers. urllib3's ``Retry`` repeats only failed
+    *connections* (never seen by the service). A request that may have reached it (read timeout, HTTP
+    429/5xx, returnCode 501/502) counts against Kuaidi100's frequency rules and spends a subscription, so
+    a query is sent again only when the caller's ``may_resend`` allows it; every request is counted."""
 
     def __init__(
         self, base_url: str = DEFAULT_BASE_URL, customer: str = "", key: str = "",
