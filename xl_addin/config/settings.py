@@ -57,6 +57,7 @@ concurrency = 4                 # parallel requests
 no_pickup_hours = 24            # anomaly: no pickup scan this long after binding
 after_pickup_hours = 24         # anomaly: 揽后24小时未更新
 in_transit_hours = 48           # anomaly: 中转停滞超48小时
+no_record_days = 3              # anomaly: no record at all this many days after binding → 请核对物流商或单号
 pause_on_non_working_days = false   # true: anomaly clocks stop on weekends and public holidays
 keep_delivered_days = 3         # delivered waybills leave the 跟踪总览 sheet after this many days
 node_days = 7                   # the 节点明细 sheet shows this many recent days of nodes
@@ -137,6 +138,7 @@ class TrackingSection:
     no_pickup_hours: int = 24
     after_pickup_hours: int = 24
     in_transit_hours: int = 48
+    no_record_days: int = 3
     pause_on_non_working_days: bool = False
     keep_delivered_days: int = 3
     node_days: int = 7

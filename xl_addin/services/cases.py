@@ -206,6 +206,8 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
 def _anomaly_type(rule: str, sub_status: str | None) -> str:
     from xl_addin.domain.tracking import anomalies as an
 
+    if rule == an.NO_RECORD:  # no record at all: most likely the wrong carrier or number
+        return dc.WRONG_INFO
     if rule != an.CARRIER_PROBLEM:
         return dc.DELAY
     sub = sub_status or ""
