@@ -134,3 +134,10 @@ from xl_addin.adapters.store.closing_schema import CLOSING_STATEMENTS  # noqa: E
 MIGRATIONS.append((8, "closing: order completion, satisfaction follow-ups, monthly archives", CLOSING_STATEMENTS))
 MIGRATIONS.sort(key=lambda m: m[0])
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+from xl_addin.adapters.store.entries_schema import ENTRIES_STATEMENTS  # noqa: E402
+
+MIGRATIONS.append((9, "person entries: customer outcomes and overrides, kept until written to the workbook",
+                   ENTRIES_STATEMENTS))
+MIGRATIONS.sort(key=lambda m: m[0])
+SCHEMA_VERSION = MIGRATIONS[-1][0]
