@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from xl_addin.errors import ConfigError, UserError
+from xl_addin.services.closing import complete_on_signing
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,7 @@ def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=
         verdict.new_events = len(new)
         if new:
             ts.refresh_status(waybill, ts.events_for(waybill), now)
+            complete_on_signing(store, waybill, now)
         final = bool(store.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?",
                                         (waybill,)).fetchone()[0])
         ts.record_check(waybill, now, "push", push.message or push.status or "push",
