@@ -81,3 +81,63 @@ def test_a_later_answer_replaces_one_still_waiting_to_be_written(tmp_path):
     owner.unlink()
     run("validate", "--desk", str(root), "--now", (NOW + timedelta(minutes=10)).isoformat())
     assert column(book, "订单状态") == ["已确认"] and column(book, "确认人") == ["李强"]
+
+
+def test_a_binding_made_while_the_books_are_open_is_stored_and_written_later(tmp_path):
+    root, book = _desk(tmp_path, [order(order_no="DD6004")])
+    run("validate", "--desk", str(root), "--now", NOW.isoformat())
+    bindings = root / "物流单号绑定表.xlsx"
+    owners = [_owner(book), _owner(bindings)]
+    before = bindings.read_bytes()
+    said = run("bind", "DD6004", "SF1234567890123", "--carrier", "SF", "--by", "李娜", "--desk", str(root),
+               "--now", (NOW + timedelta(minutes=5)).isoformat())
+    assert said.returncode == 0, said.stderr
+    assert "状态库" in said.stdout + said.stderr and bindings.read_bytes() == before
+    with open_store(root / ".xl-logistics" / "state.sqlite3") as store:
+        assert OrderRecords(store).get("DD6004").status == "allocated"
+    for o in owners:
+        o.unlink()
+    assert run("allocate", "--desk", str(root), "--now", (NOW + timedelta(minutes=10)).isoformat()).returncode in (0, 1)
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(bindings, read_only=True).worksheets[0]
+    rows = [[c for c in r] for r in sheet.iter_rows(values_only=True)]
+    assert any("DD6004" in r and "SF1234567890123" in r for r in rows)
+
+
+def test_a_case_update_and_a_follow_up_while_the_books_are_open_are_kept(tmp_path):
+    from xl_addin.adapters.store.cases import CaseStore
+    from xl_addin.adapters.store.followups import ClosingStore
+    from xl_addin.adapters.store.tracking import TrackingStore
+
+    root, book = _desk(tmp_path, [order(order_no="DD6005")])
+    with open_store(root / ".xl-logistics" / "state.sqlite3") as store, store.transaction():
+        TrackingStore(store).register([{"waybill_no": "SF1234567890123", "order_no": "DD6005",
+                                        "carrier_code": "shunfeng"}], NOW)
+        cs = ClosingStore(store)
+        cs.add_followup("DD6005", "SF1234567890123", NOW, NOW + timedelta(hours=24), NOW)
+    ledger = root / "异常订单处理台账.xlsx"
+    owners = [_owner(ledger), _owner(book)]
+    at = ["--desk", str(root), "--now", (NOW + timedelta(minutes=5)).isoformat()]
+    opened = run("report-exception", "--waybill", "SF1234567890123", "--type", "延误", "--description", "三天未动",
+                 "--by", "李娜", "--json", *at)
+    assert opened.returncode == 0, opened.stderr
+    case_id = json.loads(opened.stdout)["case_id"]
+    updated = run("case-update", case_id, "--by", "王强", "--cause", "暴雨", *at)
+    assert updated.returncode == 0, updated.stderr
+    followed = run("followup", "DD6005", "--intact", "是", "--speed-ok", "是", "--score", "5", "--by", "王芳", *at)
+    assert followed.returncode == 0, followed.stderr
+    with open_store(root / ".xl-logistics" / "state.sqlite3") as store:
+        assert CaseStore(store).get(case_id)["cause"] == "暴雨"
+        assert ClosingStore(store).followup("DD6005")["contacted_by"] == "王芳"
+    for o in owners:
+        o.unlink()
+    synced = run("sync-ledger", *at)
+    assert synced.returncode == 0, synced.stderr
+    import openpyxl
+
+    ws = openpyxl.load_workbook(ledger, read_only=True)["异常台账"]
+    rows = list(ws.iter_rows(values_only=True))
+    head = list(rows[0])
+    mine = [r for r in rows[1:] if r[head.index("案件编号")] == case_id]
+    assert mine and mine[0][head.index("原因")] == "暴雨"
