@@ -22,9 +22,9 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from xl_addin.domain.confirmation import (
-    BY_CHECK, CHANNEL_BY_CHECK, RELEASED, Decision, Outcome, Previous, decide, parse_outcome,
+    BY_CHECK, RELEASED, Decision, Outcome, Previous, decide, parse_outcome,
 )
-from xl_addin.domain.gates import GatePolicy, assess
+from xl_addin.domain.gates import Gate, GatePolicy, assess
 from xl_addin.domain.problems import CheckResult
 from xl_addin.errors import WorkbookLocked
 
@@ -354,6 +354,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
 
 
 _OWNED = PRODUCT_FIELDS + CONFIRM_FIELDS
+_OPEN_GATE = Gate()  # a row the check found nothing in
 
 
 def _product_columns(table, schema) -> tuple[dict[str, int], dict[int, str]]:
@@ -405,7 +406,8 @@ def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz
         if outcome.by == BY_CHECK:
             outcome = Outcome(None)  # our own earlier entry, not a person's
         gate = assess([(p.code, p.severity) for p in result.problems],
-                      overrides.get(order_no, {}) if order_no and dup is None else {}, policy)
+                      overrides.get(order_no, {}) if order_no and dup is None else {}, policy) \
+            if result.problems else _OPEN_GATE
         if gate.tagged and policy.special_tag and policy.special_tag not in result.normalized.get("tags", ()):
             result.normalized["tags"] = [*(result.normalized.get("tags") or []), policy.special_tag]
         decision = decide(result.status, outcome, prev, fp, now, confirm_within, gate)
