@@ -141,3 +141,16 @@ def test_cli_refresh_then_followups_lists_the_signed_orders(tmp_path, sandbox):
     listed = json.loads(out.stdout)
     items = listed["followups"] if isinstance(listed, dict) else listed
     assert sorted(f["order_no"] for f in items) == ["O00000", "O00001", "O00002"]
+
+
+def test_the_catch_up_gives_a_desk_its_own_follow_up_hours(tmp_path):
+    desk = make_desk(tmp_path / "desk", 1)
+    picked = event_item(NOW - timedelta(hours=2), "【杭州市西湖区网点】 已揽收", "103")
+    signed_at = NOW + timedelta(hours=20)
+    signed = event_item(signed_at, "已签收，签收人：本人", "301")
+    with store_for(desk) as st:
+        ingest_push(st, push_form("WB00000000", [picked, signed], status="shutdown", state="3"), SALT,
+                    NOW + timedelta(hours=21))
+        assert ClosingStore(st).followup("O00000")["due_at"] == signed_at + timedelta(hours=24)
+        complete_signed_orders(st, NOW + timedelta(hours=22), followup_hours=48)
+        assert ClosingStore(st).followup("O00000")["due_at"] == signed_at + timedelta(hours=48)

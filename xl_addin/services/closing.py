@@ -59,7 +59,21 @@ def complete_signed_orders(store: Store, now: datetime, *, followup_hours: int =
     for cand in cs.signed_candidates():
         with store.transaction():
             _close(store, cs, cand, now, followup_hours, by, res)
+    _align_followups(store, cs, followup_hours)
     return res
+
+
+def _align_followups(store: Store, cs: ClosingStore, followup_hours: int) -> None:
+    """Follow-ups opened where a signing was learnt use the procedure's 24 hours; a desk that set
+    another [schedule] followup_hours gets its own deadline here (open follow-ups only)."""
+    if followup_hours == FOLLOWUP_HOURS:
+        return
+    wrong = [f for f in cs.followups() if f["contacted_at"] is None
+             and f["due_at"] != followup_due(f["signed_at"], followup_hours)]
+    if wrong:
+        with store.transaction():
+            for f in wrong:
+                cs.set_due(f["order_no"], followup_due(f["signed_at"], followup_hours))
 
 
 def complete_on_signing(store: Store, waybill_no: str, now: datetime, *, followup_hours: int = FOLLOWUP_HOURS,

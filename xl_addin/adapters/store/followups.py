@@ -92,6 +92,11 @@ class ClosingStore:
             (order_no, waybill_no, utc_iso(signed_at), utc_iso(due_at), utc_iso(now)))
         return cur.rowcount == 1
 
+    def set_due(self, order_no: str, due_at: datetime) -> None:
+        """Inside a transaction: a follow-up not yet made falls due at ``due_at``."""
+        self.conn.execute("UPDATE followups SET due_at = ? WHERE order_no = ? AND contacted_at IS NULL",
+                          (utc_iso(due_at), order_no))
+
     def followup(self, order_no: str) -> dict[str, Any] | None:
         r = self.conn.execute(f"SELECT {_FU_COLS} FROM followups WHERE order_no = ?", (order_no,)).fetchone()
         return _followup(r) if r else None
