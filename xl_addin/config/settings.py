@@ -37,6 +37,12 @@ exceptions = "异常订单处理台账.xlsx"
 [intake]
 confirm_within_minutes = 60     # the procedure's 1-hour rule for problem rows
 extra_goods_file = ""           # optional CSV/TSV (term, category, kind=prohibited|allowed|restricted) extending the keyword lists
+# Errors (prohibited goods, invalid phone, address short of street and number, missing fields, impossible
+# quantities) always stop an order: only a corrected row or an override clears them, never the customer's 已确认.
+# Every warning waits for the customer's confirmation, except the codes listed here, which only tag the order:
+tag_only = ["RESTRICTED_GOODS"] # warning codes that add special_tag and go on at once (no 1-hour wait)
+special_tag = "特殊处理"          # the tag those orders get (the 标签 column; allocation sees it)
+override_roles = ["物流主管"]      # roles that may let an error through: xl-logistics override ORDER CODE --role ...
 
 [waybills]
 numbering = "carrier"           # "carrier": carrier short code + YYYYMMDD + 6-digit serial; "company": company_short_code + ...
@@ -114,6 +120,9 @@ class WorkbooksSection:
 class IntakeSection:
     confirm_within_minutes: int = 60
     extra_goods_file: str = ""
+    tag_only: list = field(default_factory=lambda: ["RESTRICTED_GOODS"])
+    special_tag: str = "特殊处理"
+    override_roles: list = field(default_factory=lambda: ["物流主管"])
 
 
 @dataclass

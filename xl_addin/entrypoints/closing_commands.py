@@ -40,7 +40,11 @@ def _sync_sheet(desk, store, now) -> dict:
 @common_options
 def close(opts: Options) -> int:
     """Complete every signed order (with its signing time) unless an exception case on it is open;
-    a satisfaction follow-up falls due 24 hours after signing."""
+    a satisfaction follow-up falls due 24 hours after signing.
+
+    refresh, the push receiver and manual nodes already complete an order when they learn of its signing;
+    this is the catch-up and audit run (the scheduler starts it), which also releases held orders whose
+    case has closed."""
     from xl_addin.bootstrap import store_for
     from xl_addin.services.closing import complete_signed_orders
     from xl_addin.services.job_runs import run_job

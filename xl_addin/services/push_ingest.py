@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
+from xl_addin.services.closing import complete_on_signing
+
 log = logging.getLogger(__name__)
 
 #: an identical push body within this window is a re-sent copy, not news
@@ -86,6 +88,7 @@ def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=
         follow_forwarding(store, new, now)  # 转投: the new number is tracked from here on
         if new:
             ts.refresh_status(waybill, ts.events_for(waybill), now)
+            complete_on_signing(store, waybill, now)
         final = ts.is_final(waybill)
         ts.record_check(waybill, now, "push", push.message or push.status or "push",
                         None if final else now + refresh_interval, unknown_codes=push.unknown_codes)

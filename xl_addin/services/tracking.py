@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from xl_addin.errors import ConfigError, JobLocked, UserError, WorkbookError
 from xl_addin.processes import pid_alive
+from xl_addin.services.closing import complete_on_signing
 
 log = logging.getLogger(__name__)
 
@@ -609,6 +610,7 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
         events = ts.events_of(waybills) if waybills else {}
         for item, _out in oks:
             ts.refresh_status(item.waybill_no, events.get(item.waybill_no, []), now)
+            complete_on_signing(store, item.waybill_no, now)
         rows = _status_rows(store, waybills)
         for item, out in batch:
             kind = out.kind
