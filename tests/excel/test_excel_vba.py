@@ -3,6 +3,7 @@ model: ``Application.Caller`` is the calling cell (a Range), ``ActiveWorkbook`` 
 and ``XLPy`` stands in for xlwings' UDF server (``XLPy.CallUDF(module, function, args, book, caller)``,
 the call xlwings' wrapper makes). The modules are read back from the built add-in file."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,47 @@ def _recording_msgbox(original, boxes):
             return 1
         return original(name, args, named)
     return call
+
+
+class RegisteringApplication(VBAObject):
+    """Application.MacroOptions as Excel's object model declares it (named arguments)."""
+
+    vba_type_name = "Application"
+
+    def __init__(self):
+        self.registered = {}
+
+    @method
+    def MacroOptions(self, Macro=MISSING, Description=MISSING, HasMenu=MISSING, MenuText=MISSING,
+                     HasShortcutKey=MISSING, ShortcutKey=MISSING, Category=MISSING, StatusBar=MISSING,
+                     HelpContextID=MISSING, HelpFile=MISSING, ArgumentDescriptions=MISSING):
+        args = list(ArgumentDescriptions.items) if isinstance(ArgumentDescriptions, VBAArray) else []
+        self.registered[Macro] = (Description, Category, args)
+
+
+def test_auto_open_registers_what_xlwings_import_udfs_would(shipped):
+    """The same description, category and argument texts xlwings' import_udfs hands to MacroOptions."""
+    import json
+    import subprocess
+    import sys
+
+    app = RegisteringApplication()
+    host = ExcelHost(Range())
+    host.objects.update({"application": app, "thisworkbook": Workbook("xl-logistics.xlam")})
+    vba = Interpreter(host)
+    vba.add_module(shipped[udf_vba.HELP_MODULE].replace("\r\n", "\n"), name=udf_vba.HELP_MODULE)
+    vba.run("RegisterFunctionHelp")
+    # what xlwings' own decorators recorded, read in a process where they are real
+    code = ("import windows_standins, json, xl_addin.udfs as m, xlwings.udfs as u, io; "
+            "u.generate_vba_wrapper('xl_addin.udfs', m, io.StringIO(), type('B', (), {'Name': 'a.xlam'})()); "
+            "print(json.dumps({f.__name__: [f.__xlfunc__['ret']['doc'][:255], f.__xlfunc__['category'], "
+            "[a['doc'][:255] for a in f.__xlfunc__['args'] if not a['vba']]] for f in m.EXCEL_FUNCTIONS}))")
+    here = Path(__file__).resolve().parent
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=here,
+                       env={**os.environ, "PYTHONPATH": str(here)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    expected = json.loads(r.stdout)
+    got = {macro.split("!")[1]: [d, c, a] for macro, (d, c, a) in app.registered.items()}
+    assert got == expected
+    assert all(macro.startswith("'xl-logistics.xlam'!") for macro in app.registered)
+    assert got["TRACK"][1] == "物流助手" and got["TRACK"][2] and len(got["TRACK"][2]) == 1  # caller is hidden
