@@ -1,7 +1,7 @@
-"""Worksheet functions (the module xlwings is configured to load): =TRACK(A2), =PHONE_OK(B2), …
+"""Worksheet functions (the module the add-in's VBA wrappers call): =TRACK(A2), =PHONE_OK(B2), …
 
-Each is a plain Python function; the xlwings decorators are added only when
-xlwings imports. Tracking functions read the state store's cache only — never
+Each is a plain Python function (``track``, ``phone_ok``, …), and beside it the Excel name
+(``TRACK``, ``PHONE_OK``, …) decorated for xlwings at the bottom of this file. Tracking functions read the state store's cache only — never
 the network during recalculation (a provider locks a number queried too
 often). Every function also takes a whole column (=TRACK(A2:A5001)) and
 returns one result per cell in a single call: one call from Excel to Python
