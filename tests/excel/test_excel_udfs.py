@@ -3,57 +3,19 @@ that loads xlwings as on Windows (``windows_standins``), COM ranges from ``fake_
 whose store was built by the real migrations and filled by the tracking store's own writes."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
+from excel_tier import TRACKED, tracked_desk  # noqa: F401  (a fixture)
+from excel_tier import run_windows_like as _run
 
-HERE = Path(__file__).resolve().parent
-NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
-TRACKED = "SF1234567890123"
 COLUMN = 5000
 
 
-def _run(script_args, stdin="", env_extra=None):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-    env.pop("XL_LOGISTICS_DESK", None)
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable, *script_args], input=stdin, capture_output=True, text=True,
-                          env=env, cwd=HERE)
-
-
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory):
-    from xl_addin.adapters.store.tracking import TrackingStore
-    from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.domain.tracking.events import TrackingEvent
-    from xl_addin.domain.tracking.status import MainStatus, SubStatus
-    from xl_addin.services.desk_setup import init_desk
-
-    root = tmp_path_factory.mktemp("desk")
-    init_desk(root, NOW)
-    d = load_desk(root)
-    with store_for(d) as store:  # the real migrations
-        tracking = TrackingStore(store)
-        with store.transaction():
-            tracking.register([{"waybill_no": TRACKED, "carrier_code": "SF", "expected_delivery": "2026-11-29"}], NOW)
-            events = [TrackingEvent(TRACKED, "SF", NOW - timedelta(hours=20), "顺丰速运 已收取快件", MainStatus.IN_TRANSIT,
-                                    SubStatus.IN_TRANSIT_PICKED_UP),
-                      TrackingEvent(TRACKED, "SF", NOW - timedelta(hours=2), "【杭州转运中心】已到达", MainStatus.IN_TRANSIT,
-                                    SubStatus.IN_TRANSIT_OTHER)]
-            tracking.add_events(events, NOW)
-            tracking.refresh_status(TRACKED, events, NOW)
-    return root
-
-
-@pytest.fixture(scope="module")
-def results(desk):
+def results(tracked_desk):
     numbers = [TRACKED] + [f"SF{9000000000000 + i}" for i in range(COLUMN - 2)] + [None]
-    r = _run(["udf_calls.py", str(desk)], stdin=json.dumps(numbers))
+    r = _run(["udf_calls.py", str(tracked_desk)], stdin=json.dumps(numbers))
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout)
 
@@ -119,3 +81,17 @@ def test_our_module_imports_under_the_real_decorators():
     args = json.loads(r.stdout)
     assert args["TRACK"] == ["waybill", "caller"] and args["WAYBILL_OK"] == ["waybill", "carrier"]
     assert args["PHONE_OK"] == ["phone"] and args["ADDRESS_OK"] == ["address"]
+
+
+def test_a_cell_formula_through_the_shipped_vba_and_xlwings_call_udf(tracked_desk, tmp_path):
+    """The whole chain: the built add-in's VBA wrapper (VBA interpreter) → XLPy.CallUDF → xlwings'
+    real call_udf → our function → the store; the calling cell's workbook lies in the desk."""
+    from xl_addin.excel.addin_build import build_addin
+
+    addin = build_addin(tmp_path / "xl-logistics.xlam")
+    r = _run(["vba_to_python.py", str(addin), str(tracked_desk)])
+    assert r.returncode == 0, r.stderr[-3000:]
+    cells = json.loads(r.stdout)
+    assert cells['=TRACK("SF1234567890123")'] == [["运输中 11-27 14:00"]]
+    assert cells['=TRACK("XYZ")'] == [["未跟踪"]]
+    assert cells['=PHONE_OK("123")'][0][0].startswith("✗")
