@@ -259,14 +259,16 @@ def _schema_for(sheet_name: str):
     raise KeyError(sheet_name)
 
 
-def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_dir: Path | None) -> int:
+def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_dir: Path | None,
+                     before_replace: Callable[[], None] | None = None) -> int:
     """Delete the rows whose key is in the set, in every planned sheet of one workbook; one atomic replace.
 
+    The rows go as Excel's "Delete rows" would remove them (formulas, formats, validations, tables,
+    names follow; see ``adapters.workbook.row_removal``), one streaming pass per sheet.
     Returns how many rows were removed (0: the file is left untouched)."""
-    from openpyxl import load_workbook
-
-    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, save_workbook
+    from xl_addin.adapters.workbook.files import assert_not_open_in_excel
     from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.adapters.workbook.row_removal import remove_rows
 
     assert_not_open_in_excel(path)
     doomed: dict[str, list[int]] = {}
@@ -280,25 +282,8 @@ def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_d
             doomed[sheet_name] = rows
     if not doomed:
         return 0
-    wb = load_workbook(path)
-    removed = 0
-    for sheet_name, rows in doomed.items():
-        ws = wb[sheet_name]
-        for r in sorted(rows, reverse=True):
-            ws.delete_rows(r, 1)
-        removed += len(rows)
-        for t in ws.tables.values():
-            start, end = t.ref.split(":")
-            head = int("".join(ch for ch in start if ch.isdigit()))
-            last = int("".join(ch for ch in end if ch.isdigit()))
-            inside = sum(1 for r in rows if head < r <= last)
-            new_last = max(head + 1, last - inside)
-            col = "".join(ch for ch in end if ch.isalpha())
-            t.ref = f"{start}:{col}{new_last}"
-            if t.autoFilter is not None:
-                t.autoFilter.ref = t.ref
-    save_workbook(wb, path, backup_dir)
-    return removed
+    counts = remove_rows(path, doomed, backup_dir=backup_dir, before_replace=before_replace)
+    return sum(counts.values())
 
 
 # ---------------------------------------------------------------- the job
@@ -379,7 +364,8 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
         path = desk.workbook(book_key)
         if book_key in manifest["removed_from"] or not path.exists():
             continue
-        removed[book_key] = remove_live_rows(path, [(s, k, keysets[ks]) for s, k, ks in sheets], desk.backup_dir)
+        removed[book_key] = remove_live_rows(path, [(s, k, keysets[ks]) for s, k, ks in sheets], desk.backup_dir,
+                                             before_replace=lambda b=book_key: _checkpoint(f"before_replace:{b}"))
         _checkpoint(f"after_remove:{book_key}")
         manifest["removed_from"].append(book_key)
         _write_json(mpath, manifest)
