@@ -60,7 +60,7 @@ def rows_by_order(wb) -> dict[str, dict[str, object]]:
 
 def test_remaining_rows_compute_what_they_computed(tmp_path):
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.archive import archive_month
+    from xl_addin.services.archive import archive_month, read_archive_rows
 
     desk = build_staffed_month(tmp_path / "desk")
     before_file = tmp_path / "before.xlsx"
@@ -88,3 +88,8 @@ def test_remaining_rows_compute_what_they_computed(tmp_path):
     ws = after[SHEET]
     assert sorted(str(r) for r in ws.merged_cells.ranges) == ["A1:H1"]
     assert ws["A1"].value.startswith("订单确认单")
+    # the archive holds the staff's columns with the values they showed
+    arch = read_archive_rows(desk.archive_dir / "2026-10" / "订单确认单-2026-10.xlsx")["订单确认单"]
+    by_no = {r["订单编号"]: r for r in arch}
+    assert set(by_no) == {"A0", "A1", "A2"}
+    assert by_no["A1"]["客服备注"] == "A1 客户要求周末送" and by_no["A1"]["金额"] == 20
