@@ -61,9 +61,12 @@ def test_archive_round_trip_idempotent_and_verify(tmp_path):
     from xl_addin.services.archive import archive_month, verify_archive
 
     desk = build_month(tmp_path / "desk")
+    seen, said = [], []
     with store_for(desk) as store:
-        res = archive_month(desk, store, "2026-10", NOV)
+        res = archive_month(desk, store, "2026-10", NOV, progress=said.append, steps=lambda d, t: seen.append((d, t)))
     assert res["status"] == "archived" and res["orders"] == 3
+    assert seen == [(i, 9) for i in range(1, 10)]                     # 4 files, the check, 4 live books
+    assert "已从 订单确认单.xlsx 移除 6 行" in said
     assert res["removed"]["orders"] == 6 and res["removed"]["bindings"] == 3  # 3 order rows + 3 follow-up rows
     live, arch = live_keys(desk), archived_keys(desk)
     assert sorted(arch["orders"]) == ["A0", "A1", "A2"] and sorted(arch["followups"]) == ["A0", "A1", "A2"]

@@ -297,7 +297,8 @@ def _schema_for(sheet_name: str):
 
 
 def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_dir: Path | None,
-                     before_replace: Callable[[], None] | None = None) -> int:
+                     before_replace: Callable[[], None] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> int:
     """Delete the rows whose key is in the set, in every planned sheet of one workbook; one atomic replace.
 
     The rows go as Excel's "Delete rows" would remove them (formulas, formats, validations, tables,
@@ -319,7 +320,7 @@ def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_d
             doomed[sheet_name] = rows
     if not doomed:
         return 0
-    counts = remove_rows(path, doomed, backup_dir=backup_dir, before_replace=before_replace)
+    counts = remove_rows(path, doomed, backup_dir=backup_dir, before_replace=before_replace, progress=progress)
     return sum(counts.values())
 
 
@@ -334,9 +335,20 @@ def open_cases_before(store: Store, end: datetime) -> list[dict[str, Any]]:
 
 
 def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_cases: bool = False,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Archive ``month`` (YYYY-MM); idempotent and resumable. ArchiveRefused when it may not run."""
+                  progress: Callable[[str], None] | None = None,
+                  steps: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Archive ``month`` (YYYY-MM); idempotent and resumable. ArchiveRefused when it may not run.
+
+    ``progress(message)`` hears what happens; ``steps(done, total)`` counts the steps (each archive
+    file written, the check, each live workbook's removal pass) for a progress bar."""
     say = progress or (lambda _m: None)
+    total_steps = 4 + 1 + len(LIVE_SHEETS)
+    done_steps = [0]
+
+    def step() -> None:
+        done_steps[0] += 1
+        if steps:
+            steps(min(done_steps[0], total_steps), total_steps)
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(desk.settings.desk.timezone)
@@ -354,6 +366,7 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
             return {"month": month, "status": "already_complete", "folder": str(folder),
                     "orders": len(manifest["keys"]["orders"]), "files": manifest["files"], "changed": False}
         say("发现未完成的归档，继续")
+        done_steps[0] = 4
     else:
         if not month_is_over(month, now, tz):
             raise ArchiveRefused(f"{month} 还没有结束，不能归档", f"请在 {end:%Y-%m-%d} 之后再运行")
@@ -371,6 +384,8 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
             name = f"{stem}-{month}.xlsx"
             counts = _write_book(folder / name, sheets)
             files[name] = {"rows": counts, "sha256": _sha256(folder / name)}
+            say(f"已写入 {name}")
+            step()
             _checkpoint(f"after_file:{stem}")
         _checkpoint("before_manifest")
         bsheet, csheet = data["物流单号绑定表"][0], data["异常订单处理台账"][0]
@@ -396,6 +411,7 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
         raise ArchiveRefused("归档核对未通过，在用工作簿未做任何删除: " + "；".join(problems[:10]),
                              "请检查 archive 文件夹；可删除该月文件夹后重新归档")
     _checkpoint("after_verify")
+    step()
 
     # 4. remove archived rows from the live workbooks, one workbook at a time
     keysets = {k: set(v) for k, v in manifest["keys"].items()}
@@ -403,12 +419,17 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
     for book_key, sheets in LIVE_SHEETS.items():
         path = desk.workbook(book_key)
         if book_key in manifest["removed_from"] or not path.exists():
+            step()
             continue
         removed[book_key] = remove_live_rows(path, [(s, k, keysets[ks]) for s, k, ks in sheets], desk.backup_dir,
-                                             before_replace=lambda b=book_key: _checkpoint(f"before_replace:{b}"))
+                                             before_replace=lambda b=book_key: _checkpoint(f"before_replace:{b}"),
+                                             progress=lambda d, _t, b=book_key: _checkpoint(f"during_remove:{b}")
+                                             if d == 1 else None)
         _checkpoint(f"after_remove:{book_key}")
         manifest["removed_from"].append(book_key)
         _write_json(mpath, manifest)
+        say(f"已从 {path.name} 移除 {removed[book_key]} 行")
+        step()
     manifest["state"] = COMPLETE
     manifest["completed_at"] = now.isoformat()
     _write_json(mpath, manifest)
