@@ -93,3 +93,24 @@ def test_remaining_rows_compute_what_they_computed(tmp_path):
     by_no = {r["订单编号"]: r for r in arch}
     assert set(by_no) == {"A0", "A1", "A2"}
     assert by_no["A1"]["客服备注"] == "A1 客户要求周末送" and by_no["A1"]["金额"] == 20
+
+
+def test_libreoffice_reads_the_archive_workbook(tmp_path):
+    """The archive's own writer (streamed package) opens in LibreOffice with its values and date formats."""
+    from datetime import datetime
+
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.archive import archive_month
+
+    desk = build_staffed_month(tmp_path / "desk")
+    with store_for(desk) as store:
+        archive_month(desk, store, "2026-10", NOV)
+    (tmp_path / "c").mkdir()
+    wb = recalculated(desk.archive_dir / "2026-10" / "订单确认单-2026-10.xlsx", tmp_path / "c")
+    ws = wb[SHEET]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, r)) for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert sorted(r["订单编号"] for r in rows) == ["A0", "A1", "A2"]
+    assert all(isinstance(r["签收时间"], datetime) for r in rows)
+    assert {r["客服备注"] for r in rows} == {"A0 客户要求周末送", "A1 客户要求周末送", "A2 客户要求周末送"}
+    assert wb["满意度回访"].max_row == 4

@@ -360,6 +360,7 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
     folder = desk.archive_dir / month
     mpath = folder / MANIFEST
     closings = ClosingStore(store)
+    data = None
     if mpath.exists():
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
         if manifest.get("state") == COMPLETE:
@@ -400,7 +401,9 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
         _checkpoint("after_manifest")
 
     # 3. read back and check against the store
-    expected = _gather(desk, store, manifest["keys"]["orders"], tz, live_orders=False)
+    # (a fresh run checks against what it gathered from the store moments ago; a resumed run gathers again)
+    expected = dict(data) if data is not None else _gather(desk, store, manifest["keys"]["orders"], tz,
+                                                           live_orders=False)
     expected["订单确认单"] = expected["订单确认单"][1:]  # order rows came from the live sheet: checked by key below
     problems = _check_against_store(folder, manifest, expected)
     got_orders = {_key_text(r.get(KEY_LABELS["order_no"]))

@@ -131,53 +131,134 @@ def read_live_sheet(path: Path, schema: SheetSchema, key: str, wanted: Iterable[
     return LiveSheet(headers, formats, kcol, found)
 
 
+_CT = ("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+       '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+       '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+       '<Default Extension="xml" ContentType="application/xml"/>'
+       '<Override PartName="/xl/workbook.xml" '
+       'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+       '<Override PartName="/xl/styles.xml" '
+       'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{sheets}</Types>')
+_CT_SHEET = ('<Override PartName="/xl/worksheets/sheet{i}.xml" '
+             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+_ROOT_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+              '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+              'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_NS_R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
 def write_archive_book(path: Path, sheets: list[ArchiveSheet]) -> dict[str, int]:
-    """One archive workbook, atomically; text stays text (never a formula). Returns {sheet: data rows}."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    """One archive workbook, streamed straight to the package (no workbook model), atomically.
 
-    from xl_addin.adapters.workbook.files import save_workbook
+    Text is inline text (never a formula); dates and numbers carry the product's number formats;
+    the header row is bold and frozen. Returns {sheet: data rows}."""
+    import os
+    import zipfile
+    from xml.sax.saxutils import escape, quoteattr
 
-    wb = Workbook(write_only=True)
-    counts: dict[str, int] = {}
-    bold = Font(bold=True)
+    from xl_addin.adapters.workbook.cells import cell_xml
+    from xl_addin.adapters.workbook.files import atomic_replace, temp_path_for
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    formats: dict[str, int] = {}   # format code → xf index (0: default, 1: bold header)
     for s in sheets:
-        ws = wb.create_sheet(s.name)
-        ws.freeze_panes = "A2"
-        for j, h in enumerate(s.headers, start=1):
-            ws.column_dimensions[col_letter(j)].width = max(10.0, min(40.0, 2.2 * len(h) + 2))
-        head = []
-        for h in s.headers:
-            c = WriteOnlyCell(ws, value=h)
-            c.data_type = "s"
-            c.font = bold
-            head.append(c)
-        ws.append(head)
-        fmts = s.formats
-        for row in s.rows:
-            out = []
-            for j, v in enumerate(row):
-                if v is None:
-                    out.append(None)
-                    continue
-                if isinstance(v, str):
-                    c = WriteOnlyCell(ws, value=safe_text(v))
-                    c.data_type = "s"  # text from outside is data, never a formula
-                else:
-                    c = WriteOnlyCell(ws, value=v)
-                    f = fmts[j] if j < len(fmts) else None
-                    if f:
-                        c.number_format = f
-                    elif hasattr(v, "hour"):
-                        c.number_format = "yyyy-mm-dd hh:mm"
-                    elif hasattr(v, "year"):
-                        c.number_format = "yyyy-mm-dd"
-                out.append(c)
-            ws.append(out)
-        counts[s.name] = len(s.rows)
-    save_workbook(wb, path)
+        for f in s.formats:
+            if f and f not in formats:
+                formats[f] = len(formats) + 2
+    for f in ("yyyy-mm-dd hh:mm", "yyyy-mm-dd"):
+        formats.setdefault(f, len(formats) + 2)
+    counts: dict[str, int] = {}
+    tmp = temp_path_for(path)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+            z.writestr("[Content_Types].xml", _CT.format(sheets="".join(_CT_SHEET.format(i=i)
+                                                                        for i in range(1, len(sheets) + 1))))
+            z.writestr("_rels/.rels", _ROOT_RELS)
+            names = "".join(f'<sheet name={quoteattr(s.name)} sheetId="{i}" r:id="rId{i}"/>'
+                            for i, s in enumerate(sheets, start=1))
+            z.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                                          f"<workbook {_NS} {_NS_R}><sheets>{names}</sheets></workbook>")
+            rels = "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                           for i in range(1, len(sheets) + 1))
+            rels += f'<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
+            z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                       f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                       f"{rels}</Relationships>")
+            z.writestr("xl/styles.xml", _styles(formats))
+            for i, s in enumerate(sheets, start=1):
+                with z.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
+                    _write_sheet(out, s, formats, cell_xml, escape)
+                counts[s.name] = len(s.rows)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        atomic_replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return counts
+
+
+def _styles(formats: dict[str, int]) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    fmts = "".join(f"<numFmt numFmtId=\"{164 + k}\" formatCode={quoteattr(code)}/>"
+                   for k, code in enumerate(formats))
+    xfs = ['<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',
+           '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>']
+    xfs += [f'<xf numFmtId="{164 + k}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            for k in range(len(formats))]
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f"<styleSheet {_NS}><numFmts count=\"{len(formats)}\">{fmts}</numFmts>"
+            '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+            '<fill><patternFill patternType="gray125"/></fill></fills>'
+            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            "</styleSheet>")
+
+
+def _write_sheet(out, s: ArchiveSheet, formats: dict[str, int], cell_xml, escape) -> None:
+    width = len(s.headers)
+    letters = [col_letter(j + 1) for j in range(max(width, max((len(r) for r in s.rows), default=0)))]
+    last = f"{letters[-1]}{len(s.rows) + 1}" if letters else "A1"
+    cols = "".join(f'<col min="{j + 1}" max="{j + 1}" width="{max(10.0, min(40.0, 2.2 * len(h) + 2)):.1f}" '
+                   f'customWidth="1"/>' for j, h in enumerate(s.headers))
+    out.write((f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS} {_NS_R}>'
+               f'<dimension ref="A1:{last}"/><sheetViews><sheetView workbookViewId="0">'
+               '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+               '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+               '<sheetFormatPr defaultRowHeight="15"/>' + (f"<cols>{cols}</cols>" if cols else "")
+               + "<sheetData>").encode("utf-8"))
+    head = "".join(cell_xml(f"{letters[j]}1", safe_text(h), 1) for j, h in enumerate(s.headers))
+    out.write(f'<row r="1">{head}</row>'.encode("utf-8"))
+    col_style = [formats.get(f) if f else None for f in s.formats]
+    dt_style, d_style = formats["yyyy-mm-dd hh:mm"], formats["yyyy-mm-dd"]
+    buf: list[str] = []
+    for i, row in enumerate(s.rows, start=2):
+        cells = []
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            t = type(v)
+            if t is str:
+                cells.append(cell_xml(f"{letters[j]}{i}", v, None))
+                continue
+            style = col_style[j] if j < len(col_style) else None
+            if style is None and hasattr(v, "year"):
+                style = dt_style if hasattr(v, "hour") else d_style
+            cells.append(cell_xml(f"{letters[j]}{i}", v, style))
+        buf.append(f'<row r="{i}">{"".join(cells)}</row>')
+        if len(buf) >= 2000:
+            out.write("".join(buf).encode("utf-8"))
+            buf.clear()
+    out.write(("".join(buf) + "</sheetData></worksheet>").encode("utf-8"))
 
 
 def read_archive_book(path: Path) -> dict[str, list[dict[str, Any]]]:
