@@ -235,8 +235,10 @@ def _key_text(v: Any) -> str:
 
 # ---------------------------------------------------------------- checks
 
-def verify_archive(folder: Path) -> list[str]:
-    """Problems found re-checking files against the manifest (empty when it checks out)."""
+def verify_archive(folder: Path, loaded: dict[str, Any] | None = None) -> list[str]:
+    """Problems found re-checking files against the manifest (empty when it checks out).
+
+    ``loaded`` (when given) receives each file's rows as read, so a caller need not read them again."""
     mpath = folder / MANIFEST
     if not mpath.exists():
         return [f"{folder} 没有归档清单 {MANIFEST}"]
@@ -250,18 +252,23 @@ def verify_archive(folder: Path) -> list[str]:
         if _sha256(p) != info["sha256"]:
             problems.append(f"{name} 的 SHA-256 与清单不符（文件被改动或损坏）")
             continue
-        counts = {k: len(v) for k, v in read_archive_rows(p).items()}
+        rows = read_archive_rows(p)
+        if loaded is not None:
+            loaded[name] = rows
+        counts = {k: len(v) for k, v in rows.items()}
         if counts != info["rows"]:
             problems.append(f"{name} 的行数 {counts} 与清单 {info['rows']} 不符")
     return problems
 
 
 def _check_against_store(folder: Path, manifest: dict[str, Any], expected: dict[str, list]) -> list[str]:
-    problems = verify_archive(folder)
+    loaded: dict[str, Any] = {}
+    problems = verify_archive(folder, loaded)
     if problems:
         return problems
+    manifest["_loaded"] = loaded
     for stem, sheets in expected.items():
-        got = read_archive_rows(folder / f"{stem}-{manifest['month']}.xlsx")
+        got = loaded[f"{stem}-{manifest['month']}.xlsx"]
         for sheet in sheets:
             rows = got.get(sheet.name, [])
             if len(rows) != len(sheet.rows):
@@ -304,18 +311,15 @@ def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_d
     The rows go as Excel's "Delete rows" would remove them (formulas, formats, validations, tables,
     names follow; see ``adapters.workbook.row_removal``), one streaming pass per sheet.
     Returns how many rows were removed (0: the file is left untouched)."""
-    from xl_addin.adapters.workbook.files import assert_not_open_in_excel
-    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.adapters.workbook.archive_book import rows_with_keys
+    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, check_workbook_file
     from xl_addin.adapters.workbook.row_removal import remove_rows
 
+    path = check_workbook_file(path)
     assert_not_open_in_excel(path)
     doomed: dict[str, list[int]] = {}
     for sheet_name, key, keys in plan:
-        try:
-            table = read_sheet(path, _schema_for(sheet_name), sheet_name=sheet_name)
-        except UserError:
-            continue  # the sheet is not there (or has no header): nothing of ours to remove
-        rows = [r.row for r in table.rows if str(r.values.get(key) or "").strip() in keys]
+        rows = rows_with_keys(path, _schema_for(sheet_name), sheet_name, key, keys)
         if rows:
             doomed[sheet_name] = rows
     if not doomed:
@@ -406,8 +410,9 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
                                                            live_orders=False)
     expected["订单确认单"] = expected["订单确认单"][1:]  # order rows came from the live sheet: checked by key below
     problems = _check_against_store(folder, manifest, expected)
-    got_orders = {_key_text(r.get(KEY_LABELS["order_no"]))
-                  for r in read_archive_rows(folder / f"订单确认单-{month}.xlsx")["订单确认单"]}
+    loaded = manifest.pop("_loaded", None) or {}
+    order_book = loaded.get(f"订单确认单-{month}.xlsx") or read_archive_rows(folder / f"订单确认单-{month}.xlsx")
+    got_orders = {_key_text(r.get(KEY_LABELS["order_no"])) for r in order_book["订单确认单"]}
     if got_orders != set(manifest["keys"]["orders"]):
         problems.append("订单确认单: 归档的订单编号与清单不一致")
     if problems:

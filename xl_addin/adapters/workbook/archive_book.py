@@ -80,45 +80,72 @@ class LiveSheet:
     rows: dict[str, list[Any]]           # key value → the whole row (first occurrence)
 
 
-def read_live_sheet(path: Path, schema: SheetSchema, key: str, wanted: Iterable[str]) -> LiveSheet | None:
-    """Every column of the rows whose ``key`` is wanted, as calamine reads them (formulas → cached values)."""
+def _key_text(v: Any) -> str:
+    if v in (None, ""):
+        return ""
+    if type(v) is float and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+def _scan(path: Path, schema: SheetSchema, sheet_name: str | None, key: str, wanted: set[str], keep_rows: bool):
+    """One calamine read of a sheet: (header row, header cells, key column, {key: (row no, row)}) or None when
+    the sheet or its key column is not there. The header is found by the reader's own rule."""
+    from itertools import islice
+
     from python_calamine import CalamineWorkbook
 
-    from xl_addin.adapters.workbook.reader import iter_sheet
-    from xl_addin.errors import UserError
+    from xl_addin.adapters.workbook.reader import HEADER_SCAN_ROWS, _find_header
 
-    try:
-        with iter_sheet(path, schema) as stream:
-            header_row, columns, sheet_name = stream.header_row, stream.columns, stream.sheet
-    except UserError:
-        return None
-    if key not in columns:
-        return None
-    wanted = set(wanted)
     wb = CalamineWorkbook.from_path(str(path))
     try:
-        sheet = wb.get_sheet_by_name(sheet_name)
+        name = sheet_name or schema.name
+        if name not in wb.sheet_names:
+            return None
+        sheet = wb.get_sheet_by_name(name)
         top, lead = (sheet.start or (0, 0))
         rows = sheet.iter_rows()
-        headers: list[str] = []
-        found: dict[str, list[Any]] = {}
+        if lead:
+            rows = ([None] * lead + list(r) for r in rows)
+        first = [list(r) for r in islice(rows, HEADER_SCAN_ROWS)]
+        h, columns, _notes = _find_header(first, schema)
+        if key not in columns or any(c.key not in columns for c in schema.required):
+            return None
         kcol = columns[key] - 1
-        width = 0
-        for i, raw in enumerate(rows):
+        header_row = top + h + 1
+        found: dict[str, list] = {}
+        from itertools import chain
+
+        for i, row in enumerate(chain(first, rows)):
             r = top + i + 1
-            row = ([None] * lead + list(raw)) if lead else list(raw)
-            if r == header_row:
-                headers = ["" if v in (None, "") else str(v).strip() for v in row]
-                continue
             if r <= header_row or kcol >= len(row):
                 continue
-            v = row[kcol]
-            no = str(int(v) if type(v) is float and v.is_integer() else v).strip() if v not in (None, "") else ""
-            if no in wanted and no not in found:
-                found[no] = [None if c == "" else c for c in row]
-                width = max(width, max((j + 1 for j, c in enumerate(row) if c not in (None, "")), default=0))
+            no = _key_text(row[kcol])
+            if no and no in wanted:
+                found.setdefault(no, []).append((r, list(row) if keep_rows else None))
+        return header_row, first[h], columns, found
     finally:
         wb.close()
+
+
+def rows_with_keys(path: Path, schema: SheetSchema, sheet_name: str, key: str, wanted: Iterable[str]) -> list[int]:
+    """The sheet's row numbers whose ``key`` column holds one of ``wanted`` (every occurrence); [] when the
+    sheet or its header is not there."""
+    got = _scan(path, schema, sheet_name, key, set(wanted), keep_rows=False)
+    if got is None:
+        return []
+    return sorted(r for hits in got[3].values() for r, _ in hits)
+
+
+def read_live_sheet(path: Path, schema: SheetSchema, key: str, wanted: Iterable[str]) -> LiveSheet | None:
+    """Every column of the rows whose ``key`` is wanted, as calamine reads them (formulas → cached values)."""
+    got = _scan(path, schema, None, key, set(wanted), keep_rows=True)
+    if got is None:
+        return None
+    _header_row, header_cells, columns, hits = got
+    headers = ["" if v in (None, "") else str(v).strip() for v in header_cells]
+    found = {no: [None if c == "" else c for c in rows[0][1]] for no, rows in hits.items()}
+    width = max([0] + [max((j + 1 for j, c in enumerate(row) if c is not None), default=0) for row in found.values()])
     while headers and not headers[-1]:
         headers.pop()
     width = max(width, len(headers))
@@ -128,7 +155,7 @@ def read_live_sheet(path: Path, schema: SheetSchema, key: str, wanted: Iterable[
     formats = [_format_of(schema, by_col.get(j)) for j in range(width)]
     for no, row in found.items():
         found[no] = (row + [None] * width)[:width]
-    return LiveSheet(headers, formats, kcol, found)
+    return LiveSheet(headers, formats, columns[key] - 1, found)
 
 
 _CT = ("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"

@@ -38,6 +38,7 @@ CHUNK = 4 * 1024 * 1024
 MAX_ROW = 1_048_576
 REF_ERROR = "#REF!"
 
+_ROW_R = re.compile(rb'\sr="\d+"')
 _REF = re.compile(r"^(?:(?P<sheet>'(?:[^']|'')+'|[^'!\[\]]+)!)?"
                   r"(?P<c1>\$?[A-Za-z]{1,3})?(?P<r1>\$?\d+)?(?::(?P<c2>\$?[A-Za-z]{1,3})?(?P<r2>\$?\d+)?)?$")
 
@@ -473,20 +474,46 @@ class _SheetPass:
                 return b""
         else:
             n = r
-        if n == r and self.f_tag not in body:
+        has_f = self.f_tag in body
+        if n == r and not has_f:
             return m.group(0)
         attrs = m.group(1)
+        nb = str(n).encode()
         if numbered:
-            attrs = re.sub(rb'(\sr=")\d+"', b'\\g<1>' + str(n).encode() + b'"', attrs, count=1)
+            rm = _ROW_R.search(attrs)
+            attrs = attrs[:rm.start()] + b' r="' + nb + b'"' + attrs[rm.end():]
         else:
-            attrs = b' r="' + str(n).encode() + b'"' + attrs
-        if self.f_tag in body:
-            body = self.cell_re.sub(lambda c: self._cell(c, r, n), body)
-        elif n != r:
-            body = self.cref_re.sub(lambda c: c.group(1) + c.group(2) + str(n).encode() + b'"', body)
+            attrs = b' r="' + nb + b'"' + attrs
+        if n != r:
+            tail = nb + b'"'
+            body = self.cref_re.sub(lambda c: c.group(1) + c.group(2) + tail, body)
+        if has_f:
+            body = self._formula_cells(body, r, n)
         if m.group(2) is None:
             return b"<" + self.p + b"row" + attrs.rstrip() + b"/>"
         return b"<" + self.p + b"row" + attrs + b">" + body + self.row_close
+
+    def _formula_cells(self, body: bytes, r: int, n: int) -> bytes:
+        """Only the cells that hold a formula are re-parsed (the rest of the row is copied)."""
+        out, pos = [], 0
+        opener = b"<" + self.p + b"c"
+        close = b"</" + self.p + b"c>"
+        k = body.find(self.f_tag)
+        while k >= 0:
+            start = body.rfind(opener, pos, k)
+            end = body.find(close, k)
+            if start < 0 or end < 0:
+                break
+            end += len(close)
+            c = self.cell_re.match(body, start)
+            if c is None or c.end() != end:
+                break
+            out.append(body[pos:start])
+            out.append(self._cell(c, r, n))
+            pos = end
+            k = body.find(self.f_tag, pos)
+        out.append(body[pos:])
+        return b"".join(out)
 
     def _note_shared(self, body: bytes, r: int) -> None:
         for c in self.cell_re.finditer(body):
