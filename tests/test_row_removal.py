@@ -201,3 +201,60 @@ def test_untouched_sheet_rows_are_copied_byte_for_byte(tmp_path):
     assert styles == before[0]
     head = before[1].split(b'<row r="12"')[0]
     assert sheet.startswith(head.split(b"<dimension")[0]) and b'<row r="11"' in sheet and b'<row r="12"' not in sheet
+
+
+X14 = ('<extLst><ext uri="{78C0D931-6437-407d-A8EE-F0AAD7539E65}" '
+       'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+       '<x14:conditionalFormattings><x14:conditionalFormatting '
+       'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+       '<x14:cfRule type="expression" priority="9" id="{00000000-0000-0000-0000-000000000001}">'
+       "<xm:f>'汇总 表'!$A$1&lt;$B5</xm:f><x14:dxf/></x14:cfRule><xm:sqref>B5:B12</xm:sqref>"
+       "</x14:conditionalFormatting></x14:conditionalFormattings></ext>"
+       '<ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+       'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+       '<x14:dataValidations xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main" count="2">'
+       '<x14:dataValidation type="list" allowBlank="1"><x14:formula1><xm:f>订单确认单!$D$3:$D$12</xm:f>'
+       "</x14:formula1><xm:sqref>F3:F12</xm:sqref></x14:dataValidation>"
+       '<x14:dataValidation type="list" allowBlank="1"><x14:formula1><xm:f>订单确认单!$D$3:$D$4</xm:f>'
+       "</x14:formula1><xm:sqref>F3:F4</xm:sqref></x14:dataValidation>"
+       "</x14:dataValidations></ext></extLst>")
+
+
+def test_excel_2010_extension_formats_and_validations_move(tmp_path):
+    """Excel writes a validation or format that refers to another sheet in the x14 extension form."""
+    path = make_book(tmp_path / "book.xlsx")
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    parts["xl/worksheets/sheet1.xml"] = xml.replace("</worksheet>", X14 + "</worksheet>").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    remove_rows(path, {S: [3, 4]}, backup_dir=None)
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    ext = xml[xml.index("<extLst>"):]
+    assert "<xm:sqref>B3:B10</xm:sqref>" in ext and "<xm:f>'汇总 表'!$A$1&lt;$B3</xm:f>" in ext
+    assert "<xm:f>订单确认单!$D$3:$D$10</xm:f>" in ext and "<xm:sqref>F3:F10</xm:sqref>" in ext
+    assert ext.count("<x14:dataValidation ") == 1 and 'count="1"' in ext      # the wholly removed one is gone
+    assert load_workbook(path)[S]["A3"].value == "SO002"                      # openpyxl still opens it
+
+
+def test_notes_move_with_their_cells_and_go_with_removed_rows(tmp_path):
+    from openpyxl.comments import Comment
+
+    path = tmp_path / "notes.xlsx"
+    make_book(path)
+    wb = load_workbook(path)
+    ws = wb[S]
+    ws["D3"].comment = Comment("第一单的备注", "客服")
+    ws["D8"].comment = Comment("要求周末送", "客服")
+    wb.save(path)
+    remove_rows(path, {S: [3, 4]}, backup_dir=None)
+    ws = load_workbook(path)[S]
+    notes = {c.coordinate: c.comment.text for row in ws.iter_rows() for c in row if c.comment}
+    assert notes == {"D6": "要求周末送"}
+    with zipfile.ZipFile(path) as z:
+        vml = next(z.read(n).decode() for n in z.namelist() if n.endswith(".vml"))
+    rows = re.findall(r"<(?:\w+:)?Row>(\d+)</(?:\w+:)?Row>", vml)
+    assert rows == ["5"]                      # 0-based row of D6

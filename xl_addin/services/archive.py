@@ -261,12 +261,12 @@ def verify_archive(folder: Path, loaded: dict[str, Any] | None = None) -> list[s
     return problems
 
 
-def _check_against_store(folder: Path, manifest: dict[str, Any], expected: dict[str, list]) -> list[str]:
-    loaded: dict[str, Any] = {}
+def _check_against_store(folder: Path, manifest: dict[str, Any], expected: dict[str, list],
+                         loaded: dict[str, Any]) -> list[str]:
+    """Problems found comparing the written files with the store; ``loaded`` receives the files' rows."""
     problems = verify_archive(folder, loaded)
     if problems:
         return problems
-    manifest["_loaded"] = loaded
     for stem, sheets in expected.items():
         got = loaded[f"{stem}-{manifest['month']}.xlsx"]
         for sheet in sheets:
@@ -275,8 +275,8 @@ def _check_against_store(folder: Path, manifest: dict[str, Any], expected: dict[
                 problems.append(f"{stem}/{sheet.name}: 归档 {len(rows)} 行，状态库 {len(sheet.rows)} 行")
             cols = [sheet.column(label) for label in KEY_LABELS.values()]
             want = sorted(tuple(_key_text(r[c]) if c is not None else "" for c in cols) for r in sheet.rows)
-            have = sorted(tuple(_key_text(r.get(label)) if c is not None else ""
-                                for label, c in zip(KEY_LABELS.values(), cols)) for r in rows)
+            have = sorted(tuple(_key_text(r.get(label, r.get(key))) if c is not None else ""
+                                for (key, label), c in zip(KEY_LABELS.items(), cols)) for r in rows)
             if want != have:
                 problems.append(f"{stem}/{sheet.name}: 归档内容与状态库不一致")
     return problems
@@ -409,10 +409,11 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
     expected = dict(data) if data is not None else _gather(desk, store, manifest["keys"]["orders"], tz,
                                                            live_orders=False)
     expected["订单确认单"] = expected["订单确认单"][1:]  # order rows came from the live sheet: checked by key below
-    problems = _check_against_store(folder, manifest, expected)
-    loaded = manifest.pop("_loaded", None) or {}
+    loaded: dict[str, Any] = {}
+    problems = _check_against_store(folder, manifest, expected, loaded)
     order_book = loaded.get(f"订单确认单-{month}.xlsx") or read_archive_rows(folder / f"订单确认单-{month}.xlsx")
-    got_orders = {_key_text(r.get(KEY_LABELS["order_no"])) for r in order_book["订单确认单"]}
+    got_orders = {_key_text(r.get(KEY_LABELS["order_no"], r.get("order_no")))  # (an archive begun by an older
+                  for r in order_book["订单确认单"]}                           # version has English headers)
     if got_orders != set(manifest["keys"]["orders"]):
         problems.append("订单确认单: 归档的订单编号与清单不一致")
     if problems:

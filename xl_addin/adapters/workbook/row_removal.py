@@ -263,8 +263,14 @@ def _build(zin: zipfile.ZipFile, tmp: Path, path: Path, maps: Maps, rows_by_shee
         rmap = maps.get(name.lower())
         if rmap is not None:
             for _, typ, target in part_relations(zin, part):
-                if typ.endswith("/table") and target in names:
+                if target not in names:
+                    continue
+                if typ.endswith("/table"):
                     replaced[target] = _table(zin.read(target), rmap)
+                elif typ.endswith("/comments") or typ.endswith("/threadedComment"):
+                    replaced[target] = _comments(zin.read(target), rmap)
+                elif typ.endswith("/vmlDrawing"):
+                    replaced[target] = _vml(zin.read(target), rmap)
     for part in names:
         if part.startswith("xl/charts/chart") and part.endswith(".xml"):
             data = zin.read(part)
@@ -341,6 +347,47 @@ def _chart(data: bytes, maps: Maps) -> bytes:
         return m.group(0) if not changed else m.group(1) + new + m.group(3)
 
     return re.sub(rb"(<(?:\w+:)?f>)(.*?)(</(?:\w+:)?f>)", f, data, flags=re.S)
+
+
+def _comments(data: bytes, rmap: RowMap) -> bytes:
+    """Notes (and threaded comments) move with their cells; those on removed rows go with the rows."""
+    def one(m: re.Match) -> bytes:
+        ref = m.group(2).decode()
+        new = shift_reference(ref, "s", {"s": rmap})
+        if new is None:
+            return b""
+        return m.group(0).replace(b'ref="' + m.group(2) + b'"', b'ref="' + new.encode() + b'"', 1)
+
+    return re.sub(rb'<((?:\w+:)?(?:comment|threadedComment))\b[^>]*?\sref="([^"]*)"[^>]*?(?:/>|>.*?</\1>)', one,
+                  data, flags=re.S)
+
+
+def _vml(data: bytes, rmap: RowMap) -> bytes:
+    """A note's box in the legacy drawing: its cell row (0-based) and anchor rows follow the cell."""
+    def shape(m: re.Match) -> bytes:
+        body = m.group(0)
+        row = re.search(rb"<((?:\w+:)?)Row>(\d+)</(?:\w+:)?Row>", body)
+        if row is None:
+            return body
+        old = int(row.group(2)) + 1
+        new = rmap.row(old)
+        if new is None:
+            return b""
+        delta = old - new
+        if not delta:
+            return body
+        px = row.group(1)
+        body = body.replace(row.group(0), b"<" + px + b"Row>" + str(new - 1).encode() + b"</" + px + b"Row>", 1)
+
+        def anchor(a: re.Match) -> bytes:
+            v = [x.strip() for x in a.group(2).decode().split(",")]
+            if len(v) == 8:
+                v[2], v[6] = str(max(0, int(v[2]) - delta)), str(max(0, int(v[6]) - delta))
+            return a.group(1) + ", ".join(v).encode() + a.group(3)
+
+        return re.sub(rb"(<(?:\w+:)?Anchor>)(.*?)(</(?:\w+:)?Anchor>)", anchor, body, count=1, flags=re.S)
+
+    return re.sub(rb"<((?:\w+:)?)shape\b.*?</\1shape>", shape, data, flags=re.S)
 
 
 def _table(data: bytes, rmap: RowMap) -> bytes:
@@ -580,9 +627,9 @@ class _SheetPass:
                       lambda m: self._ranged(m, b"conditionalFormatting", rb"formula"), tail, flags=re.S)
         tail = re.sub(rb"<((?:\w+:)?)dataValidation\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?dataValidation>)",
                       lambda m: self._ranged(m, b"dataValidation", rb"formula[12]"), tail, flags=re.S)
-        tail = re.sub(rb'(<(?:\w+:)?dataValidations\b[^>]*\scount=")\d+"',
-                      lambda m: m.group(1) + str(len(re.findall(rb"<(?:\w+:)?dataValidation\b", tail))).encode()
-                      + b'"', tail)
+        tail = re.sub(rb'(<((?:\w+:)?)dataValidations\b[^>]*\scount=")\d+"',
+                      lambda m: m.group(1) + str(len(re.findall(rb"<" + re.escape(m.group(2)) + rb"dataValidation\b",
+                                                                tail))).encode() + b'"', tail)
         return tail
 
     def _keep_ref(self, m: re.Match, ref: bytes) -> bytes:
@@ -596,9 +643,13 @@ class _SheetPass:
         top-left cell of its first range, follow that cell."""
         pre, attrs, inner = m.group(1), m.group(2), m.group(3)
         sq = re.search(rb'\ssqref="([^"]*)"', attrs)
-        if sq is None:
-            return m.group(0)
-        old = sq.group(1).decode()
+        ext = None
+        if sq is None:  # Excel 2010's extension form (x14:…): <xm:sqref> and <xm:f> inside
+            ext = re.search(rb"(<(?:\w+:)?sqref>)(.*?)(</(?:\w+:)?sqref>)", inner or b"", re.S)
+            if ext is None:
+                return m.group(0)
+            formula_tag = rb"f"
+        old = (sq or ext).group(1 if sq else 2).decode()
         new = adjust_ranges(old, self.rmap)
         if not new:
             return b""
@@ -615,7 +666,11 @@ class _SheetPass:
 
             inner = re.sub(rb"(<(?:\w+:)?" + formula_tag + rb">)(.*?)(</(?:\w+:)?" + formula_tag + rb">)", fx,
                            inner, flags=re.S)
-        attrs = attrs[:sq.start()] + b' sqref="' + new.encode() + b'"' + attrs[sq.end():]
+        if sq is not None:
+            attrs = attrs[:sq.start()] + b' sqref="' + new.encode() + b'"' + attrs[sq.end():]
+        else:
+            inner = re.sub(rb"(<(?:\w+:)?sqref>)(.*?)(</(?:\w+:)?sqref>)",
+                           lambda x: x.group(1) + new.encode() + x.group(3), inner, count=1, flags=re.S)
         if inner is None:
             return b"<" + pre + tag + attrs + b"/>"
         return b"<" + pre + tag + attrs + b">" + inner + b"</" + pre + tag + b">"
