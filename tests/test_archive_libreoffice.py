@@ -87,6 +87,9 @@ def test_remaining_rows_compute_what_they_computed(tmp_path):
     assert s_now["B5"].value == s_was["B5"].value - 3                # whole column: 3 fewer order numbers
     ws = after[SHEET]
     assert sorted(str(r) for r in ws.merged_cells.ranges) == ["A1:H1"]
+    cf = {str(c.sqref): [r.formula for r in c.rules] for c in ws.conditional_formatting}
+    assert cf["A3:AK4"] == [["$AF3>35"]]                  # as LibreOffice saved it back: the staff's format
+    assert "AF3:AF4" in [str(d.sqref) for d in ws.data_validations.dataValidation]   # and their validation
     assert ws["A1"].value.startswith("订单确认单")
     # the archive holds the staff's columns with the values they showed
     arch = read_archive_rows(desk.archive_dir / "2026-10" / "订单确认单-2026-10.xlsx")["订单确认单"]
