@@ -516,7 +516,7 @@ class _SheetPass:
             n = rmap.row(r)
             if n is None:
                 self.removed += 1
-                if self.f_tag in body:
+                if b"shared" in body and self.f_tag in body:
                     self._note_shared(body, r)
                 return b""
         else:
