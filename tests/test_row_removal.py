@@ -258,3 +258,20 @@ def test_notes_move_with_their_cells_and_go_with_removed_rows(tmp_path):
         vml = next(z.read(n).decode() for n in z.namelist() if n.endswith(".vml"))
     rows = re.findall(r"<(?:\w+:)?Row>(\d+)</(?:\w+:)?Row>", vml)
     assert rows == ["5"]                      # 0-based row of D6
+
+
+def test_chart_series_follow_the_rows(tmp_path):
+    from openpyxl.chart import BarChart, Reference
+
+    path = tmp_path / "chart.xlsx"
+    make_book(path)
+    wb = load_workbook(path)
+    ws = wb[S]
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=2, min_row=3, max_row=12))
+    wb[OTHER].add_chart(chart, "D2")
+    wb.save(path)
+    remove_rows(path, {S: [3, 4]}, backup_dir=None)
+    with zipfile.ZipFile(path) as z:
+        xml = next(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart"))
+    assert re.findall(r"<(?:\w+:)?f>(.*?)</(?:\w+:)?f>", xml) == [f"'{S}'!$B$3:$B$10"]
