@@ -275,3 +275,19 @@ def test_chart_series_follow_the_rows(tmp_path):
     with zipfile.ZipFile(path) as z:
         xml = next(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart"))
     assert re.findall(r"<(?:\w+:)?f>(.*?)</(?:\w+:)?f>", xml) == [f"'{S}'!$B$3:$B$10"]
+
+
+def test_a_formula_that_cannot_be_read_names_sheet_row_column_and_leaves_the_file(tmp_path, monkeypatch):
+    from xl_addin.adapters.workbook import row_removal
+    from xl_addin.errors import WorkbookError
+
+    path = make_book(tmp_path / "book.xlsx")
+    before = path.read_bytes()
+    real = row_removal._shape
+    monkeypatch.setattr(row_removal, "_shape",                          # as if the tokenizer could not split
+                        lambda formula: None if "&" in formula else real(formula))   # the staff's G column
+    with pytest.raises(WorkbookError) as err:
+        remove_rows(path, {S: [3]}, backup_dir=None)
+    text = str(err.value)
+    assert str(path) in text and f"「{S}」第4行 G列" in text and "未做任何删除" in text
+    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]

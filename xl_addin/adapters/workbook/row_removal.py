@@ -200,7 +200,11 @@ def translate(formula: str, origin: str, dest: str) -> str:
         return formula
     from openpyxl.formula.translate import Translator
 
-    out = Translator("=" + formula, origin=origin).translate_formula(dest)
+    try:
+        out = Translator("=" + formula, origin=origin).translate_formula(dest)
+    except Exception:  # noqa: BLE001 - openpyxl's own errors for a formula it cannot move
+        raise WorkbookError(f"无法把公式 {formula[:200]} 从 {origin} 移到 {dest}",
+                            "请在 Excel 里检查该公式后重试") from None
     return out[1:]
 
 
@@ -235,8 +239,13 @@ def remove_rows(path, rows_by_sheet: dict[str, Iterable[int]], *, backup_dir: Pa
     remove_stale_temps(path)
     tmp = temp_path_for(path)
     try:
-        with zipfile.ZipFile(path) as zin:
-            counts = _build(zin, tmp, path, maps, rows_by_sheet, progress)
+        try:
+            with zipfile.ZipFile(path) as zin:
+                counts = _build(zin, tmp, path, maps, rows_by_sheet, progress)
+        except WorkbookError as exc:
+            if exc.path:
+                raise
+            raise WorkbookError(exc.message, exc.hint, path=str(path)) from None
         if before_replace:
             before_replace()
         atomic_replace(tmp, path, backup_dir)
@@ -327,7 +336,12 @@ def _workbook(data: bytes, maps: Maps, sheet_names: list[str]) -> bytes:
     def name(m: re.Match) -> bytes:
         local = re.search(rb'localSheetId="(\d+)"', m.group(1))
         host = sheet_names[int(local.group(1))] if local and int(local.group(1)) < len(sheet_names) else None
-        new, changed, _ = _xml_formula(m.group(2), host, maps)
+        try:
+            new, changed, _ = _xml_formula(m.group(2), host, maps)
+        except WorkbookError as exc:
+            label = re.search(rb'\sname="([^"]*)"', m.group(1))
+            raise WorkbookError(f"名称「{html.unescape(label.group(1).decode()) if label else '?'}」: {exc.message}"
+                                "（未做任何删除）", exc.hint) from None
         return m.group(0) if not changed else b"<definedName" + m.group(1) + b">" + new + b"</definedName>"
 
     data = re.sub(rb"<definedName\b([^>]*)>(.*?)</definedName>", name, data, flags=re.S)
@@ -573,6 +587,15 @@ class _SheetPass:
                     self.shared[si.group(1)] = (html.unescape(f.group(2).decode()), f"{ref.group(1).decode()}{r}")
 
     def _cell(self, c: re.Match, r: int, n: int) -> bytes:
+        try:
+            return self._cell_formula(c, r, n)
+        except WorkbookError as exc:
+            ref = re.search(rb'\sr="([A-Z]+)\d+"', c.group(1))
+            col = ref.group(1).decode() if ref else "?"
+            raise WorkbookError(f"工作表「{self.name}」第{r}行 {col}列: {exc.message}（未做任何删除）",
+                                exc.hint) from None
+
+    def _cell_formula(self, c: re.Match, r: int, n: int) -> bytes:
         attrs, inner = c.group(1), c.group(2)
         ref = re.search(rb'\sr="([A-Z]+)\d+"', attrs)
         col = ref.group(1) if ref else None
