@@ -162,6 +162,12 @@ def test_shared_formula_is_expanded_when_its_anchor_goes(tmp_path):
     assert [ws.cell(r, 7).value for r in range(3, 11)] == [f'=A{r}&"-"&E{r}' for r in range(3, 11)]
 
 
+def test_a_merge_shrunk_to_one_cell_is_dropped(tmp_path):
+    path = make_book(tmp_path / "book.xlsx")
+    remove_rows(path, {S: [5]}, backup_dir=None)           # F5:F6 loses its top row
+    assert sorted(str(r) for r in load_workbook(path)[S].merged_cells.ranges) == ["A1:F1"]
+
+
 def test_cf_anchored_on_a_removed_row_keeps_meaning(tmp_path):
     path = make_book(tmp_path / "book.xlsx")
     remove_rows(path, {S: [3]}, backup_dir=None)
@@ -177,6 +183,9 @@ def test_all_body_rows_removed_leaves_table_header_and_one_row(tmp_path):
     assert ws.tables["T1"].ref == "A2:J3"
     assert ws.max_row == 2 or all(c.value is None for c in ws[3])
     assert list(ws.conditional_formatting) == [] and ws.data_validations.dataValidation == []
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<dataValidations" not in xml and "<mergeCells" in xml   # no empty container left; the title stays
     assert wb[OTHER]["B1"].value == "=SUM(#REF!)"
 
 

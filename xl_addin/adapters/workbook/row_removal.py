@@ -637,7 +637,7 @@ class _SheetPass:
         rmap = self.rmap
         if rmap is not None:
             tail = re.sub(rb'<(?:\w+:)?mergeCell\b[^>]*\sref="([^"]*)"[^>]*/>',
-                          lambda m: self._keep_ref(m, m.group(1)), tail)
+                          lambda m: self._keep_ref(m, m.group(1), merge=True), tail)
             tail = re.sub(rb'<(?:\w+:)?hyperlink\b[^>]*\sref="([^"]*)"[^>]*/>',
                           lambda m: self._keep_ref(m, m.group(1)), tail)
             tail = re.sub(rb'(<(?:\w+:)?autoFilter\b[^>]*\sref=")([^"]*)"',
@@ -653,12 +653,19 @@ class _SheetPass:
         tail = re.sub(rb'(<((?:\w+:)?)dataValidations\b[^>]*\scount=")\d+"',
                       lambda m: m.group(1) + str(len(re.findall(rb"<" + re.escape(m.group(2)) + rb"dataValidation\b",
                                                                 tail))).encode() + b'"', tail)
+        # a container left with no children is invalid in the file format (Excel would "repair" the book)
+        tail = re.sub(rb"<((?:\w+:)?)(mergeCells|dataValidations|hyperlinks|conditionalFormattings)\b[^>]*>\s*"
+                      rb"</\1\2>", b"", tail)
+        tail = re.sub(rb"<((?:\w+:)?)ext\b[^>]*>\s*</\1ext>", b"", tail)
+        tail = re.sub(rb"<((?:\w+:)?)extLst\b[^>]*>\s*</\1extLst>", b"", tail)
         return tail
 
-    def _keep_ref(self, m: re.Match, ref: bytes) -> bytes:
+    def _keep_ref(self, m: re.Match, ref: bytes, merge: bool = False) -> bytes:
         new = adjust_ranges(ref.decode(), self.rmap)
         if not new:
             return b""
+        if merge and ":" in new and new.split(":")[0].replace("$", "") == new.split(":")[1].replace("$", ""):
+            return b""  # a merge shrunk to one cell is no merge (as Excel leaves it)
         return m.group(0).replace(b'ref="' + ref + b'"', b'ref="' + new.encode() + b'"')
 
     def _ranged(self, m: re.Match, tag: bytes, formula_tag: bytes) -> bytes:
