@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from xl_addin.adapters.workbook.cells import col_letter, safe_text
-from xl_addin.adapters.workbook.schema import DATE, DATETIME, SheetSchema
+from xl_addin.adapters.workbook.schema import SheetSchema
 
 
 @dataclass
@@ -91,7 +91,7 @@ def _key_text(v: Any) -> str:
 def _scan(path: Path, schema: SheetSchema, sheet_name: str | None, key: str, wanted: set[str], keep_rows: bool):
     """One calamine read of a sheet: (header row, header cells, key column, {key: (row no, row)}) or None when
     the sheet or its key column is not there. The header is found by the reader's own rule."""
-    from itertools import islice
+    from itertools import chain, islice
 
     from python_calamine import CalamineWorkbook
 
@@ -114,8 +114,6 @@ def _scan(path: Path, schema: SheetSchema, sheet_name: str | None, key: str, wan
         kcol = columns[key] - 1
         header_row = top + h + 1
         found: dict[str, list] = {}
-        from itertools import chain
-
         for i, row in enumerate(chain(first, rows)):
             r = top + i + 1
             if r <= header_row or kcol >= len(row):
@@ -305,5 +303,5 @@ def read_archive_book(path: Path) -> dict[str, list[dict[str, Any]]]:
         wb.close()
 
 
-__all__ = ["ArchiveSheet", "LiveSheet", "read_archive_book", "read_live_sheet", "sheet_from_records",
-           "write_archive_book", "DATE", "DATETIME"]
+__all__ = ["ArchiveSheet", "LiveSheet", "read_archive_book", "read_live_sheet", "rows_with_keys",
+           "sheet_from_records", "write_archive_book"]
