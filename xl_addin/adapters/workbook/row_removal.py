@@ -467,7 +467,7 @@ class _SheetPass:
         self.row_close = b"</" + p + b"row>"
         self.row_re = re.compile(rb"<" + q + rb"row\b([^>]*?)(?:/>|>(.*?)</" + q + rb"row>)", re.S)
         self.cell_re = re.compile(rb"<" + q + rb"c\b([^>]*?)(?:/>|>(.*?)</" + q + rb"c>)", re.S)
-        self.cref_re = re.compile(rb'(<' + q + rb'c\b[^>]*?\sr=")([A-Z]+)\d+"')
+        self.cref_re = re.compile(rb'(<' + q + rb'c\b[^>]*?\sr="[A-Z]+)\d+"')
         self.f_re = re.compile(rb"<" + q + rb"f\b([^>]*?)(?:/>|>(.*?)</" + q + rb"f>)", re.S)
         self.f_tag = b"<" + p + b"f"
         self.v_re = re.compile(rb"<" + q + rb"v>.*?</" + q + rb"v>|<" + q + rb"v/>", re.S)
@@ -547,7 +547,9 @@ class _SheetPass:
             attrs = b' r="' + nb + b'"' + attrs
         if n != r:
             tail = nb + b'"'
-            body = self.cref_re.sub(lambda c: c.group(1) + c.group(2) + tail, body)
+            parts = self.cref_re.split(body)   # [text, cell opener up to the letters, text, …]
+            parts[1::2] = [opener + tail for opener in parts[1::2]]
+            body = b"".join(parts)
         if has_f:
             body = self._formula_cells(body, r, n)
         if m.group(2) is None:
