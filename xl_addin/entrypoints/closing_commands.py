@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from xl_addin.entrypoints.common import Options, common_options, emit
@@ -200,8 +202,21 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
     from xl_addin.services.job_runs import email_report, recipients_for, run_job
 
     def work():
-        with store_for(desk) as store:
-            return archive_month(desk, store, month, now, force_open_cases=force_open_cases)
+        from tqdm import tqdm
+
+        # a bar on a terminal only (disable=None), as the other long commands show
+        bar = tqdm(total=None, desc="月度归档", unit="步", file=sys.stderr, disable=None, leave=False)
+
+        def steps(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh() if not bar.disable else None
+
+        try:
+            with store_for(desk) as store:
+                return archive_month(desk, store, month, now, force_open_cases=force_open_cases, steps=steps)
+        finally:
+            bar.close()
 
     out = run_job(desk, "archive", now, work, lambda r: f"{r['month']} {r['status']}，订单 {r['orders']} 单")
     to = recipients_for(desk, "archive", email)
