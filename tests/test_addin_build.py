@@ -11,7 +11,7 @@ from lxml import etree
 
 from xl_addin.excel import addin_build
 
-olevba = pytest.importorskip("oletools.olevba")
+from oletools import olevba
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_every_onaction_names_a_sub_in_the_vba(built, modules):
 def test_ribbon_part_relationship_and_content_type(built):
     with zipfile.ZipFile(built) as z:
         assert z.testzip() is None
-        assert z.read(addin_build.RIBBON_PART) == (addin_build.MACROS / "customUI14.xml").read_bytes()
+        assert z.read(addin_build.RIBBON_PART) == (addin_build.MACROS / addin_build.RIBBON_FILE).read_bytes()
         rels = etree.fromstring(z.read("_rels/.rels"))
         ui = [r for r in rels if r.get("Type") == addin_build.RIBBON_REL]
         assert len(ui) == 1 and ui[0].get("Target") == addin_build.RIBBON_PART
@@ -61,19 +61,64 @@ def test_ribbon_part_relationship_and_content_type(built):
         assert b'Extension="xml"' in types and b"addin.macroEnabled" in types
 
 
-def test_xlwings_version_in_vba_matches_installed(modules):
+def test_embedded_module_is_xlwings_custom_addin_module_with_our_project_name(modules):
     import xlwings
 
-    assert addin_build.named_xlwings_version(modules["xlwings"]) == xlwings.__version__
-    assert f"xlwings64-{xlwings.__version__}.dll" in modules["xlwings"]
+    original = (Path(xlwings.__file__).parent / "xlwings_custom_addin.bas").read_text(encoding="utf-8")
+    embedded = modules["xlwings"]
+    assert addin_build.named_xlwings_version(embedded) == xlwings.__version__
+    assert f"xlwings64-{xlwings.__version__}.dll" in embedded
+    assert 'Public Const PROJECT_NAME As String = "xl_logistics"' in embedded
+    assert "Option Private Module" in embedded  # GetConfig, ReadFile, ... are no worksheet functions
+    # apart from those two lines it is xlwings' module as shipped (ActiveWorkbook semantics)
+    changed = [l for l in _body(embedded).splitlines() if l not in original.splitlines()]
+    assert changed == ["Option Private Module", 'Public Const PROJECT_NAME As String = "xl_logistics"']
 
 
-def test_udf_wrappers_cover_every_function(modules):
-    from xl_addin import udfs
+def test_vba_project_stream_is_the_on_write_form(built):
+    """MS-OVBA 2.3.4.1: Reserved1 0x61CC, Version 0xFFFF on write, Reserved2 0, no performance cache."""
+    import struct
 
-    for name, *_ in udfs.UDFS:
-        assert re.search(rf'^Function {name}\(', modules[addin_build.UDF_MODULE], re.M), name
-        assert f'XLPy.CallUDF("xl_addin.udfs", "{name}"' in modules[addin_build.UDF_MODULE]
+    import xlwings
+    from pyopenvba.cfb import CFB
+
+    def stream(path):
+        with zipfile.ZipFile(path) as z:
+            name = next(n for n in z.namelist() if n.endswith("vbaProject.bin"))
+            return CFB.from_bytes(z.read(name)).get_stream_in_storage("VBA", "_VBA_PROJECT")
+
+    ours = stream(built)
+    reserved1, version, reserved2 = struct.unpack("<HHB", ours[:5])
+    assert (reserved1, version, reserved2, len(ours)) == (0x61CC, 0xFFFF, 0, 7)
+    assert ours == stream(Path(xlwings.__file__).parent / "quickstart_addin.xlam")  # xlwings' own add-in
+
+
+def test_udf_module_is_what_xlwings_generates(modules):
+    from xl_addin.excel import udf_vba
+
+    code = modules[udf_vba.UDF_MODULE]
+    assert _body(code) == _body(addin_build.udf_modules()[udf_vba.UDF_MODULE])
+    lines = _body(code).splitlines()
+    # the constant import_udfs writes, before the first #If App (module-private in VBA)
+    const = lines.index("""#Const App = "Microsoft Excel" 'Adjust when using outside of Excel""")
+    assert const < next(i for i, l in enumerate(lines) if l.strip().startswith("#If App"))
+    for name in ("TRACK", "TRACK_STATUS", "TRACK_LAST", "TRACK_ETA", "TRACK_NODES", "TRACK_MANY",
+                 "CARRIER", "WAYBILL_OK", "PHONE_OK", "ADDRESS_OK"):
+        assert re.search(rf"^Function {name}\(", code, re.M), name
+        assert f'XLPy.CallUDF("xl_addin.udfs", "{name}"' in code
+    assert "Function TRACK(waybill)\r\n" in code and "Array(waybill, Nothing)" in code  # caller: filled by xlwings
+    assert "ActiveWorkbook, Application.Caller" in code and "ThisWorkbook" not in code
+
+
+def test_function_help_registers_every_function_once(modules):
+    from xl_addin.excel import udf_vba
+
+    help_code = modules[udf_vba.HELP_MODULE]
+    assert "Option Private Module" in help_code
+    registered = re.findall(r'MacroOptions Macro:=book & "(\w+)"', help_code)
+    assert sorted(registered) == sorted(re.findall(r"^Function (\w+)\(", modules[udf_vba.UDF_MODULE], re.M))
+    assert "RegisterFunctionHelp" in modules["XlLogistics"]  # called from Auto_Open
+    assert max(len(l) for l in help_code.splitlines()) < 1023  # VBA's line limit
 
 
 def test_our_vba_sources_are_ascii():
@@ -95,3 +140,25 @@ def test_cli_build_and_install(tmp_path):
     if not sys.platform.startswith("win"):
         r = _cli("addin", "install")
         assert r.returncode == 2 and "Windows" in r.stderr
+
+
+def test_missing_source_fails_loudly(tmp_path, monkeypatch):
+    from xl_addin.errors import UserError
+
+    empty = tmp_path / "macros"
+    empty.mkdir()
+    monkeypatch.setattr(addin_build, "MACROS", empty)
+    with pytest.raises(UserError) as err:
+        addin_build.build_addin(tmp_path / "out" / "x.xlam")
+    assert "XlLogistics.bas" in str(err.value)
+    (empty / "XlLogistics.bas").write_text('Attribute VB_Name = "XlLogistics"\n', encoding="ascii")
+    with pytest.raises(UserError) as err:
+        addin_build.build_addin(tmp_path / "out" / "x.xlam")
+    assert addin_build.RIBBON_FILE in str(err.value)
+    assert not (tmp_path / "out" / "x.xlam").exists()
+
+
+def test_default_output_is_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = addin_build.build_addin()
+    assert path == tmp_path / "dist" / addin_build.DEFAULT_NAME and path.is_file()

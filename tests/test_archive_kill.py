@@ -13,8 +13,10 @@ import pytest
 
 from test_archive import NOV, archived_keys, build_month, live_keys
 
-POINTS = ["after_file:订单确认单", "before_manifest", "after_manifest", "after_verify", "after_remove:orders",
-          "after_remove:bindings"]
+POINTS = ["after_file:订单确认单", "before_manifest", "after_manifest", "after_verify",
+          "during_remove:orders",     # the removal pass is half-way through the order book's sheets
+          "before_replace:orders",    # the new order book is complete, not yet in place
+          "after_remove:orders", "before_replace:bindings", "after_remove:bindings"]
 RUN = ("import sys; from xl_addin.entrypoints import closing_commands; "
        "from xl_addin.entrypoints.cli import main; sys.exit(main(sys.argv[1:]))")
 ALL = {"orders": ["A0", "A1", "A2", "B1", "C1"], "followups": ["A0", "A1", "A2", "B1"],

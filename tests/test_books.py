@@ -90,6 +90,7 @@ def test_other_books_keys():
     assert keys(BINDINGS, "Bindings") == [
         "order_no", "waybill_no", "carrier", "carrier_code", "source", "bound_at", "bound_by",
         "expected_delivery", "expected_estimated", "service", "est_freight", "selection_reason",
+        "carrier_check", "carrier_corrected", "corrected_at", "corrected_by",
         "review_status", "reviewed_by", "reviewed_at", "note"]
     assert keys(BINDINGS, "Carriers") == ["carrier_code", "name", "kuaidi100_code", "short_code", "qualified",
                                           "services", "transit_days", "contact", "phone", "note"]

@@ -137,8 +137,10 @@ def test_cli_report_list_show_update(tmp_path, capsys):
 
     init_desk(tmp_path, NOW)
     now = ["--now", "2026-11-26T09:00+08:00", "--desk", str(tmp_path)]
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"\xff\xd8 a photo")
     assert main(["report-exception", "--waybill", "SF9", "--type", "lost", "--description", "丢了", "--by", "张三",
-                 "--evidence", "/tmp/a.jpg", "--json", *now]) == 0
+                 "--evidence", str(photo), "--off-system", "客户自行寄出的退货件", "--json", *now]) == 0
     case = json.loads(capsys.readouterr().out)
     assert case["type"] == "丢件" and case["sla_status"] == "正常"
     assert main(["cases", "--open", "--json", "--now", "2026-11-26T09:25+08:00", "--desk", str(tmp_path)]) == 0

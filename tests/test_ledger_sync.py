@@ -20,9 +20,14 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
 
 @pytest.fixture
 def desk(tmp_path):
+    from xl_addin.adapters.store.tracking import TrackingStore
+
     init_desk(tmp_path, NOW)
     d = load_desk(tmp_path)
     s = store_for(d)
+    with s.transaction():  # the shipments the cases name are the desk's own
+        TrackingStore(s).register([{"waybill_no": w, "order_no": o, "carrier_code": c}
+                                   for w, o, c in (("SF1", "O1", "shunfeng"), ("YT77", "O77", "yuantong"))], NOW)
     yield d, s
     s.close()
 

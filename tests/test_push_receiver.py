@@ -135,13 +135,17 @@ def test_carrier_correction_is_honoured_and_audited(rx):
 def test_abort_no_record_resubscribes_once_then_escalates(rx):
     abort = push_form("WB00000001", [], status="abort", extra={"message": "3天查询无记录"})
     assert requests.post(rx.cb, data=abort, timeout=5).text == ACK
+    rx.clock["now"] = NOW + timedelta(hours=1, minutes=30)  # Kuaidi100 re-sends it: a copy, not a second abort
+    assert requests.post(rx.cb, data=abort, timeout=5).text == ACK
     with store_for(rx.desk) as st:
         sub = SubscriptionStore(st).get("WB00000001")
         assert sub.state == "retry" and sub.resubscribes == 1 and sub.escalated_at is None
+        assert sub.pushes == 1
         # it is subscribed again once its time comes
         assert "WB00000001" in [w for w, _c, _o in SubscriptionStore(st).to_subscribe(NOW + timedelta(hours=3))]
         with st.transaction():
             SubscriptionStore(st).answered("WB00000001", "accepted", "200", "", "", NOW + timedelta(hours=3))
+    rx.clock["now"] = NOW + timedelta(days=3, hours=3)  # the new subscription's own abort, days later
     assert requests.post(rx.cb, data=abort, timeout=5).text == ACK
     with store_for(rx.desk) as st:
         sub = SubscriptionStore(st).get("WB00000001")

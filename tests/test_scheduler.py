@@ -37,7 +37,8 @@ def test_jobs_from_config_and_os_scheduler_entries(tmp_path):
     s = Settings()
     s.schedule.weekly_summary = "MON 09:00"
     jobs = {j.name: j for j in jobs_from_settings(s)}
-    assert set(jobs) == {"refresh", "health", "summary", "archive", "followups"}
+    assert set(jobs) == {"refresh", "health", "close", "summary", "archive", "followups"}
+    assert jobs["close"].args == ["close"] and jobs["close"].every_hours == 2
     assert jobs["archive"].day == 1 and (jobs["followups"].hour, jobs["followups"].minute) == (9, 30)
     fire = datetime(2026, 12, 1, 6, 0, tzinfo=TZ)
     assert job_args(jobs["archive"], fire) == ["archive", "--month", "2026-11"]

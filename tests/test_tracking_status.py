@@ -50,7 +50,8 @@ def test_unknown_codes_are_unknown_never_in_transit(code):
 
 def test_is_final_and_key_nodes():
     assert is_final(*map_kuaidi100("304")) and is_final(*map_kuaidi100("4")) and is_final(*map_kuaidi100("401"))
-    assert is_final(*map_kuaidi100("210"))  # cancelled by sender
+    # 210 销单 (the sender cancelled) is a problem for a person, not the end like 401 已销单
+    assert not is_final(*map_kuaidi100("210")) and map_kuaidi100("210")[0] is MainStatus.EXCEPTION
     assert not is_final(*map_kuaidi100("6")) and not is_final(*map_kuaidi100("0")) and not is_final(*UNKNOWN)
     assert is_final("Delivered", "Delivered_Other")  # plain strings from the store work too
     assert key_node(*map_kuaidi100("103")) is KeyNode.PICKED_UP
@@ -122,3 +123,32 @@ def test_domain_imports_nothing_heavy():
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("name, main, node", [
+    # Kuaidi100's advanced-state names, as pushes carry them when the account sends names without codes
+    ("已下单", MainStatus.INFO_RECEIVED, None),
+    ("待揽收", MainStatus.INFO_RECEIVED, None),
+    ("已揽收", MainStatus.IN_TRANSIT, "picked_up"),
+    ("揽收", MainStatus.IN_TRANSIT, "picked_up"),
+    ("到达派件城", MainStatus.IN_TRANSIT, None),
+    ("投柜或驿站", MainStatus.AVAILABLE_FOR_PICKUP, "out_for_delivery"),
+    ("投柜或站签收", MainStatus.DELIVERED, "signed"),
+    ("已销单", MainStatus.EXCEPTION, None),
+    ("销单", MainStatus.EXCEPTION, None),
+])
+def test_state_names_without_codes(name, main, node):
+    from xl_addin.domain.tracking.events import kuaidi100_event
+    from xl_addin.domain.tracking.status import key_node
+
+    ev = kuaidi100_event({"time": "2024-11-05 10:00:00", "context": "x", "status": name}, "YT1234567890", "yuantong")
+    assert ev.status is main, name
+    assert (key_node(ev.status, ev.sub_status).value if key_node(ev.status, ev.sub_status) else None) == node
+
+
+def test_cancelled_by_sender_stays_open_while_waybill_cancelled_is_final():
+    from xl_addin.domain.tracking.events import kuaidi100_event
+
+    by_name = lambda n: kuaidi100_event({"time": "2024-11-05 10:00:00", "context": "x", "status": n}, "YT1", "yuantong")
+    assert not is_final(by_name("销单").status, by_name("销单").sub_status)
+    assert is_final(by_name("已销单").status, by_name("已销单").sub_status)

@@ -1,4 +1,6 @@
-"""Worksheet functions on a real SQLite store with the tracking cache tables."""
+"""Worksheet functions (the plain Python functions) on a real SQLite store built by the real migrations.
+
+How Excel reaches them (xlwings' real decorators and call_udf) is tested in tests/excel/."""
 
 import sqlite3
 from datetime import date
@@ -8,30 +10,34 @@ import pytest
 import xl_addin.udfs as udfs
 from xl_addin.adapters.store import tracking_cache
 
-SCHEMA = """
-CREATE TABLE waybill_status(waybill_no TEXT PRIMARY KEY, carrier_code TEXT, status TEXT, sub_status TEXT,
-  status_zh TEXT, last_time TEXT, last_context TEXT, expected_delivery TEXT, updated_at TEXT);
-CREATE TABLE tracking_events(waybill_no TEXT, time TEXT, context TEXT, status TEXT, source TEXT);
-"""
+STATUS = ("INSERT INTO waybill_status (waybill_no, carrier_code, status, sub_status, status_zh, last_time, "
+          "last_context, expected_delivery, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+EVENT = ("INSERT INTO tracking_events (event_key, waybill_no, carrier_code, time, context, status, sub_status, "
+         "source, ingested_at) VALUES (?, 'SF1234567890123', 'SF', ?, ?, ?, 'InTransit_Other', 'query', ?)")
 
 
 def make_desk(tmp_path, with_tables=True):
+    """A desk whose store was built by the real migrations (with_tables=False: an old file without them)."""
+    from xl_addin.adapters.store.store import open_store
+
     state = tmp_path / ".xl-logistics"
     state.mkdir(parents=True)
-    conn = sqlite3.connect(state / "state.sqlite3")
-    conn.execute("CREATE TABLE meta(k TEXT)")
-    if with_tables:
-        conn.executescript(SCHEMA)
-        conn.execute("INSERT INTO waybill_status VALUES ('SF1234567890123','SF','InTransit','InTransit_Arrival',"
-                     "'运输中','2026-11-27T06:05:00+00:00','【杭州转运中心】已到达','2026-11-29','2026-11-27T06:10:00+00:00')")
-        conn.execute("INSERT INTO waybill_status VALUES ('YT0000000001','YTO','Delivered','Delivered_Other',"
-                     "NULL,'2026-11-26T02:00:00+00:00','已签收，签收人：本人',NULL,NULL)")
-        conn.executemany("INSERT INTO tracking_events VALUES ('SF1234567890123',?,?,?, 'query')", [
-            ("2026-11-26T10:00:00+00:00", "顺丰速运 已收取快件", "InTransit"),
-            ("2026-11-27T06:05:00+00:00", "【杭州转运中心】已到达", "InTransit"),
+    if not with_tables:
+        conn = sqlite3.connect(state / "state.sqlite3")
+        conn.execute("CREATE TABLE meta(k TEXT)")
+        conn.close()
+        return tmp_path
+    with open_store(state / "state.sqlite3") as store:
+        conn = store.conn
+        conn.execute(STATUS, ("SF1234567890123", "SF", "InTransit", "InTransit_Arrival", "运输中",
+                              "2026-11-27T06:05:00+00:00", "【杭州转运中心】已到达", "2026-11-29",
+                              "2026-11-27T06:10:00+00:00"))
+        conn.execute(STATUS, ("YT0000000001", "YTO", "Delivered", "Delivered_Other", None,
+                              "2026-11-26T02:00:00+00:00", "已签收，签收人：本人", None, "2026-11-26T02:10:00+00:00"))
+        conn.executemany(EVENT, [
+            ("k1", "2026-11-26T10:00:00+00:00", "顺丰速运 已收取快件", "InTransit", "2026-11-26T10:01:00+00:00"),
+            ("k2", "2026-11-27T06:05:00+00:00", "【杭州转运中心】已到达", "InTransit", "2026-11-27T06:06:00+00:00"),
         ])
-        conn.commit()
-    conn.close()
     return tmp_path
 
 
@@ -110,11 +116,17 @@ def test_format_checks():
     assert udfs.PHONE_OK([["13800138000"], ["1"]])[0] == [True]
 
 
-def test_every_udf_has_an_excel_name_and_parameters():
-    for name, func, args, _ in udfs.UDFS:
-        excel = getattr(udfs, name)
-        assert excel.__xl_params__, name
-        assert callable(func)
+def test_every_excel_function_names_only_its_own_parameters():
+    """What the real xlarg checks at import ("Invalid argument name"), read from the same signature."""
+    import inspect
+
+    names = [f.__name__ for f in udfs.EXCEL_FUNCTIONS]
+    assert names == ["TRACK", "TRACK_STATUS", "TRACK_LAST", "TRACK_ETA", "TRACK_NODES", "TRACK_MANY",
+                     "CARRIER", "WAYBILL_OK", "PHONE_OK", "ADDRESS_OK"]
+    for f in udfs.EXCEL_FUNCTIONS:
+        params = list(inspect.signature(f).parameters)
+        assert params[-1] == "caller" if f.__name__.startswith("TRACK") else "caller" not in params
+        assert f.__doc__, f.__name__
 
 
 def test_kept_answers_follow_a_commit_by_another_connection(tmp_path, monkeypatch):
@@ -122,8 +134,8 @@ def test_kept_answers_follow_a_commit_by_another_connection(tmp_path, monkeypatc
     monkeypatch.setattr(tracking_cache, "RECHECK_SECONDS", 3600.0)  # within the interval: the kept answer
     assert udfs.track("SF7777777777777", desk) == udfs.NOT_TRACKED
     conn = sqlite3.connect(tmp_path / ".xl-logistics" / "state.sqlite3")
-    conn.execute("INSERT INTO waybill_status VALUES ('SF7777777777777','SF','Delivered','Delivered_Other',"
-                 "'已签收','2026-11-28T01:00:00+00:00','已签收',NULL,NULL)")
+    conn.execute(STATUS, ("SF7777777777777", "SF", "Delivered", "Delivered_Other", "已签收",
+                          "2026-11-28T01:00:00+00:00", "已签收", None, "2026-11-28T01:05:00+00:00"))
     conn.commit()
     conn.close()
     assert udfs.track("SF7777777777777", desk) == udfs.NOT_TRACKED

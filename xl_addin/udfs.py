@@ -1,7 +1,7 @@
-"""Worksheet functions (the module xlwings is configured to load): =TRACK(A2), =PHONE_OK(B2), …
+"""Worksheet functions (the module the add-in's VBA wrappers call): =TRACK(A2), =PHONE_OK(B2), …
 
-Each is a plain Python function; the xlwings decorators are added only when
-xlwings imports. Tracking functions read the state store's cache only — never
+Each is a plain Python function (``track``, ``phone_ok``, …), and beside it the Excel name
+(``TRACK``, ``PHONE_OK``, …) decorated for xlwings at the bottom of this file. Tracking functions read the state store's cache only — never
 the network during recalculation (a provider locks a number queried too
 often). Every function also takes a whole column (=TRACK(A2:A5001)) and
 returns one result per cell in a single call: one call from Excel to Python
@@ -253,8 +253,6 @@ def address_ok(address: Any) -> Any:
     return _over(address, one)
 
 
-# ---------------------------------------------------------------- the Excel names (xlwings)
-
 def _caller_folder(caller) -> str | None:
     """The calling workbook's folder (only asked when XL_LOGISTICS_DESK is not set)."""
     import os
@@ -270,54 +268,94 @@ def _caller_folder(caller) -> str | None:
     return str(Path(full).parent) if full and ("\\" in full or "/" in full) else None
 
 
-# (Excel name, plain function, argument names, tracking lookup?, 2-D result table?)
-UDFS: tuple[tuple[str, Callable, tuple[str, ...], bool], ...] = (
-    ("TRACK", track, ("waybill",), True),
-    ("TRACK_STATUS", track_status, ("waybill",), True),
-    ("TRACK_LAST", track_last, ("waybill",), True),
-    ("TRACK_ETA", track_eta, ("waybill",), True),
-    ("TRACK_NODES", track_nodes, ("waybill",), True),
-    ("TRACK_MANY", track_many, ("waybills",), True),
-    ("CARRIER", carrier, ("waybill",), False),
-    ("WAYBILL_OK", waybill_ok, ("waybill", "carrier"), False),
-    ("PHONE_OK", phone_ok, ("phone",), False),
-    ("ADDRESS_OK", address_ok, ("address",), False),
-)
+# ---------------------------------------------------------------- the Excel names (xlwings)
+#
+# Written out one by one, exactly as xlwings reads them: ``xw.func`` takes the function's own
+# parameter names (``inspect.signature``) and its docstring (the function wizard's description);
+# every ``xw.arg`` must name one of those parameters (the real ``xlarg`` raises "Invalid argument
+# name" otherwise, and the UDF server then cannot import this module). A parameter called
+# ``caller`` is xlwings' reserved one: the VBA wrapper passes ``Nothing`` and ``call_udf`` puts
+# the calling cell there. ``ndim=2``: one cell and a range arrive the same way, as a 2-D list.
+# Off Windows ``xw.func``/``xw.arg`` are xlwings' no-op stand-ins; ``xl_addin.excel.xlwings_real``
+# binds the real ones (as xlwings/__init__.py does on Windows) to build and test the add-in.
+
+import xlwings as xw  # noqa: E402  (a hard dependency; xlwings has imported it already inside Excel)
+
+CATEGORY = "物流助手"
+_WAYBILL_DOC = "运单号：一个单元格，或一整列如 A2:A5001（一次调用返回每行的结果）"
 
 
-def _excel_function(name: str, func: Callable, args: tuple[str, ...], tracking: bool) -> Callable:
-    if tracking:
-        def udf(waybill, caller):
-            return func(waybill, _caller_folder(caller))
-        udf.__doc__ = func.__doc__
-        params = ("waybill",)
-    elif len(args) == 2:
-        def udf(waybill, carrier):  # type: ignore[misc]
-            return func(waybill, carrier)
-        udf.__doc__ = func.__doc__
-        params = args
-    else:
-        def udf(value):  # type: ignore[misc]
-            return func(value)
-        udf.__doc__ = func.__doc__
-        params = args
-    udf.__name__ = udf.__qualname__ = name
-    udf.__xl_params__ = params  # the VBA wrapper's parameters (addin_build)
-    try:
-        import xlwings as xw
-    except ImportError:  # plain functions still work (tests, scripts)
-        return udf
-    # off Windows these decorators are xlwings' no-op stand-ins; on Windows they register the UDF
-    for param in params:  # always a 2-D list: one cell and a range go the same way
-        udf = xw.arg(param, ndim=2)(udf)
-    decorated = xw.func(udf)
-    decorated.__xl_params__ = params
-    return decorated
+@xw.func(category=CATEGORY)
+@xw.arg("waybill", ndim=2, doc=_WAYBILL_DOC)
+def TRACK(waybill, caller):
+    """运单的最新状态和最后节点时间（中国时间），如“运输中 11-27 14:05”；只读状态库，不联网。"""
+    return track(waybill, _caller_folder(caller))
 
 
-def _define() -> None:
-    for name, func, args, tracking in UDFS:
-        globals()[name] = _excel_function(name, func, args, tracking)
+@xw.func(category=CATEGORY)
+@xw.arg("waybill", ndim=2, doc=_WAYBILL_DOC)
+def TRACK_STATUS(waybill, caller):
+    """运单的标准状态代码（如 InTransit、Delivered）。"""
+    return track_status(waybill, _caller_folder(caller))
 
 
-_define()
+@xw.func(category=CATEGORY)
+@xw.arg("waybill", ndim=2, doc=_WAYBILL_DOC)
+def TRACK_LAST(waybill, caller):
+    """运单最后一个节点的原文（物流商写的内容）。"""
+    return track_last(waybill, _caller_folder(caller))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("waybill", ndim=2, doc=_WAYBILL_DOC)
+def TRACK_ETA(waybill, caller):
+    """预计送达日期（日期单元格）；还没有时显示“暂无预计送达”。"""
+    return track_eta(waybill, _caller_folder(caller))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("waybill", ndim=2, doc="运单号：一个单元格")
+def TRACK_NODES(waybill, caller):
+    """一个运单的全部节点（时间、节点、状态），最新的在前，作为表格向下展开。"""
+    return track_nodes(waybill, _caller_folder(caller))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("waybills", ndim=2, doc="一整列运单号，如 A2:A5001")
+def TRACK_MANY(waybills, caller):
+    """对一整列运单一次返回 TRACK 的结果（与 =TRACK(A2:A5001) 相同）。"""
+    return track_many(waybills, _caller_folder(caller))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("waybill", ndim=2, doc=_WAYBILL_DOC)
+def CARRIER(waybill):
+    """按运单号格式判断物流商，如“顺丰速运”；都不符合时显示“无法识别”。"""
+    return carrier(waybill)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("waybill", ndim=2, doc=_WAYBILL_DOC)
+@xw.arg("carrier", ndim=2, doc="物流商代码或名称，如 SF、顺丰")
+def WAYBILL_OK(waybill, carrier):
+    """运单号符合该物流商的格式时为 TRUE，否则说明哪里不对。"""
+    return waybill_ok(waybill, carrier)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("phone", ndim=2, doc="电话号码：一个单元格或一整列")
+def PHONE_OK(phone):
+    """有效的中国手机或固定电话为 TRUE，否则说明哪里不对。"""
+    return phone_ok(phone)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("address", ndim=2, doc="收货地址：一个单元格或一整列")
+def ADDRESS_OK(address):
+    """省、市、区县、街道和门牌齐全时为 TRUE，否则说明缺什么。"""
+    return address_ok(address)
+
+
+# Every worksheet function, in the order the add-in registers them.
+EXCEL_FUNCTIONS = (TRACK, TRACK_STATUS, TRACK_LAST, TRACK_ETA, TRACK_NODES, TRACK_MANY,
+                   CARRIER, WAYBILL_OK, PHONE_OK, ADDRESS_OK)

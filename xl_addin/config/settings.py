@@ -37,6 +37,12 @@ exceptions = "异常订单处理台账.xlsx"
 [intake]
 confirm_within_minutes = 60     # the procedure's 1-hour rule for problem rows
 extra_goods_file = ""           # optional CSV/TSV (term, category, kind=prohibited|allowed|restricted) extending the keyword lists
+# Errors (prohibited goods, invalid phone, address short of street and number, missing fields, impossible
+# quantities) always stop an order: only a corrected row or an override clears them, never the customer's 已确认.
+# Every warning waits for the customer's confirmation, except the codes listed here, which only tag the order:
+tag_only = ["RESTRICTED_GOODS"] # warning codes that add special_tag and go on at once (no 1-hour wait)
+special_tag = "特殊处理"          # the tag those orders get (the 标签 column; allocation sees it)
+override_roles = ["物流主管"]      # roles that may let an error through: xl-logistics override ORDER CODE --role ...
 
 [waybills]
 numbering = "carrier"           # "carrier": carrier short code + YYYYMMDD + 6-digit serial; "company": company_short_code + ...
@@ -57,6 +63,7 @@ concurrency = 4                 # parallel requests
 no_pickup_hours = 24            # anomaly: no pickup scan this long after binding
 after_pickup_hours = 24         # anomaly: 揽后24小时未更新
 in_transit_hours = 48           # anomaly: 中转停滞超48小时
+no_record_days = 3              # anomaly: no record at all this many days after binding → 请核对物流商或单号
 pause_on_non_working_days = false   # true: anomaly clocks stop on weekends and public holidays
 keep_delivered_days = 3         # delivered waybills leave the 跟踪总览 sheet after this many days
 node_days = 7                   # the 节点明细 sheet shows this many recent days of nodes
@@ -113,6 +120,9 @@ class WorkbooksSection:
 class IntakeSection:
     confirm_within_minutes: int = 60
     extra_goods_file: str = ""
+    tag_only: list = field(default_factory=lambda: ["RESTRICTED_GOODS"])
+    special_tag: str = "特殊处理"
+    override_roles: list = field(default_factory=lambda: ["物流主管"])
 
 
 @dataclass
@@ -137,6 +147,7 @@ class TrackingSection:
     no_pickup_hours: int = 24
     after_pickup_hours: int = 24
     in_transit_hours: int = 48
+    no_record_days: int = 3
     pause_on_non_working_days: bool = False
     keep_delivered_days: int = 3
     node_days: int = 7

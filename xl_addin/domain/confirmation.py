@@ -2,13 +2,17 @@
 
 A row that passes every check is confirmed by the check itself; a row with
 problems waits for the customer, with a deadline; a person records the outcome
-(confirmed / corrected / cancelled), and only confirmed orders go on.
+(confirmed / corrected / cancelled), and only confirmed orders go on. The customer's
+"confirmed" clears warnings only: an error stays until the row is corrected or a named
+person overrides it (``domain.gates``); a tag-only warning never waits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from xl_addin.domain.gates import Gate
 
 AWAITING = "awaiting_customer"
 CONFIRMED = "confirmed"
@@ -29,6 +33,8 @@ OUTCOME_WORDS = {
 OUTCOME_LABELS = {"confirmed": "已确认", "corrected": "已更正", "cancelled": "已取消"}
 BY_CHECK = "系统校验"
 CHANNEL_BY_CHECK = "系统自动"
+RELEASED = "已放行"          # the confirmation column of an order a person overrode
+CHANNEL_RELEASED = "主管批准"
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,15 @@ def parse_outcome(text: object) -> str | None:
 
 
 def decide(check: str, outcome: Outcome, previous: Previous | None, fingerprint: str,
-           now: datetime, window: timedelta) -> Decision:
-    """The confirmation state of one order after a check run at ``now``."""
+           now: datetime, window: timedelta, gate: Gate | None = None) -> Decision:
+    """The confirmation state of one order after a check run at ``now``.
+
+    ``gate`` says which findings still close the gate (see ``domain.gates``); without one, every
+    error blocks and every warning waits for the customer.
+    """
     label = CHECK_LABELS[check]
+    if gate is None:
+        gate = Gate(blocking=("error",) if check == "error" else (), holding=("warning",) if check == "warning" else ())
     if outcome.kind == "cancelled":
         return Decision(CANCELLED, label, None, False, OUTCOME_LABELS["cancelled"], outcome.by,
                         outcome.at or now, outcome.channel)
@@ -86,21 +98,43 @@ def decide(check: str, outcome: Outcome, previous: Previous | None, fingerprint:
         return Decision(previous.status, label, None, False, OUTCOME_LABELS.get(outcome.kind or "", None) or "已确认",
                         previous.confirmed_by, previous.confirmed_at, outcome.channel)
     person = (outcome.by or "").strip()
-    if outcome.kind in ("confirmed", "corrected") and person and (check == "ok" or outcome.kind == "confirmed"):
-        note = None if check == "ok" else "客户已确认，校验提示保留备查"
-        return Decision(CONFIRMED, label, None, False, OUTCOME_LABELS[outcome.kind], person,
-                        outcome.at or now, outcome.channel, note)
-    if check == "ok":
-        same = previous is not None and previous.status == CONFIRMED and previous.fingerprint == fingerprint \
-            and previous.confirmed_by == BY_CHECK
-        at = previous.confirmed_at if same and previous.confirmed_at else now
-        return Decision(CONFIRMED, label, None, False, "已确认", BY_CHECK, at, CHANNEL_BY_CHECK)
+    answered = outcome.kind in ("confirmed", "corrected") and bool(person)
+    released = "；".join(o.describe() for o in gate.overridden) or None
+    if not gate.blocking:
+        if answered and (outcome.kind == "confirmed" or not gate.holding):
+            note = "客户已确认，校验提示保留备查" if gate.holding else None
+            return Decision(CONFIRMED, label, None, False, OUTCOME_LABELS[outcome.kind], person,
+                            outcome.at or now, outcome.channel, _join(note, released, _tag_note(gate)))
+        if not gate.holding:
+            if gate.overridden:  # released by the person who overrode the last error
+                last = max(gate.overridden, key=lambda o: o.at)
+                return Decision(CONFIRMED, label, None, False, RELEASED, last.by, last.at, CHANNEL_RELEASED,
+                                _join(released, _tag_note(gate)))
+            same = previous is not None and previous.status == CONFIRMED and previous.fingerprint == fingerprint \
+                and previous.confirmed_by == BY_CHECK
+            at = previous.confirmed_at if same and previous.confirmed_at else now
+            return Decision(CONFIRMED, label, None, False, "已确认", BY_CHECK, at, CHANNEL_BY_CHECK, _tag_note(gate))
     keep = previous is not None and previous.status == AWAITING and previous.fingerprint == fingerprint \
         and previous.confirm_deadline is not None
     deadline = previous.confirm_deadline if keep else now + window
     note = None
-    if outcome.kind in ("confirmed", "corrected") and not person:
+    if gate.blocking and outcome.kind == "confirmed" and person:
+        how = "请更正订单或取消" if gate.must_correct == gate.blocking else "请更正订单，或由主管批准放行（xl-logistics override）"
+        note = f"客户确认不能放行 {'、'.join(gate.blocking)}：{how}"
+    elif outcome.kind in ("confirmed", "corrected") and not person:
         note = "确认结果需填写确认人"
     elif outcome.kind == "corrected":
         note = "已更正但仍有问题，请再次联系客户"
-    return Decision(AWAITING, label, deadline, now > deadline, None, None, None, None, note)
+    elif gate.blocking and gate.overridden:
+        note = f"仍有 {'、'.join(gate.blocking)} 未放行"
+    return Decision(AWAITING, label, deadline, now > deadline, None, None, None, None, _join(note, released))
+
+
+def _tag_note(gate: Gate) -> str | None:
+    if not gate.tagged:
+        return None
+    return f"{'、'.join(gate.tagged)} 只加特殊处理标签，无需等客户确认"
+
+
+def _join(*notes: str | None) -> str | None:
+    return "；".join(n for n in notes if n) or None

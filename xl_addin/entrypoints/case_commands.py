@@ -43,10 +43,17 @@ def _tz(desk) -> ZoneInfo:
 @click.option("--source", default="manual", show_default=True,
               type=click.Choice(["manual", "complaint", "phone"]), help="How it was found.")
 @click.option("--submit-to", "handler", default=None, help="Submit to this exception handler now.")
+@click.option("--off-system", "off_system", default=None, metavar="REASON",
+              help="The shipment is not in this desk's records (sent outside it): say why. Without it an unknown "
+                   "waybill or order is refused.")
 @common_options
 def report_exception(waybill, order_no, case_type, description, evidence, by, severity, source, handler,
-                     opts: Options) -> int:
-    """Open an exception case (《异常订单报告》); a second report of the same waybill and type joins the open case."""
+                     off_system, opts: Options) -> int:
+    """Open an exception case (《异常订单报告》); a second report of the same waybill and type joins the open case.
+
+    The waybill or order must be one this desk knows, unless --off-system gives the reason. An evidence file
+    must exist: it is copied into the desk's evidence/ folder and its SHA-256 is recorded with the case, so a
+    claim keeps it after the original is moved. Exit 2 when nothing was recorded."""
     from xl_addin.bootstrap import store_for
     from xl_addin.services.cases import case_view, report_exception as run, sla_config
 
@@ -56,7 +63,7 @@ def report_exception(waybill, order_no, case_type, description, evidence, by, se
     with store_for(desk) as store:
         case = run(store, now, type=case_type, description=description, by=by, waybill_no=waybill,
                    order_no=order_no, evidence=evidence, source=source, severity=severity, handler=handler,
-                   tz=_tz(desk))
+                   tz=_tz(desk), off_system=off_system, desk_root=desk.root)
         view = case_view(case, now, sla_config(desk.settings)) | {"duplicate": case["duplicate"]}
     verb = "已记入未结案件" if case["duplicate"] else "已登记异常案件"
     emit(opts, view, f"{verb} {view['case_id']}（{case_kind(view['type'], view['severity'])}）SLA: {view['sla_status']} "
@@ -103,6 +110,9 @@ def case_cmd(case_id: str, opts: Options) -> int:
     with store_for(desk) as store:
         view = case_view(get_case(store, case_id), now, sla_config(desk.settings))
         view["history"] = CaseStore(store).history(view["case_id"])
+        from xl_addin.services.evidence import evidence_of
+
+        view["evidence_files"] = evidence_of(store, view["case_id"])
 
     def text() -> str:
         lines = [f"案件 {view['case_id']}  {view['type']}（{view['severity']}）  {view['case_status']}  "
@@ -110,6 +120,7 @@ def case_cmd(case_id: str, opts: Options) -> int:
         lines += [f"  {FIELD_ZH[k]}: {view[k]}" for k in FIELD_ZH if view.get(k) not in (None, "")]
         lines.append("处理步骤:")
         lines += [f"  [{'x' if s['done'] else ' '}] {s['label']}" for s in view["steps"]]
+        lines += [f"  凭证文件: {e['stored']}  SHA-256 {e['sha256']}（原文件 {e['original']}）" for e in view["evidence_files"]]
         lines.append("历史:")
         lines += [f"  {desk_time(h['changed_at'], _tz(desk))} {h['changed_by']} {h['field']}: {h['old_value'] or ''} → "
                   f"{h['new_value'] or ''} {h['note'] or ''}".rstrip() for h in view["history"]]

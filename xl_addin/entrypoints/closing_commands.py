@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from xl_addin.display.moments import desk_time
@@ -42,7 +44,11 @@ def _sync_sheet(desk, store, now) -> dict:
 @common_options
 def close(opts: Options) -> int:
     """Complete every signed order (with its signing time) unless an exception case on it is open;
-    a satisfaction follow-up falls due 24 hours after signing."""
+    a satisfaction follow-up falls due 24 hours after signing.
+
+    refresh, the push receiver and manual nodes already complete an order when they learn of its signing;
+    this is the catch-up and audit run (the scheduler starts it), which also releases held orders whose
+    case has closed."""
     from xl_addin.bootstrap import store_for
     from xl_addin.services.closing import complete_signed_orders
     from xl_addin.services.job_runs import run_job
@@ -198,8 +204,21 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
     from xl_addin.services.job_runs import email_report, recipients_for, run_job
 
     def work():
-        with store_for(desk) as store:
-            return archive_month(desk, store, month, now, force_open_cases=force_open_cases)
+        from tqdm import tqdm
+
+        # a bar on a terminal only (disable=None), as the other long commands show
+        bar = tqdm(total=None, desc="月度归档", unit="步", file=sys.stderr, disable=None, leave=False)
+
+        def steps(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh() if not bar.disable else None
+
+        try:
+            with store_for(desk) as store:
+                return archive_month(desk, store, month, now, force_open_cases=force_open_cases, steps=steps)
+        finally:
+            bar.close()
 
     out = run_job(desk, "archive", now, work,
                   lambda r: f"{r['month']} {label('archive_status', r['status'])}，订单 {r['orders']} 单")

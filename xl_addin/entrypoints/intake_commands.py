@@ -1,4 +1,4 @@
-"""Stage 1 commands: validate, confirm."""
+"""Stage 1 commands: validate, confirm, override."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _render(report) -> str:
     s = report.summary
     lines = [f"{report.file.name} / {report.sheet}: {s['rows']} 行 — 通过 {s['ok']}，待复核 {s['warnings']}，"
              f"有问题 {s['errors']}；已确认 {s['confirmed']}，待客户确认 {s['awaiting']}（超时 {s['overdue']}），"
-             f"已取消 {s['cancelled']}"]
+             f"已取消 {s['cancelled']}" + (f"，已进入后续环节 {s['later']}" if s.get("later") else "")]
     bad = [r for r in report.rows if r.result.problems]
     for r in bad[:SHOW_ROWS]:
         for p in r.result.problems:
@@ -68,7 +68,7 @@ def validate(file: Path | None, sheet: str | None, no_write: bool, opts: Options
     """
     from xl_addin.bootstrap import store_for
     from xl_addin.services.intake import validate_orders
-    from xl_addin.services.intake_rules import rules_for_desk
+    from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
 
     setup_logs(opts)
     path, desk = _target(opts, file)
@@ -80,7 +80,7 @@ def validate(file: Path | None, sheet: str | None, no_write: bool, opts: Options
     try:
         report = validate_orders(path, opts.now(tz), store=store, rules=rules, tz_name=tz, confirm_within=window,
                                  backup_dir=desk.backup_dir if desk else None, sheet_name=sheet,
-                                 write=not no_write, progress=bar)
+                                 write=not no_write, progress=bar, policy=policy_for_desk(desk))
     finally:
         bar.close()
         if store is not None:
@@ -96,6 +96,15 @@ def validate(file: Path | None, sheet: str | None, no_write: bool, opts: Options
     return EXIT_ROW_ERRORS if report.has_errors else EXIT_OK
 
 
+def _row_answer(opts: Options, order_no: str, row) -> int:
+    if row.write_message:
+        click.echo(f"注意: {row.write_message}", err=True)
+    emit(opts, row.as_dict() | {"written": row.write_message is None, "write_message": row.write_message},
+         f"订单 {order_no}（第{row.row}行）: {row.decision.status_label}"
+         + (f"；{row.decision.note}" if row.decision.note else ""))
+    return EXIT_OK if row.decision.status in ("confirmed", "cancelled") else EXIT_ROW_ERRORS
+
+
 @cli.command()
 @click.argument("order_no")
 @click.option("--outcome", required=True, help="已确认 / 已更正 / 已取消 (confirmed / corrected / cancelled).")
@@ -103,9 +112,16 @@ def validate(file: Path | None, sheet: str | None, no_write: bool, opts: Options
 @click.option("--channel", default="电话", show_default=True, help="How: 电话 / 微信 / 邮件 / 短信.")
 @common_options
 def confirm(order_no: str, outcome: str, by: str, channel: str, opts: Options) -> int:
-    """Record the customer's answer for one order (the 1-hour confirmation loop); the row is re-checked."""
+    """Record the customer's answer for one order (the 1-hour confirmation loop); the row is re-checked.
+
+    The customer's 已确认 clears warnings only: an error stays until the row is corrected (已更正 and the
+    re-check passes) or a supervisor lets it through with `override`. The answer is kept in the state store
+    first; when the workbook is open in Excel it is written into the row by the next validate.
+    Exit 0 when the order is confirmed or cancelled, 1 when it still waits.
+    """
     from xl_addin.bootstrap import load_desk, store_for
     from xl_addin.services.intake import record_confirmation
+    from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
 
     setup_logs(opts)
     desk = load_desk(opts.desk)
@@ -113,7 +129,36 @@ def confirm(order_no: str, outcome: str, by: str, channel: str, opts: Options) -
     with store_for(desk) as store:
         row = record_confirmation(desk.workbook("orders"), order_no, outcome, by, opts.now(tz), channel=channel,
                                   store=store, tz_name=tz, backup_dir=desk.backup_dir,
-                                  confirm_within=timedelta(minutes=desk.settings.intake.confirm_within_minutes))
-    emit(opts, row.as_dict(), f"订单 {order_no}（第{row.row}行）: {row.decision.status_label}"
-         + (f"；{row.decision.note}" if row.decision.note else ""))
-    return EXIT_OK if row.decision.status in ("confirmed", "cancelled") else EXIT_ROW_ERRORS
+                                  confirm_within=timedelta(minutes=desk.settings.intake.confirm_within_minutes),
+                                  policy=policy_for_desk(desk), rules=rules_for_desk(desk))
+    return _row_answer(opts, order_no, row)
+
+
+@cli.command()
+@click.argument("order_no")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--by", "by", required=True, help="Who lets the order through (a name, recorded in the audit log).")
+@click.option("--role", required=True, help="Their role; must be one of [intake] override_roles (default 物流主管).")
+@click.option("--reason", required=True, help="Why the order may go on as written (shown in the row).")
+@common_options
+def override(order_no: str, codes: tuple[str, ...], by: str, role: str, reason: str, opts: Options) -> int:
+    """Let one order through despite the errors named by CODES (e.g. PHONE_INVALID ADDRESS_INCOMPLETE).
+
+    Who, role, reason and code are stored in the state store and the audit log, and the row's 问题说明 shows
+    the release. PROHIBITED_GOODS, DUPLICATE_ORDER and SOURCE_MISMATCH can never be overridden: correct the
+    row or cancel the order. Exit 0 when the order is confirmed, 1 when it still waits (e.g. for the customer),
+    2 when nothing was recorded.
+    """
+    from xl_addin.bootstrap import load_desk, store_for
+    from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
+    from xl_addin.services.overrides import record_override
+
+    setup_logs(opts)
+    desk = load_desk(opts.desk)
+    tz = desk.settings.desk.timezone
+    with store_for(desk) as store:
+        row = record_override(desk.workbook("orders"), order_no, list(codes), by=by, role=role, reason=reason,
+                              now=opts.now(tz), store=store, tz_name=tz, backup_dir=desk.backup_dir,
+                              confirm_within=timedelta(minutes=desk.settings.intake.confirm_within_minutes),
+                              policy=policy_for_desk(desk), rules=rules_for_desk(desk))
+    return _row_answer(opts, order_no, row)

@@ -35,13 +35,16 @@ def subscribe(show_all: bool, opts: Options) -> int:
         from xl_addin.adapters.store.subscriptions import STATE_ZH
 
         lines = [f"提交订阅 {res.submitted} 单：成功 {res.accepted}，已在订阅中 {res.duplicate}，"
-                 f"被拒 {len(res.refused)}，稍后重试 {len(res.retry_later)}",
+                 f"被拒 {len(res.refused)}，稍后重试 {len(res.retry_later)}"
+                 + (f"，本月订阅次数已满 {res.limited}（改为定时查询）" if res.limited else ""),
                  "当前订阅状态: " + ("，".join(f"{STATE_ZH.get(k, k)} {v}" for k, v in sorted(res.states.items()))
                                     or "无")]
         for p in res.refused[:20]:
             lines.append(f"  ! {p['waybill_no']} 返回码 {p['code']} {p['message']} {p['hint']}".rstrip())
         for a in res.attention[:20]:
-            if a["state"] == "abort" or a["escalated_at"]:
+            if a["state"] == "limit":
+                lines.append(f"  ! {a['waybill_no']} {a['hint']}")
+            elif a["state"] == "abort" or a["escalated_at"]:
                 lines.append(f"  ! {a['waybill_no']} 推送已中止（{a['message']}），改为定时查询，请人工关注")
         for r in rows:
             lines.append(f"  {r['waybill_no']}  {r['company']}  {r['state_zh']}  {r['return_code'] or ''}  "

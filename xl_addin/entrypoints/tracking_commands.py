@@ -48,6 +48,9 @@ def refresh(opts: Options) -> int:
             lines.append(f"接续上次中断的刷新（第 {res.resumed_from} 次，已完成 {res.resumed_done} 单）")
         if res.manual_ingested:
             lines.append(f"已导入人工录入节点 {res.manual_ingested} 条")
+        if res.waiting_for_check:
+            lines.append(f"  ! {res.waiting_for_check} 单多日无任何轨迹，请核对物流商或单号（见跟踪记录表与异常台账；"
+                         "更正用 xl-logistics rebind），每天只再查一次")
         for p in res.problems[:20]:
             lines.append(f"  ! {p['waybill_no']} {p['message']} {p['hint']}".rstrip())
         if res.failed:

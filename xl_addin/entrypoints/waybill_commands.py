@@ -178,22 +178,40 @@ def bind(order_no: str, waybill: str, carrier: str | None, by: str, source: str,
 @click.argument("new_waybill")
 @click.option("--by", "by", required=True, help="Who re-binds.")
 @click.option("--reason", required=True, help="Why (e.g. 物流商重新出单).")
-@click.option("--carrier", default=None, help="Carrier of the new number (default: the current binding's).")
+@click.option("--carrier", default=None, help="Carrier of the new number (default: the current binding's). "
+              "With the order's own number: the carrier it really belongs to (a carrier correction).")
 @click.option("--source", type=click.Choice(["manual", "carrier_api"]), default="manual", show_default=True)
 @common_options
 def rebind(order_no: str, new_waybill: str, by: str, reason: str, carrier: str | None, source: str,
            opts: Options) -> int:
-    """Replace an order's waybill number; the old binding is kept as history (who, when, why)."""
+    """Replace an order's waybill number; the old binding is kept as history (who, when, why) and the old
+    number is no longer tracked (it names the new one). A new number that does not fit the order's carrier
+    (and no --carrier) lists the carriers it looks like (format and the provider's auto-detection), exit 2.
+    With the same number and --carrier: correct the
+    carrier (e.g. confirming the Binding Table's 承运商核对 suggestion); every later query and subscription
+    uses the new carrier's code."""
+    from pathlib import Path
+
     from xl_addin.bootstrap import store_for
+    from xl_addin.services.waybills import CarrierNeeded, provider_autonumber, shell_arg
     from xl_addin.services.waybills import rebind as run
 
     setup_logs(opts)
     desk, policy, books = _desk(opts)
-    with store_for(desk) as store:
-        old, new, sync = run(store, order_no, new_waybill, by, reason, opts.now(policy.timezone),
-                             carrier_name=carrier, source=source, policy=policy, books=books)
+    suffix = "" if Path(opts.desk) == Path(".") else f" --desk {shell_arg(str(opts.desk))}"
+    autonumber = provider_autonumber(desk.settings) if not (carrier or "").strip() else None
+    try:
+        with store_for(desk) as store:
+            old, new, sync = run(store, order_no, new_waybill, by, reason, opts.now(policy.timezone),
+                                 carrier_name=carrier, source=source, policy=policy, books=books,
+                                 autonumber=autonumber, command_suffix=suffix)
+    except CarrierNeeded as exc:
+        emit(opts, exc.as_dict(), f"未换绑: {exc.message}\n{exc.hint}")
+        return exc.exit_code
     payload = {"old": old.as_dict(), "new": new.as_dict(), "workbooks": sync.as_dict() if sync else None}
-    emit(opts, payload, "\n".join([f"订单 {new.order_no}: {old.waybill_no} → {new.waybill_no} ({new.carrier})"]
+    head = (f"订单 {new.order_no}: {new.waybill_no} 的物流商已更正 {old.carrier} → {new.carrier}"
+            if old.waybill_no == new.waybill_no else f"订单 {new.order_no}: {old.waybill_no} → {new.waybill_no} ({new.carrier})")
+    emit(opts, payload, "\n".join([head]
                                   + _sync_lines(sync)))
     return EXIT_OK
 

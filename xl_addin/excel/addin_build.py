@@ -1,35 +1,70 @@
 """Build ``xl-logistics.xlam`` from text sources on any OS (pyOpenVBA writes the VBA project).
 
-Contents: our VBA modules (``macros/*.bas``), xlwings' own VBA module from the
-installed (pinned) xlwings, pre-generated VBA wrappers for the worksheet
-functions (what xlwings' "Import Functions" would write, so users need no
-import step or trust-access setting), and the ribbon part
-``customUI/customUI14.xml`` with its package relationship.
+Contents:
+- xlwings' VBA module for custom add-ins (``xlwings_custom_addin.bas`` of the installed, pinned
+  xlwings) with its ``PROJECT_NAME`` set to ours: it works on the *active* workbook and reads its
+  settings from ``%USERPROFILE%\\.xl_logistics\\xl_logistics.conf``, so the user's own
+  ``~/.xlwings/xlwings.conf`` (and their other xlwings workbooks) are left alone. It gets
+  ``Option Private Module`` so its public helpers (GetConfig, ReadFile, …) are not offered as
+  worksheet functions in every workbook;
+- our VBA modules (``macros/*.bas``): the ribbon callback;
+- the worksheet functions' wrappers, written by xlwings' own generator, and their function-wizard
+  texts (``udf_vba``), so users need no "Import Functions" step or trust-access setting;
+- the ribbon part ``customUI/customUI14.xml`` with its package relationship.
+
+``_VBA_PROJECT`` is written in the form MS-OVBA 2.3.4.1 prescribes for a file written by a tool
+other than the Office build that runs it: version 0xFFFF and no performance cache (7 bytes, as in
+xlwings' own add-in), so Office recompiles from source instead of trusting a cache.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-MACROS = REPO / "macros"
+from xl_addin.errors import UserError
+from xl_addin.excel.udf_vba import HELP_MODULE, UDF_MODULE
+
+PACKAGED_MACROS = Path(__file__).resolve().parents[1] / "macros"  # in an installed wheel (see setup.py)
+SOURCE_MACROS = Path(__file__).resolve().parents[2] / "macros"  # in a source checkout
+MACROS = PACKAGED_MACROS if PACKAGED_MACROS.is_dir() else SOURCE_MACROS
+RIBBON_FILE = "customUI14.xml"
 RIBBON_PART = "customUI/customUI14.xml"
 RIBBON_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
-UDF_MODULE = "XlLogisticsUDFs"
 XLWINGS_MODULE = "xlwings"
+XLWINGS_ADDIN_SOURCE = "xlwings_custom_addin.bas"
+PROJECT_NAME = "xl_logistics"  # the add-in's settings: %USERPROFILE%\.xl_logistics\xl_logistics.conf
 DEFAULT_NAME = "xl-logistics.xlam"
+DEFAULT_DIR = "dist"  # relative to the current folder
+VBA_PROJECT_ON_WRITE = bytes([0xCC, 0x61, 0xFF, 0xFF, 0x00, 0x01, 0x00])  # MS-OVBA 2.3.4.1, as in xlwings.xlam
+
+
+def _missing(path: Path) -> UserError:
+    return UserError(f"生成加载项所需的源文件不存在: {path}",
+                     "重新安装 xl-logistics（pip install --force-reinstall xl-logistics），或在源码目录中运行")
 
 
 def xlwings_vba() -> tuple[str, str]:
-    """(version, source) of the VBA module shipped inside the installed xlwings package."""
+    """(version, source) of xlwings' custom add-in VBA module in the installed xlwings, set to our project."""
     import xlwings
 
-    source = (Path(xlwings.__file__).parent / "xlwings.bas").read_text(encoding="utf-8")
-    return xlwings.__version__, source
+    path = Path(xlwings.__file__).parent / XLWINGS_ADDIN_SOURCE
+    if not path.is_file():
+        raise _missing(path)
+    source = path.read_text(encoding="utf-8")
+    named, n = re.subn(r'^(Public Const PROJECT_NAME As String = )"[^"]*"', rf'\1"{PROJECT_NAME}"', source, flags=re.M)
+    if n != 1:
+        raise UserError(f"xlwings {xlwings.__version__} 的 {XLWINGS_ADDIN_SOURCE} 没有 PROJECT_NAME 常量",
+                        "请安装 pyproject.toml 中固定的 xlwings 版本")
+    lines = named.split("\n")
+    lines.insert(1, "Option Private Module")  # right after Attribute VB_Name: helpers are not worksheet functions
+    return xlwings.__version__, "\n".join(lines)
 
 
 def named_xlwings_version(vba: str) -> str | None:
@@ -39,44 +74,43 @@ def named_xlwings_version(vba: str) -> str | None:
 
 def our_modules() -> dict[str, str]:
     """Module name → source for every ``macros/*.bas`` (name from ``Attribute VB_Name``)."""
+    paths = sorted(MACROS.glob("*.bas"))
+    if not paths:
+        raise _missing(MACROS / "XlLogistics.bas")
     modules = {}
-    for path in sorted(MACROS.glob("*.bas")):
+    for path in paths:
         text = path.read_text(encoding="ascii")  # the VBA code page is single-byte: keep sources ASCII
         m = re.search(r'^Attribute VB_Name = "([^"]+)"', text, re.M)
         modules[m.group(1) if m else path.stem] = text
     return modules
 
 
-def udf_wrappers() -> str:
-    """VBA functions forwarding each worksheet function to ``xl_addin.udfs`` through xlwings."""
-    from xl_addin import udfs
+def udf_modules() -> dict[str, str]:
+    """The wrapper and function-help modules, generated by xlwings' own code in a process of its own."""
+    r = subprocess.run([sys.executable, "-m", "xl_addin.excel.udf_vba"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise UserError("无法用 xlwings 生成工作表函数的 VBA 代码:\n" + r.stderr.strip()[-2000:],
+                        "请确认 xlwings 版本与 pyproject.toml 中固定的一致，并能导入 xl_addin.udfs")
+    return json.loads(r.stdout)
 
-    lines = [f'Attribute VB_Name = "{UDF_MODULE}"', "Option Explicit",
-             "' Generated by xl-logistics addin build from xl_addin/udfs.py; do not edit.", ""]
-    for name, *_ in udfs.UDFS:
-        params = list(getattr(udfs, name).__xl_params__)
-        tracking = name.startswith("TRACK")
-        call_args = ", ".join(params + (["Nothing"] if tracking else []))  # caller: filled in by xlwings
-        lines += [
-            f"Function {name}({', '.join(params)})",
-            '    #If App = "Microsoft Excel" Then',
-            "        If TypeOf Application.Caller Is Range Then On Error GoTo failed",
-            f'        {name} = XLPy.CallUDF("xl_addin.udfs", "{name}", Array({call_args}), '
-            "ActiveWorkbook, Application.Caller)",
-            "        Exit Function",
-            "    #End If",
-            "failed:",
-            f"    {name} = Err.Description",
-            "End Function",
-            "",
-        ]
-    return "\n".join(lines)
+
+def udf_wrappers() -> str:
+    return udf_modules()[UDF_MODULE]
+
+
+def ribbon_xml() -> bytes:
+    path = MACROS / RIBBON_FILE
+    if not path.is_file():
+        raise _missing(path)
+    return path.read_bytes()
 
 
 def vba_sources() -> dict[str, str]:
     """Every module the add-in carries, as it must read back from the built file."""
     _, xlwings_source = xlwings_vba()
-    return {XLWINGS_MODULE: xlwings_source, **our_modules(), UDF_MODULE: udf_wrappers()}
+    generated = udf_modules()
+    return {XLWINGS_MODULE: xlwings_source, **our_modules(),
+            UDF_MODULE: generated[UDF_MODULE], HELP_MODULE: generated[HELP_MODULE]}
 
 
 def _crlf(text: str) -> str:
@@ -84,12 +118,11 @@ def _crlf(text: str) -> str:
 
 
 def build_addin(out: Path | str | None = None) -> Path:
-    """Write the add-in to ``out`` (default ``dist/xl-logistics.xlam``) atomically; returns its path."""
+    """Write the add-in to ``out`` (default ``dist/xl-logistics.xlam`` in the current folder) atomically."""
     from pyopenvba import ExcelFile
 
-    out = Path(out) if out else REPO / "dist" / DEFAULT_NAME
+    out = Path(out) if out else Path.cwd() / DEFAULT_DIR / DEFAULT_NAME
     if out.suffix.lower() != ".xlam":
-        from xl_addin.errors import UserError
         raise UserError(f"加载项文件名必须以 .xlam 结尾: {out.name}", "例如 --out dist/xl-logistics.xlam")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
@@ -102,16 +135,28 @@ def build_addin(out: Path | str | None = None) -> Path:
                 project.add_module(name, _crlf(source))
             book.save()
         final = Path(tmp) / "final.xlam"
-        _add_ribbon(vba_file, final, (MACROS / "customUI14.xml").read_bytes())
+        _finish_package(vba_file, final, ribbon_xml())
         shutil.move(str(final), str(out))
     return out
 
 
-def _add_ribbon(src: Path, dst: Path, ribbon: bytes) -> None:
+def on_write_vba_project(vba_bin: bytes) -> bytes:
+    """``vbaProject.bin`` with its ``_VBA_PROJECT`` stream in the 7-byte on-write form."""
+    from pyopenvba.cfb import CFB
+
+    cfb = CFB.from_bytes(vba_bin)
+    cfb.write_stream_in_storage("VBA", "_VBA_PROJECT", VBA_PROJECT_ON_WRITE)
+    return cfb.to_bytes()
+
+
+def _finish_package(src: Path, dst: Path, ribbon: bytes) -> None:
+    """Copy the package adding the ribbon part and setting ``_VBA_PROJECT`` to its on-write form."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
             data = zin.read(item.filename)
-            if item.filename == "_rels/.rels":
+            if item.filename.endswith("vbaProject.bin"):
+                data = on_write_vba_project(data)
+            elif item.filename == "_rels/.rels":
                 data = _with_ribbon_rel(data)
             elif item.filename == "[Content_Types].xml" and b'Extension="xml"' not in data:
                 data = data.replace(b"</Types>", b'<Default Extension="xml" ContentType="application/xml"/></Types>')

@@ -1,9 +1,15 @@
 """Installing the add-in on a Windows PC: copy it where Excel loads it and point xlwings at our Python.
 
-Excel opens every workbook in the user's XLSTART folder at start-up; xlwings reads
-its settings from ``~/.xlwings/xlwings.conf`` (lines of ``"KEY","VALUE"``). We set
-the interpreter, the module our worksheet functions live in, and leave every other
-setting the user has as it was.
+Excel opens every workbook in the user's XLSTART folder at start-up. The add-in carries
+xlwings' custom add-in module with ``PROJECT_NAME = "xl_logistics"``, so it reads its settings
+from ``%USERPROFILE%\\.xl_logistics\\xl_logistics.conf`` (lines of ``"KEY","VALUE"``) — not from
+the user's ``~/.xlwings/xlwings.conf``, which we never touch. We set the interpreter and
+PYTHONPATH there and keep every other line the user put in.
+
+Encoding: the VBA reads that file with ``Input #``, which decodes bytes in the Windows ANSI code
+page (cp936 on Chinese Windows, cp1252 in Western Europe), so it is read and written in that code
+page — an interpreter under ``C:\\Users\\张伟\\…`` then reads back as written. A path the code page
+cannot hold is refused with a message instead of being written garbled.
 """
 
 from __future__ import annotations
@@ -18,6 +24,19 @@ from xl_addin.errors import UserError
 
 ADDIN_NAME = "xl-logistics.xlam"
 UDF_MODULE = "xl_addin.udfs"
+from xl_addin.excel.addin_build import PROJECT_NAME  # noqa: E402  (the VBA constant)
+
+
+def config_path(home: Path) -> Path:
+    """What the add-in's VBA ``GetConfigFilePath`` returns: %USERPROFILE%\\.<PROJECT_NAME>\\<PROJECT_NAME>.conf."""
+    return Path(home) / f".{PROJECT_NAME}" / f"{PROJECT_NAME}.conf"
+
+
+def ansi_code_page() -> str:
+    """The code page VBA's ``Input #``/``Write #`` use on this Windows (GetACP), e.g. ``cp936``."""
+    import ctypes
+
+    return f"cp{ctypes.windll.kernel32.GetACP()}"  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -41,30 +60,45 @@ def windowless_interpreter(python: Path) -> Path:
     return candidate if candidate.exists() else Path(python)
 
 
-def read_xlwings_conf(path: Path) -> dict[str, str]:
+def read_conf(path: Path, encoding: str) -> dict[str, str]:
     settings: dict[str, str] = {}
     if not path.exists():
         return settings
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    try:
+        text = path.read_bytes().decode(encoding)
+    except UnicodeDecodeError:
+        raise UserError(f"配置文件 {path} 不是本机 Windows 代码页（{encoding}）的文本，无法安全改写",
+                        "请删除或改正这个文件后重新运行 xl-logistics addin install") from None
+    for line in text.splitlines():
         parts = [p.strip().strip('"') for p in line.split('","')]
         if len(parts) == 2 and parts[0]:
             settings[parts[0]] = parts[1]
     return settings
 
 
-def write_xlwings_conf(path: Path, settings: dict[str, str]) -> None:
+def write_conf(path: Path, settings: dict[str, str], encoding: str) -> None:
+    """Lines as VBA's ``Write #`` writes them (``"KEY","VALUE"`` + CRLF), in the ANSI code page."""
+    text = "".join(f'"{k}","{v}"\r\n' for k, v in settings.items())
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end]
+        raise UserError(f"路径中的字符“{bad}”无法用本机 Windows 代码页（{encoding}）保存，加载项读取时会变成乱码",
+                        "请把 Python 安装到只含中文常用字、字母和数字的文件夹，"
+                        "或在 Windows“区域”设置中启用对应的系统区域") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         shutil.copy2(path, path.with_suffix(".conf.bak"))
     tmp = path.with_suffix(".conf.tmp")
-    tmp.write_text("".join(f'"{k}","{v}"\n' for k, v in settings.items()), encoding="utf-8")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
 def install_addin(addin: Path, *, appdata: Path, home: Path, python: Path,
-                  pythonpath: Path | None = None) -> InstallResult:
-    """Copy ``addin`` into XLSTART and update xlwings.conf; refuses while Excel holds the old copy open."""
+                  pythonpath: Path | None = None, encoding: str | None = None) -> InstallResult:
+    """Copy ``addin`` into XLSTART and write the add-in's settings; refuses while Excel holds the old copy open."""
     addin = Path(addin)
+    encoding = encoding or ansi_code_page()
     if not addin.exists():
         raise UserError(f"找不到加载项文件 {addin}", "先运行 xl-logistics addin build")
     target_dir = xlstart_folder(appdata)
@@ -81,15 +115,14 @@ def install_addin(addin: Path, *, appdata: Path, home: Path, python: Path,
         os.remove(f"{target}:Zone.Identifier")
     except OSError:
         pass
-    conf = Path(home) / ".xlwings" / "xlwings.conf"
-    settings = read_xlwings_conf(conf)
+    conf = config_path(home)
+    settings = read_conf(conf, encoding)
     settings["INTERPRETER_WIN"] = str(windowless_interpreter(python))
-    modules = [m for m in settings.get("UDF MODULES", "").split(";") if m and m != UDF_MODULE]
-    settings["UDF MODULES"] = ";".join([UDF_MODULE, *modules])
+    settings["UDF MODULES"] = UDF_MODULE  # the add-in's own file: only our functions live here
     if pythonpath is not None:
         paths = [p for p in settings.get("PYTHONPATH", "").split(";") if p and p != str(pythonpath)]
         settings["PYTHONPATH"] = ";".join([str(pythonpath), *paths])
-    write_xlwings_conf(conf, settings)
+    write_conf(conf, settings, encoding)
     return InstallResult(target, conf, settings)
 
 

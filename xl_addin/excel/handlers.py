@@ -119,6 +119,8 @@ def _validate(ctx: Context) -> None:
     root = ctx.desk_root()
     desk = load_desk(root, must_exist=False)
     own = desk.is_initialised() and book.resolve() == desk.workbook("orders").resolve()
+    if not own:
+        _require_order_sheet(ctx)  # before anything is saved or closed: an unrelated book is left as it is
     tz = desk.settings.desk.timezone if own else "Asia/Shanghai"
     window = timedelta(minutes=desk.settings.intake.confirm_within_minutes) if own else timedelta(hours=1)
     ctx.ui.status("正在校验订单…")
@@ -136,6 +138,13 @@ def _validate(ctx: Context) -> None:
             + ("结果已写入“校验状态”“问题说明”等列。" if report.written else f"未写入工作簿：{report.write_message}"))
     ctx.ui.status(None)
     ctx.ui.message(text, "warning" if report.has_errors else "info")
+
+
+def _require_order_sheet(ctx: Context) -> None:
+    """Raise (a WorkbookError naming the missing columns) unless the calling book has an order sheet."""
+    from xl_addin.adapters.workbook.books import ORDERS
+
+    ctx.caller_workbook().read_table(ORDERS.sheets[0])
 
 
 def _confirm(ctx: Context) -> None:
@@ -345,8 +354,8 @@ def dispatch(tag: str, ui: ExcelUI, now: datetime | None = None) -> str:
     if not available(handler):
         ui.message(f"{handler.label}：{NOT_YET}")
         return "not_yet"
-    _log_into_desk(ui)
     try:
+        _log_into_desk(ui)
         handler.run(Context(ui, now))
         return "ok"
     except UserError as exc:
@@ -384,6 +393,11 @@ def _log_unexpected(tag: str) -> Path | None:
 
 def run(tag: str) -> None:
     """What the VBA callback calls: ``RunPython("import xl_addin.excel.handlers as h; h.run('<tag>')")``."""
-    from xl_addin.excel.ui import XlwingsUI
+    from xl_addin.excel.ui import NoUsableWorkbook, XlwingsUI
 
-    dispatch(tag, XlwingsUI.from_caller())
+    try:
+        ui = XlwingsUI.from_caller()
+    except NoUsableWorkbook as none:
+        none.tell()
+        return
+    dispatch(tag, ui)

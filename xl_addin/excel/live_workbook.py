@@ -91,6 +91,17 @@ def column_runs(cells: dict[tuple[int, int], object]) -> list[tuple[int, int, li
     return runs
 
 
+def row_blocks(rows) -> list[tuple[int, int]]:
+    """Runs of adjacent row numbers, bottom-most first (deleting from the bottom keeps the others' numbers)."""
+    out: list[tuple[int, int]] = []
+    for r in sorted(set(rows)):
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out[::-1]
+
+
 class LiveWorkbook:
     """The port over an ``xlwings.Book`` (``xw.Book.caller()`` or the active book)."""
 
@@ -133,3 +144,15 @@ class LiveWorkbook:
                 write()
         else:
             write()
+
+    def delete_rows(self, sheet: str, rows) -> int:
+        """Delete whole rows through Excel itself (its own "Delete rows": formulas, formats, validations,
+        tables and names follow as Excel moves them), one range delete per run of adjacent rows."""
+        if sheet not in self._names():
+            raise WorkbookError(f"没有名为「{sheet}」的工作表", "请检查工作表名称", path=self.where)
+        ws = self.book.sheets[sheet]
+        blocks = row_blocks(rows)
+        with paused(self.book.app):
+            for first, last in blocks:
+                ws.range(f"{first}:{last}").api.EntireRow.Delete()
+        return sum(b - a + 1 for a, b in blocks)

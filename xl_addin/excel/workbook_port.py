@@ -28,6 +28,8 @@ class WorkbookPort(Protocol):
     def write_cells(self, sheet: str, header_row: int, headers: dict[int, str],
                     cells: dict[tuple[int, int], object]) -> None: ...
 
+    def delete_rows(self, sheet: str, rows) -> int: ...   # whole rows, as Excel's "Delete rows"; returns how many
+
 
 class FileWorkbook:
     """The port over a workbook file: atomic replace with a backup, refuses a file open in Excel."""
@@ -46,6 +48,11 @@ class FileWorkbook:
         from xl_addin.adapters.workbook.xml_patch import write_cells
 
         write_cells(self.path, sheet, header_row, headers, cells, backup_dir=self.backup_dir)
+
+    def delete_rows(self, sheet: str, rows) -> int:
+        from xl_addin.adapters.workbook.row_removal import remove_rows
+
+        return sum(remove_rows(self.path, {sheet: list(rows)}, backup_dir=self.backup_dir).values())
 
 
 def plain(value: object) -> object:
@@ -120,3 +127,10 @@ class MemoryWorkbook:
             if len(line) < col:
                 line.extend([None] * (col - len(line)))
             line[col - 1] = value
+
+    def delete_rows(self, sheet: str, rows) -> int:
+        if sheet not in self.sheets:
+            raise WorkbookError(f"没有名为「{sheet}」的工作表", "请检查工作表名称", path=self.name)
+        gone = {r - 1 for r in rows if 1 <= r <= len(self.sheets[sheet])}
+        self.sheets[sheet] = [line for i, line in enumerate(self.sheets[sheet]) if i not in gone]
+        return len(gone)

@@ -77,6 +77,8 @@ class Subscription:
     retries: int = 0
     pushes_ok: int = 0
     pushes_failed: int = 0
+    correction: dict | None = None  # a carrier correction to push next: {"how", "com_old", "com_new"}
+    updateall: bool = False  # the next push re-sends everything (status "updateall")
 
 
 @dataclass
@@ -109,7 +111,8 @@ class SandboxApp:
         self._waybills: dict[tuple[str, str], _Waybill] = {}
         self._pins: dict[tuple[str, str], dict] = {}
         self.subscriptions: dict[str, Subscription] = {}
-        self._sub_counts: dict[str, int] = {}
+        self._sub_counts: dict[tuple[str, str, str], int] = {}  # (com, number, month) → subscriptions
+        self._moved: dict[tuple[str, str], str] = {}  # (wrong com, number) → the right com
         self.faults: dict[str, Any] = {}
         self._fault_rng = random.Random(f"faults:{seed}")
         self.set_faults(faults or {})
@@ -117,7 +120,7 @@ class SandboxApp:
             "requests": 0, "queries": 0, "served_queries": 0, "violations": 0, "violations_30min": 0,
             "violations_48_per_day": 0, "locked_numbers": 0, "subscriptions": 0, "pushes_ok": 0,
             "pushes_failed": 0, "return_codes": {}, "queried_numbers": {}, "queried_companies": {},
-            "subscribed_companies": {},
+            "subscribed_companies": {}, "subscribe_requests": {},
         }
 
     # ------------------------------------------------------------ state helpers
@@ -140,16 +143,24 @@ class SandboxApp:
             self._waybills.pop(key, None)
             return self._waybill(com, num).journey
 
-    def _waybill(self, com: str, num: str, asked: dict | None = None) -> _Waybill:
+    def _waybill(self, com: str, num: str, *, phone: str | None = None, to: str | None = None,
+                 origin: str | None = None) -> _Waybill:
+        """The waybill's record, created on first sight: a pinned journey, else one built from the
+        seed that takes the phone, origin and destination the desk sent (the carrier has the order's receiver)."""
         key = (com.lower(), num.strip())
         wb = self._waybills.get(key)
         if wb is None:
-            # a pin decides; else the first query's `from`/`to` (the order's origin and destination)
-            spec = {k: v for k, v in (asked or {}).items() if k in ("from", "to") and v}
-            phone = str((asked or {}).get("phone") or "").strip()
-            if phone:  # the receiver's phone the desk knows (SF/ZTO check it): the journey is that receiver's
-                spec["phone"] = phone if len(phone) == 11 else "1380000" + phone[-4:].rjust(4, "0")
-            spec |= self._pins.get(key, {})
+            spec = dict(self._pins.get(key, {}))
+            if phone and not spec.get("phone"):
+                digits = "".join(ch for ch in str(phone) if ch.isdigit())
+                if len(digits) >= 11:
+                    spec["phone"] = digits[-11:]
+                elif len(digits) >= 4:
+                    spec["phone"] = "1380000" + digits[-4:]
+            if to and not spec.get("to"):
+                spec["to"] = str(to)
+            if origin and not spec.get("from"):
+                spec["from"] = str(origin)
             shipped = spec.get("shipped_at")
             if isinstance(shipped, str):
                 shipped = datetime.fromisoformat(shipped)
@@ -305,7 +316,10 @@ class SandboxApp:
         with self._lock:
             qc = self.stats["queried_companies"]  # what was asked (tests check our carrier → com mapping)
             qc[com] = qc.get(com, 0) + 1
-            wb = self._waybill(com, num, param)
+            if (com, num) in self._moved:  # asked under the carrier Kuaidi100 corrected away from
+                self._frequency(self._waybill(self._moved[(com, num)], num), num, now)
+                return _fail("500")
+            wb = self._waybill(com, num, phone=param.get("phone"), to=param.get("to"), origin=param.get("from"))
             j = wb.journey
             if com in PHONE_REQUIRED:
                 phone = str(param.get("phone") or "").strip()
@@ -409,11 +423,15 @@ class SandboxApp:
         now = self.clock.now()
         with self._lock:
             sub = self.subscriptions.get(num)
+            month = (com, num, now.astimezone(CHINA).strftime("%Y-%m"))  # counted per carrier code and number
+            sc = self.stats["subscribe_requests"]
+            sc[num] = sc.get(num, 0) + 1
             if sub and sub.status == "polling":
                 return {"result": False, "returnCode": "501", "message": "POLL:重复订阅"}
-            if self._sub_counts.get(num, 0) >= 4:
-                return {"result": False, "returnCode": "700", "message": "同一单号每月最多订阅4次"}
-            self._sub_counts[num] = self._sub_counts.get(num, 0) + 1
+            if self._sub_counts.get(month, 0) >= 4:  # the fifth of the month: the same answer, and nothing comes
+                return {"result": False, "returnCode": "501", "message": "POLL:重复订阅"}
+            self._sub_counts[month] = self._sub_counts.get(month, 0) + 1
+            self._waybill(com, num, phone=params.get("phone"), to=param.get("to"))
             rng = random.Random(f"{self.seed}:push:{num}")
             salt = params.get("salt")
             self.subscriptions[num] = Subscription(
@@ -434,8 +452,26 @@ class SandboxApp:
             for sub in self.subscriptions.values():
                 if sub.status != "polling" or sub.next_push_at > now:
                     continue
-                j = self._waybill(sub.com, sub.num).journey
+                fix = sub.correction
+                j = self._waybill(fix["com_new"] if fix else sub.com, sub.num).journey
                 nodes = j.visible(now)
+                if fix is not None:
+                    if fix["how"] == "abort":  # stopped under the old code; Kuaidi100 re-subscribes under comNew
+                        doc = {"status": "abort", "billstatus": "", "message": "快递公司编码错误，已更正为" + fix["com_new"],
+                               "lastResult": self._success_body(j, nodes, sub.resultv2, "desc") if nodes else
+                               {"message": "ok", "nu": sub.num, "com": fix["com_old"], "status": "200", "state": "",
+                                "ischeck": "0", "condition": "", "data": []}}
+                        doc["lastResult"]["com"] = fix["com_old"]
+                    else:
+                        doc = {"status": "polling", "billstatus": "got", "message": "",
+                               "lastResult": self._success_body(j, nodes, sub.resultv2, "desc")}
+                    # the SDK's push document: autoCheck=1 with comOld and comNew; the abort that announces a
+                    # re-subscription under comNew has autoCheck=0 and an empty comOld
+                    doc.update(autoCheck="1" if fix["how"] == "autocheck" else "0",
+                               comOld=fix["com_old"] if fix["how"] == "autocheck" else "",
+                               comNew=fix["com_new"], _nodes=len(nodes), _fix=True)
+                    out.append((sub, doc))
+                    continue
                 if not nodes:
                     if now - sub.subscribed_at >= timedelta(days=3):
                         out.append((sub, {"status": "abort", "billstatus": "", "message": "3天查询无记录",
@@ -453,16 +489,47 @@ class SandboxApp:
                         sub.next_push_at = now + timedelta(hours=4)
                     continue
                 final = nodes[-1].base in ("3", "4")
-                out.append((sub, {"status": "shutdown" if final else "polling", "billstatus": "check" if final else "got",
+                status = "shutdown" if final else ("updateall" if sub.updateall else "polling")
+                out.append((sub, {"status": status, "billstatus": "check" if final else "got",
                                   "message": "", "lastResult": self._success_body(j, nodes, sub.resultv2, "desc"),
                                   "_nodes": len(nodes)}))
+        for _sub, doc in out:  # the service sends these three on every push
+            doc.setdefault("autoCheck", "0")
+            doc.setdefault("comOld", "")
+            doc.setdefault("comNew", "")
         return out
+
+    def correct_carrier(self, num: str, com_new: str, how: str = "autocheck") -> None:
+        """Kuaidi100 finds the number belongs to ``com_new``: the next push says so, either with
+        ``autoCheck=1`` (it keeps tracking under comNew) or as an ``abort`` naming comNew (it
+        re-subscribes under comNew itself). Queries under the old code then find nothing."""
+        if how not in ("autocheck", "abort"):
+            raise ValueError("how must be autocheck or abort")
+        with self._lock:
+            sub = self.subscriptions[num]
+            old = sub.com
+            wb = self._waybills.pop((old, num), None) or self._waybill(old, num)
+            self._waybills.pop((old, num), None)
+            if (old, num) in self._pins:
+                self._pins[(com_new, num)] = self._pins.pop((old, num))
+            wb.journey.com = com_new
+            self._waybills[(com_new, num)] = wb
+            self._moved[(old, num)] = com_new
+            sub.correction = {"how": how, "com_old": old, "com_new": com_new}
+            sub.next_push_at = min(sub.next_push_at, self.clock.now())
+
+    def repush_all(self, num: str) -> None:
+        """The next push of ``num`` re-sends its whole history with status ``updateall``."""
+        with self._lock:
+            sub = self.subscriptions[num]
+            sub.updateall, sub.pushed_nodes = True, -1
+            sub.next_push_at = min(sub.next_push_at, self.clock.now())
 
     def push_due(self, now: datetime | None = None, session=None, *, workers: int = 1) -> dict[str, int]:
         """POST every due push to its callback (form ``param`` + ``sign`` = MD5(param+salt), upper-case).
 
         The receiver must answer exactly the success JSON within ``push_timeout``; anything else is
-        retried 35 simulated minutes later, at most 3 times, then this change is given up (the next
+        sent again 30 simulated minutes later (the FAQ's half hour), at most 3 times, then this change is given up (the next
         change is pushed again). ``workers`` > 1 posts in parallel, like the real service."""
         import requests
 
@@ -483,6 +550,7 @@ class SandboxApp:
         def post(item) -> tuple[Subscription, dict, int, bool]:
             sub, doc = item
             nodes = doc.pop("_nodes", sub.pushed_nodes)
+            doc.pop("_fix", None)
             param = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
             form = {"param": param}
             if sub.salt is not None:
@@ -512,7 +580,11 @@ class SandboxApp:
                     self.stats["pushes_ok"] += 1
                     sub.retries, sub.pushed_nodes = 0, nodes
                     sub.next_push_at = now + timedelta(hours=4)
-                    if doc["status"] in ("shutdown", "abort"):
+                    sub.updateall = False
+                    if sub.correction is not None:
+                        sub.com = sub.correction["com_new"]  # abort with comNew: re-subscribed under it, polling
+                        sub.correction = None
+                    elif doc["status"] in ("shutdown", "abort"):
                         sub.status = doc["status"]
                 else:
                     failed += 1
@@ -523,7 +595,7 @@ class SandboxApp:
                         sub.retries, sub.pushed_nodes = 0, nodes
                         sub.next_push_at = now + timedelta(hours=4)
                     else:
-                        sub.next_push_at = now + timedelta(minutes=35)
+                        sub.next_push_at = now + timedelta(minutes=30)  # the FAQ: every half hour
         return {"sent": sent, "failed": failed}
 
     # ------------------------------------------------------------ autonumber
@@ -608,6 +680,20 @@ class SandboxApp:
             return "200 OK", journey_summary(self.journey(q["com"], q["num"]))
         if what == "push" and method == "POST":
             return "200 OK", self.push_due()
+        if what == "correct" and method == "POST":
+            if not data.get("num") or not data.get("com_new"):
+                return "400 Bad Request", {"error": "num and com_new required"}
+            try:
+                self.correct_carrier(str(data["num"]), str(data["com_new"]), str(data.get("how") or "autocheck"))
+            except (KeyError, ValueError) as exc:
+                return "400 Bad Request", {"error": f"cannot correct: {exc}"}
+            return "200 OK", {"num": data["num"], "com_new": data["com_new"]}
+        if what == "repush" and method == "POST":
+            try:
+                self.repush_all(str(data.get("num") or ""))
+            except KeyError:
+                return "400 Bad Request", {"error": "not subscribed"}
+            return "200 OK", {"num": data["num"]}
         return "404 Not Found", {"error": f"unknown control {method} /_sandbox/{what}"}
 
 

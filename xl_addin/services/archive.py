@@ -70,36 +70,83 @@ def _sha256(path: Path) -> str:
 
 # ---------------------------------------------------------------- what a month holds
 
-def _gather(desk, store: Store, orders: list[str], tz: tzinfo) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """{file stem: {sheet name: rows}} for the archived orders, from the live order sheet and the store."""
+# the store's extra facts an archive keeps beside the live sheets' columns (Chinese labels)
+ORDER_EXTRA = {"signed_at": "签收时间", "completed_at": "完成时间"}
+BINDING_EXTRA = {"is_current": "当前绑定", "decided_by": "决定人", "replaced_at": "换绑时间", "replaced_by": "换绑人",
+                 "replace_reason": "换绑原因", "replaced_with": "换绑为", "review_fingerprint": "审核指纹"}
+NODE_EXTRA = {"carrier_code": "物流商代码", "status": "状态", "sub_status": "子状态", "raw_code": "物流商状态码",
+              "raw_status_name": "物流商状态名", "location": "地点", "area_code": "行政区划代码",
+              "area_name": "行政区划", "courier": "快递员", "event_key": "节点指纹"}
+CASE_EXTRA = {"evidence_sha256": "凭证SHA-256", "origin": "来源", "source": "来源"}
+KEY_LABELS = {"order_no": "订单编号", "waybill_no": "物流单号", "case_id": "案件编号"}
+
+
+def _evidence_sha256(desk, evidence: Any) -> str | None:
+    """SHA-256 of an evidence file named by a case (a path, absolute or inside the desk); None when it is not a file."""
+    if not evidence or not isinstance(evidence, str):
+        return None
+    out = []
+    for part in evidence.replace("；", ";").split(";"):
+        part = part.strip().strip('"')
+        if not part or "://" in part:
+            continue
+        p = Path(part)
+        p = p if p.is_absolute() else Path(desk.root) / p
+        try:
+            if p.is_file():
+                out.append(_sha256(p))
+        except OSError:
+            continue
+    return " ".join(out) or None
+
+
+def _gather(desk, store: Store, orders: list[str], tz: tzinfo, *, live_orders: bool = True) -> dict[str, list]:
+    """{file stem: [ArchiveSheet]} for the archived orders: the live order rows whole, the rest from the store.
+
+    ``live_orders=False`` builds the order rows from the store only (the check after writing needs only keys)."""
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.adapters.store.tracking import TrackingStore
     from xl_addin.adapters.store.waybills import WaybillStore
-    from xl_addin.adapters.workbook.books import ORDERS_SHEET
-    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.adapters.workbook.archive_book import ArchiveSheet, read_live_sheet, sheet_from_records
+    from xl_addin.adapters.workbook.books import (
+        BINDINGS_SHEET, CASE_HISTORY_SHEET, DATETIME_FORMAT, EXCEPTION_CASES_SHEET, FOLLOWUPS_SHEET, ORDERS_SHEET,
+        TRACKING_NODES_SHEET,
+    )
 
-    wanted = set(orders)
-    live: dict[str, dict[str, Any]] = {}
     path = desk.workbook("orders")
-    if path.exists():
-        for r in read_sheet(path, ORDERS_SHEET).rows:
-            no = str(r.values.get("order_no") or "").strip()
-            if no in wanted and no not in live:
-                live[no] = dict(r.values)
+    live = read_live_sheet(path, ORDERS_SHEET, "order_no", orders) if live_orders and path.exists() else None
+    if live is None:
+        headers = [c.label for c in ORDERS_SHEET.columns]
+        live_rows: dict[str, list[Any]] = {}
+        formats = [c.number_format if c.number_format != "@" else None for c in ORDERS_SHEET.columns]
+    else:
+        headers, live_rows, formats = list(live.headers), live.rows, list(live.formats)
+    label_col = {c.key: headers.index(c.label) for c in ORDERS_SHEET.columns if c.label in headers}
+    for k, label in ORDER_EXTRA.items():
+        headers.append(label)
+        formats.append(DATETIME_FORMAT)
+        label_col[k] = len(headers) - 1
+    if "order_status" not in label_col:
+        headers.append(ORDERS_SHEET.column("order_status").label)
+        formats.append(None)
+        label_col["order_status"] = len(headers) - 1
+    order_sheet = ArchiveSheet(ORDERS_SHEET.name, headers, formats)
     records = OrderRecords(store)
     closings = ClosingStore(store)
-    order_rows = []
     for no in orders:
-        row = live.get(no)
-        if row is None:
+        row = list(live_rows.get(no) or [])
+        row += [None] * (len(headers) - len(row))
+        if no not in live_rows:
             rec = records.get(no)
-            row = {c.key: (rec.fields.get(c.key) if rec else None) for c in ORDERS_SHEET.columns}
-            row["order_no"] = no
-        row["order_status"] = "已完成"
+            for c in ORDERS_SHEET.columns:
+                if c.key in label_col and rec is not None:
+                    row[label_col[c.key]] = rec.fields.get(c.key)
+            row[label_col["order_no"]] = no
+        row[label_col["order_status"]] = "已完成"
         c = closings.closing(no) or {}
-        row["signed_at"] = _local(c.get("signed_at"), tz)
-        row["completed_at"] = _local(c.get("completed_at"), tz)
-        order_rows.append(row)
+        row[label_col["signed_at"]] = _local(c.get("signed_at"), tz)
+        row[label_col["completed_at"]] = _local(c.get("completed_at"), tz)
+        order_sheet.rows.append(row)
     followups = []
     for f in closings.followups(orders):
         followups.append({"order_no": f["order_no"], "signed_at": _local(f["signed_at"], tz),
@@ -109,25 +156,32 @@ def _gather(desk, store: Store, orders: list[str], tz: tzinfo) -> dict[str, dict
                           "speed_satisfied": None if f["speed_ok"] is None else ("是" if f["speed_ok"] else "否"),
                           "score": f["score"], "comment": f["comment"],
                           "followup_status": "已完成" if f["contacted_at"] else "未回访"})
+    wanted = set(orders)
     ws = WaybillStore(store)
     bindings, waybills = [], []
     for b in [b for b in ws.all_current() if b.order_no in wanted] + [b for b in ws.history() if b.order_no in wanted]:
         d = b.as_dict()
-        bindings.append({k: _local(d.get(k), tz) for k in ("order_no", "waybill_no", "carrier", "carrier_code",
-                                                           "source_label", "bound_at", "bound_by",
-                                                           "expected_delivery", "service", "est_freight",
-                                                           "review_label", "reviewed_by", "reviewed_at",
-                                                           "replaced_at", "replace_reason")}
-                        | {"is_current": "是" if b.is_current else "否"})
+        row = {k: _local(v, tz) for k, v in d.items() if k not in ("source", "review_status", "id")}
+        row["source"], row["review_status"] = d.get("source_label"), d.get("review_label")
+        row.pop("source_label", None)
+        row.pop("review_label", None)
+        row["is_current"] = "是" if b.is_current else "否"
+        row["expected_estimated"] = None if d.get("expected_estimated") is None else (
+            "是" if d.get("expected_estimated") else "否")
+        bindings.append(row)
         waybills.append(b.waybill_no)
     nodes = []
     events = TrackingStore(store).events_of(waybills)
     order_of = {b["waybill_no"]: b["order_no"] for b in bindings}
-    for w in waybills:
+    for w in dict.fromkeys(waybills):
         for e in events.get(w, []):
-            nodes.append({"waybill_no": w, "order_no": order_of.get(w), "actual_time": _local(e.time, tz),
-                          "status": e.status.value, "status_note": e.context, "outlet": e.outlet or e.courier,
-                          "source": e.source})
+            nodes.append({"waybill_no": w, "order_no": order_of.get(w), "node_name": (e.extra or {}).get("node_name"),
+                          "actual_time": _local(e.time, tz), "outlet": e.outlet or e.courier,
+                          "status_note": e.context, "evidence": (e.extra or {}).get("evidence"), "source": e.source,
+                          "carrier_code": e.carrier_code, "status": e.status.value, "sub_status": e.sub_status.value,
+                          "raw_code": e.raw_code, "raw_status_name": e.raw_status_name, "location": e.location,
+                          "area_code": e.area_code, "area_name": e.area_name, "courier": e.courier,
+                          "event_key": e.event_key})
     cases, history = [], []
     try:
         from xl_addin.adapters.store.cases import CaseStore
@@ -137,41 +191,25 @@ def _gather(desk, store: Store, orders: list[str], tz: tzinfo) -> dict[str, dict
         cstore = CaseStore(store)
         for no in orders:
             for c in cstore.cases_for_order(no):
-                cases.append({k: _local(v, tz) for k, v in c.items() if k != "status"})
+                row = {k: _local(v, tz) for k, v in c.items() if k != "status"}
+                row["evidence_sha256"] = _evidence_sha256(desk, c.get("evidence"))
+                cases.append(row)
                 history += [{k: _local(v, tz) for k, v in h.items() if k != "id"} for h in cstore.history(c["case_id"])]
     return {
-        "订单确认单": {"订单确认单": order_rows, "满意度回访": followups},
-        "物流单号绑定表": {"绑定表": bindings},
-        "物流跟踪节点": {"节点明细": nodes},
-        "异常订单处理台账": {"异常台账": cases, "处理历史": history},
+        "订单确认单": [order_sheet, sheet_from_records(FOLLOWUPS_SHEET.name, FOLLOWUPS_SHEET, followups)],
+        "物流单号绑定表": [sheet_from_records(BINDINGS_SHEET.name, BINDINGS_SHEET, bindings, BINDING_EXTRA,
+                                              extra_formats={"replaced_at": DATETIME_FORMAT})],
+        "物流跟踪节点": [sheet_from_records(TRACKING_NODES_SHEET.name, TRACKING_NODES_SHEET, nodes, NODE_EXTRA)],
+        "异常订单处理台账": [sheet_from_records(EXCEPTION_CASES_SHEET.name, EXCEPTION_CASES_SHEET, cases, CASE_EXTRA),
+                             sheet_from_records(CASE_HISTORY_SHEET.name, CASE_HISTORY_SHEET, history,
+                                                {"origin": "来源"})],
     }
 
 
-def _write_book(path: Path, sheets: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
-    from openpyxl import Workbook
+def _write_book(path: Path, sheets: list) -> dict[str, int]:
+    from xl_addin.adapters.workbook.archive_book import write_archive_book
 
-    from xl_addin.adapters.workbook.cells import safe_text
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    counts = {}
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        keys: list[str] = []
-        for r in rows:
-            keys += [k for k in r if k not in keys]
-        ws.append(keys or ["order_no"])
-        for r in rows:
-            ws.append([safe_text(v) if isinstance(v, str) else v for v in (r.get(k) for k in keys)])
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # text from outside is data, never a formula
-        ws.freeze_panes = "A2"
-        counts[name] = len(rows)
-    from xl_addin.adapters.workbook.files import save_workbook
-
-    save_workbook(wb, path)
-    return counts
+    return write_archive_book(path, sheets)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -183,25 +221,24 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def read_archive_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """An archive workbook read back: {sheet: [row dicts]} (header row gives the keys)."""
-    from openpyxl import load_workbook
+    """An archive workbook read back: {sheet: [{header label: value}]} (the header row gives the labels)."""
+    from xl_addin.adapters.workbook.archive_book import read_archive_book
 
-    wb = load_workbook(path, read_only=True)
-    try:
-        out = {}
-        for ws in wb.worksheets:
-            rows = list(ws.iter_rows(values_only=True))
-            keys = list(rows[0]) if rows else []
-            out[ws.title] = [dict(zip(keys, r)) for r in rows[1:] if any(v is not None for v in r)]
-        return out
-    finally:
-        wb.close()
+    return read_archive_book(path)
+
+
+def _key_text(v: Any) -> str:
+    if type(v) is float and v.is_integer():
+        v = int(v)
+    return str(v if v is not None else "").strip()
 
 
 # ---------------------------------------------------------------- checks
 
-def verify_archive(folder: Path) -> list[str]:
-    """Problems found re-checking files against the manifest (empty when it checks out)."""
+def verify_archive(folder: Path, loaded: dict[str, Any] | None = None) -> list[str]:
+    """Problems found re-checking files against the manifest (empty when it checks out).
+
+    ``loaded`` (when given) receives each file's rows as read, so a caller need not read them again."""
     mpath = folder / MANIFEST
     if not mpath.exists():
         return [f"{folder} 没有归档清单 {MANIFEST}"]
@@ -215,26 +252,33 @@ def verify_archive(folder: Path) -> list[str]:
         if _sha256(p) != info["sha256"]:
             problems.append(f"{name} 的 SHA-256 与清单不符（文件被改动或损坏）")
             continue
-        counts = {k: len(v) for k, v in read_archive_rows(p).items()}
+        rows = read_archive_rows(p)
+        if loaded is not None:
+            loaded[name] = rows
+        counts = {k: len(v) for k, v in rows.items()}
         if counts != info["rows"]:
             problems.append(f"{name} 的行数 {counts} 与清单 {info['rows']} 不符")
     return problems
 
 
-def _check_against_store(folder: Path, manifest: dict[str, Any], expected: dict[str, dict[str, list]]) -> list[str]:
-    problems = verify_archive(folder)
+def _check_against_store(folder: Path, manifest: dict[str, Any], expected: dict[str, list],
+                         loaded: dict[str, Any]) -> list[str]:
+    """Problems found comparing the written files with the store; ``loaded`` receives the files' rows."""
+    problems = verify_archive(folder, loaded)
     if problems:
         return problems
     for stem, sheets in expected.items():
-        got = read_archive_rows(folder / f"{stem}-{manifest['month']}.xlsx")
-        for sheet, rows in sheets.items():
-            if len(got.get(sheet, [])) != len(rows):
-                problems.append(f"{stem}/{sheet}: 归档 {len(got.get(sheet, []))} 行，状态库 {len(rows)} 行")
-            keys = ("order_no", "waybill_no", "case_id")
-            want = sorted(tuple(str(r.get(k) or "") for k in keys) for r in rows)
-            have = sorted(tuple(str(r.get(k) or "") for k in keys) for r in got.get(sheet, []))
+        got = loaded[f"{stem}-{manifest['month']}.xlsx"]
+        for sheet in sheets:
+            rows = got.get(sheet.name, [])
+            if len(rows) != len(sheet.rows):
+                problems.append(f"{stem}/{sheet.name}: 归档 {len(rows)} 行，状态库 {len(sheet.rows)} 行")
+            cols = [sheet.column(label) for label in KEY_LABELS.values()]
+            want = sorted(tuple(_key_text(r[c]) if c is not None else "" for c in cols) for r in sheet.rows)
+            have = sorted(tuple(_key_text(r.get(label, r.get(key))) if c is not None else ""
+                                for (key, label), c in zip(KEY_LABELS.items(), cols)) for r in rows)
             if want != have:
-                problems.append(f"{stem}/{sheet}: 归档内容与状态库不一致")
+                problems.append(f"{stem}/{sheet.name}: 归档内容与状态库不一致")
     return problems
 
 
@@ -259,46 +303,29 @@ def _schema_for(sheet_name: str):
     raise KeyError(sheet_name)
 
 
-def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_dir: Path | None) -> int:
+def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_dir: Path | None,
+                     before_replace: Callable[[], None] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> int:
     """Delete the rows whose key is in the set, in every planned sheet of one workbook; one atomic replace.
 
+    The rows go as Excel's "Delete rows" would remove them (formulas, formats, validations, tables,
+    names follow; see ``adapters.workbook.row_removal``), one streaming pass per sheet.
     Returns how many rows were removed (0: the file is left untouched)."""
-    from openpyxl import load_workbook
+    from xl_addin.adapters.workbook.archive_book import rows_with_keys
+    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, check_workbook_file
+    from xl_addin.adapters.workbook.row_removal import remove_rows
 
-    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, save_workbook
-    from xl_addin.adapters.workbook.reader import read_sheet
-
+    path = check_workbook_file(path)
     assert_not_open_in_excel(path)
     doomed: dict[str, list[int]] = {}
     for sheet_name, key, keys in plan:
-        try:
-            table = read_sheet(path, _schema_for(sheet_name), sheet_name=sheet_name)
-        except UserError:
-            continue  # the sheet is not there (or has no header): nothing of ours to remove
-        rows = [r.row for r in table.rows if str(r.values.get(key) or "").strip() in keys]
+        rows = rows_with_keys(path, _schema_for(sheet_name), sheet_name, key, keys)
         if rows:
             doomed[sheet_name] = rows
     if not doomed:
         return 0
-    wb = load_workbook(path)
-    removed = 0
-    for sheet_name, rows in doomed.items():
-        ws = wb[sheet_name]
-        for r in sorted(rows, reverse=True):
-            ws.delete_rows(r, 1)
-        removed += len(rows)
-        for t in ws.tables.values():
-            start, end = t.ref.split(":")
-            head = int("".join(ch for ch in start if ch.isdigit()))
-            last = int("".join(ch for ch in end if ch.isdigit()))
-            inside = sum(1 for r in rows if head < r <= last)
-            new_last = max(head + 1, last - inside)
-            col = "".join(ch for ch in end if ch.isalpha())
-            t.ref = f"{start}:{col}{new_last}"
-            if t.autoFilter is not None:
-                t.autoFilter.ref = t.ref
-    save_workbook(wb, path, backup_dir)
-    return removed
+    counts = remove_rows(path, doomed, backup_dir=backup_dir, before_replace=before_replace, progress=progress)
+    return sum(counts.values())
 
 
 # ---------------------------------------------------------------- the job
@@ -312,9 +339,20 @@ def open_cases_before(store: Store, end: datetime) -> list[dict[str, Any]]:
 
 
 def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_cases: bool = False,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Archive ``month`` (YYYY-MM); idempotent and resumable. ArchiveRefused when it may not run."""
+                  progress: Callable[[str], None] | None = None,
+                  steps: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Archive ``month`` (YYYY-MM); idempotent and resumable. ArchiveRefused when it may not run.
+
+    ``progress(message)`` hears what happens; ``steps(done, total)`` counts the steps (each archive
+    file written, the check, each live workbook's removal pass) for a progress bar."""
     say = progress or (lambda _m: None)
+    total_steps = 4 + 1 + len(LIVE_SHEETS)
+    done_steps = [0]
+
+    def step() -> None:
+        done_steps[0] += 1
+        if steps:
+            steps(min(done_steps[0], total_steps), total_steps)
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(desk.settings.desk.timezone)
@@ -326,12 +364,14 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
     folder = desk.archive_dir / month
     mpath = folder / MANIFEST
     closings = ClosingStore(store)
+    data = None
     if mpath.exists():
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
         if manifest.get("state") == COMPLETE:
             return {"month": month, "status": "already_complete", "folder": str(folder),
                     "orders": len(manifest["keys"]["orders"]), "files": manifest["files"], "changed": False}
         say("发现未完成的归档，继续")
+        done_steps[0] = 4
     else:
         if not month_is_over(month, now, tz):
             raise ArchiveRefused(f"{month} 还没有结束，不能归档", f"请在 {end:%Y-%m-%d} 之后再运行")
@@ -349,10 +389,14 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
             name = f"{stem}-{month}.xlsx"
             counts = _write_book(folder / name, sheets)
             files[name] = {"rows": counts, "sha256": _sha256(folder / name)}
+            say(f"已写入 {name}")
+            step()
             _checkpoint(f"after_file:{stem}")
         _checkpoint("before_manifest")
-        waybills = sorted({r["waybill_no"] for r in data["物流单号绑定表"]["绑定表"]})
-        cases = sorted({str(r["case_id"]) for r in data["异常订单处理台账"]["异常台账"]})
+        bsheet, csheet = data["物流单号绑定表"][0], data["异常订单处理台账"][0]
+        wcol, ccol = bsheet.column(KEY_LABELS["waybill_no"]), csheet.column(KEY_LABELS["case_id"])
+        waybills = sorted({_key_text(r[wcol]) for r in bsheet.rows}) if wcol is not None else []
+        cases = sorted({_key_text(r[ccol]) for r in csheet.rows}) if ccol is not None else []
         manifest = {"month": month, "state": WRITTEN, "created_at": now.isoformat(), "desk": desk.settings.desk.name,
                     "files": files, "keys": {"orders": orders, "waybills": waybills, "cases": cases},
                     "removed_from": []}
@@ -361,16 +405,22 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
         _checkpoint("after_manifest")
 
     # 3. read back and check against the store
-    expected = _gather(desk, store, manifest["keys"]["orders"], tz)
-    expected["订单确认单"].pop("订单确认单")  # order rows came from the live sheet: checked by key below
-    problems = _check_against_store(folder, manifest, expected)
-    got_orders = {str(r.get("order_no")) for r in read_archive_rows(folder / f"订单确认单-{month}.xlsx")["订单确认单"]}
+    # (a fresh run checks against what it gathered from the store moments ago; a resumed run gathers again)
+    expected = dict(data) if data is not None else _gather(desk, store, manifest["keys"]["orders"], tz,
+                                                           live_orders=False)
+    expected["订单确认单"] = expected["订单确认单"][1:]  # order rows came from the live sheet: checked by key below
+    loaded: dict[str, Any] = {}
+    problems = _check_against_store(folder, manifest, expected, loaded)
+    order_book = loaded.get(f"订单确认单-{month}.xlsx") or read_archive_rows(folder / f"订单确认单-{month}.xlsx")
+    got_orders = {_key_text(r.get(KEY_LABELS["order_no"], r.get("order_no")))  # (an archive begun by an older
+                  for r in order_book["订单确认单"]}                           # version has English headers)
     if got_orders != set(manifest["keys"]["orders"]):
         problems.append("订单确认单: 归档的订单编号与清单不一致")
     if problems:
         raise ArchiveRefused("归档核对未通过，在用工作簿未做任何删除: " + "；".join(problems[:10]),
                              "请检查 archive 文件夹；可删除该月文件夹后重新归档")
     _checkpoint("after_verify")
+    step()
 
     # 4. remove archived rows from the live workbooks, one workbook at a time
     keysets = {k: set(v) for k, v in manifest["keys"].items()}
@@ -378,11 +428,17 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
     for book_key, sheets in LIVE_SHEETS.items():
         path = desk.workbook(book_key)
         if book_key in manifest["removed_from"] or not path.exists():
+            step()
             continue
-        removed[book_key] = remove_live_rows(path, [(s, k, keysets[ks]) for s, k, ks in sheets], desk.backup_dir)
+        removed[book_key] = remove_live_rows(path, [(s, k, keysets[ks]) for s, k, ks in sheets], desk.backup_dir,
+                                             before_replace=lambda b=book_key: _checkpoint(f"before_replace:{b}"),
+                                             progress=lambda d, _t, b=book_key: _checkpoint(f"during_remove:{b}")
+                                             if d == 1 else None)
         _checkpoint(f"after_remove:{book_key}")
         manifest["removed_from"].append(book_key)
         _write_json(mpath, manifest)
+        say(f"已从 {path.name} 移除 {removed[book_key]} 行")
+        step()
     manifest["state"] = COMPLETE
     manifest["completed_at"] = now.isoformat()
     _write_json(mpath, manifest)

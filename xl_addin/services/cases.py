@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -168,13 +169,33 @@ def _create(store: Store, now: datetime, fields: dict[str, Any], by: str, source
     return cs.get(case_id)  # type: ignore[return-value]
 
 
+def _unknown_shipment(store: Store, waybill_no: str | None, order_no: str | None) -> str | None:
+    """What the report names that this desk has no record of (None when every named number is known)."""
+    def found(sql: str, value: str) -> bool:
+        return store.conn.execute(sql, (value,)).fetchone() is not None
+
+    if waybill_no and not (found("SELECT 1 FROM bindings WHERE waybill_no = ?", waybill_no)
+                           or found("SELECT 1 FROM waybill_registry WHERE waybill_no = ?", waybill_no)
+                           or found("SELECT 1 FROM waybill_status WHERE waybill_no = ?", waybill_no)):
+        return f"物流单号 {waybill_no}"
+    if order_no and not (found("SELECT 1 FROM orders WHERE order_no = ?", order_no)
+                         or found("SELECT 1 FROM bindings WHERE order_no = ?", order_no)
+                         or found("SELECT 1 FROM waybill_status WHERE order_no = ?", order_no)):
+        return f"订单编号 {order_no}"
+    return None
+
+
 def report_exception(store: Store, now: datetime, *, type: str, description: str, by: str,
                      waybill_no: str | None = None, order_no: str | None = None, evidence: str | None = None,
                      source: str = "manual", severity: str | None = None, found_at: datetime | None = None,
-                     handler: str | None = None, tz: ZoneInfo = CHINA) -> dict[str, Any]:
+                     handler: str | None = None, tz: ZoneInfo = CHINA, off_system: str | None = None,
+                     desk_root: Path | None = None) -> dict[str, Any]:
     """Open a case (or add to the open one of the same waybill and type); returns the case.
 
-    ``handler`` given: the report is submitted to that handler now (the 30-minute clock is met)."""
+    ``handler`` given: the report is submitted to that handler now (the 30-minute clock is met).
+    The waybill / order must be known to the desk unless ``off_system`` gives the reason it is not.
+    With ``desk_root``, an evidence file must exist; it is copied into the desk's evidence folder
+    and its SHA-256 recorded with the case (a link is kept as given)."""
     case_type = coerce("type", type)
     if not (waybill_no or order_no):
         raise CaseInputError("请给出物流单号或订单编号", "例如 --waybill SF1234567890123")
@@ -186,8 +207,22 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
         sev = dc.normalise_severity(severity, case_type)
     except ValueError as exc:
         raise CaseInputError(str(exc), "请写 高、中 或 低") from None
-    order_no, waybill_no, carrier = _binding_facts(store, (waybill_no or "").strip() or None,
-                                                   (order_no or "").strip() or None)
+    waybill_no, order_no = (waybill_no or "").strip() or None, (order_no or "").strip() or None
+    reason = (off_system or "").strip() or None
+    if off_system is not None and reason is None:
+        raise CaseInputError("台账外运单要写明原因", '例如 --off-system "客户自行寄出，未经本台账"')
+    unknown = _unknown_shipment(store, waybill_no, order_no)
+    if unknown and reason is None:
+        raise CaseInputError(f"{unknown} 不是本台账的运单或订单，未登记案件",
+                             '请核对单号；确属台账外寄出的货物，加上 --off-system "原因"')
+    order_no, waybill_no, carrier = _binding_facts(store, waybill_no, order_no)
+    kept = None
+    if desk_root is not None and evidence:
+        from xl_addin.services.evidence import keep_evidence
+
+        kept = keep_evidence(evidence, desk_root, now, tz)
+    if kept is not None:
+        evidence = kept.stored
     cs = CaseStore(store)
     with store.transaction():
         existing = cs.open_case_for(waybill_no, case_type) if waybill_no else None
@@ -195,6 +230,7 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
             cs.add_history(existing["case_id"], now, by, "重复报告", None, description,
                            note=f"凭证: {evidence}" if evidence else "")
             store.audit(now, by, "case_repeated", "case", existing["case_id"], {"source": source})
+            _evidence_and_reason(store, existing["case_id"], kept, reason if unknown else None, by, now)
             return {**cs.get(existing["case_id"]), "duplicate": True}  # type: ignore[dict-item]
         fields = {"order_no": order_no, "waybill_no": waybill_no, "carrier_code": carrier, "type": case_type,
                   "severity": sev, "found_at": found_at or now, "found_by": by, "description": description,
@@ -202,12 +238,26 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
         if handler:
             fields.update(handler=handler, submitted_at=now, case_status=dc.HANDLING)
         case = _create(store, now, fields, by, source, None, tz)
+        _evidence_and_reason(store, case["case_id"], kept, reason if unknown else None, by, now)
     return {**case, "duplicate": False}
+
+
+def _evidence_and_reason(store: Store, case_id: str, kept, off_system: str | None, by: str, now: datetime) -> None:
+    """Inside the report's transaction: the evidence file's record, and why the shipment is off-system."""
+    if kept is not None:
+        from xl_addin.services.evidence import record_evidence
+
+        record_evidence(store, case_id, kept, by, now)
+    if off_system:
+        CaseStore(store).add_history(case_id, now, by, "台账外运单", None, off_system)
+        store.audit(now, by, "case_off_system", "case", case_id, {"reason": off_system})
 
 
 def _anomaly_type(rule: str, sub_status: str | None) -> str:
     from xl_addin.domain.tracking import anomalies as an
 
+    if rule == an.NO_RECORD:  # no record at all: most likely the wrong carrier or number
+        return dc.WRONG_INFO
     if rule != an.CARRIER_PROBLEM:
         return dc.DELAY
     sub = sub_status or ""

@@ -22,8 +22,9 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from xl_addin.domain.confirmation import (
-    BY_CHECK, CHANNEL_BY_CHECK, Decision, Outcome, Previous, decide, parse_outcome,
+    BY_CHECK, RELEASED, Decision, Outcome, Previous, decide, parse_outcome,
 )
+from xl_addin.domain.gates import Gate, GatePolicy, assess
 from xl_addin.domain.problems import CheckResult
 from xl_addin.errors import WorkbookLocked
 
@@ -43,6 +44,8 @@ class RowReport:
     order_no: str | None
     result: CheckResult
     decision: Decision
+    entry: Any = None              # a stored person's outcome this check writes into the row
+    write_message: str | None = None  # set by record_confirmation / record_override when the book was not written
 
     def as_dict(self) -> dict[str, Any]:
         return {"row": self.row, "order_no": self.order_no, "status": self.result.status,
@@ -50,7 +53,7 @@ class RowReport:
                 "normalized": self.result.normalized,
                 "order_status": self.decision.status,
                 "confirm_deadline": self.decision.deadline.isoformat() if self.decision.deadline else None,
-                "overdue": self.decision.overdue}
+                "overdue": self.decision.overdue, "note": self.decision.note}
 
 
 KEEP_IN_MEMORY = 100_000  # row reports kept as objects; later chunks go to a temporary file
@@ -130,7 +133,8 @@ class RowLog(Sequence):
         return f"RowLog({self._len} rows, {len(self._spans)} chunks on disk)"
 
 
-_SUMMARY_KEYS = ("rows", "ok", "warnings", "errors", "confirmed", "awaiting", "overdue", "cancelled")
+# rows = ok + warnings + errors = confirmed + awaiting + cancelled + later (already past intake)
+_SUMMARY_KEYS = ("rows", "ok", "warnings", "errors", "confirmed", "awaiting", "overdue", "cancelled", "later")
 _STATUS_KEY = {"ok": "ok", "warning": "warnings", "error": "errors"}
 
 
@@ -156,6 +160,7 @@ class ValidationReport:
             s["confirmed"] += status == "confirmed"
             s["awaiting"] += status == "awaiting_customer"
             s["cancelled"] += status == "cancelled"
+            s["later"] += status not in ("confirmed", "awaiting_customer", "cancelled")
             if r.decision.overdue:
                 s["overdue"] += 1
                 self._overdue.append(base + i)
@@ -252,7 +257,8 @@ CHUNK = 20000  # rows checked, saved and written per step: memory stays flat on 
 def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_name: str = "Asia/Shanghai",
                     confirm_within: timedelta = timedelta(hours=1), backup_dir: Path | None = None,
                     sheet_name: str | None = None, write: bool = True,
-                    progress: Callable[[int, int], None] | None = None, chunk: int = CHUNK) -> ValidationReport:
+                    progress: Callable[[int, int], None] | None = None, chunk: int = CHUNK,
+                    policy: GatePolicy | None = None) -> ValidationReport:
     """Check every order row of ``path`` as of ``now``; with a ``store``, keep the results there too.
 
     One pass: a chunk of rows is read, checked, saved in the store (one transaction per chunk)
@@ -273,11 +279,14 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
     try:
         rules = rules or IntakeRules.default()
         report = ValidationReport(file=path, sheet=stream.sheet, notes=list(stream.notes))
-        records = None
+        records = entries = None
         known: set[str] = set()
+        policy = policy or GatePolicy()
         if store is not None:
+            from xl_addin.adapters.store.entries import PersonEntries
             from xl_addin.adapters.store.orders import OrderRecords
             records = OrderRecords(store)
+            entries = PersonEntries(store)
             known = records.numbers_from_other_sources(str(path))
         dups = DuplicateTracker(known=known)
         mismatches = _pending_mismatches(store) if store is not None else {}
@@ -288,21 +297,29 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
     total = max(0, stream.last_row - stream.header_row)
     if total > KEEP_IN_MEMORY:  # a big sheet: every chunk's reports go to disk, memory stays flat
         report.rows = RowLog(keep=0)
+    applied: list[int] = []  # stored outcomes written into the rows of this check
+    with_overrides = entries is not None and entries.any_overrides()
 
     def checked_cells():
         """(row, {col: value}) for every checked row, in sheet order; checking and saving happen here."""
         done = 0
         for part in stream.chunks():
             previous: dict[str, Any] = {}
+            kept: dict[str, Any] = {}
+            overrides: dict[str, Any] = {}
             if records is not None:  # this chunk's earlier results only: the store is not loaded whole
                 numbers = {t for rec in part if (t := _text(rec.values.get("order_no")))}
                 previous = records.by_numbers(str(path), numbers)
+                kept = entries.pending_outcomes(numbers)
+                overrides = _local_overrides(entries.overrides(numbers), tz) if with_overrides else {}
             rows, to_save = _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz,
-                                         confirm_within)
+                                         confirm_within, kept, overrides, policy)
             if records is not None:
                 _save(store, records, to_save, previous, now)
             checked = {r.order_no: r.checked_at for r in to_save}
             for rec, row in zip(part, rows):
+                if row.entry is not None:
+                    applied.append(row.entry.id)
                 yield rec.row, _row_cells(rec, row, columns, checked, now, tz, schema)
             report.add_rows(rows)
             done += len(part)
@@ -321,6 +338,9 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
                           max(columns[k] for k in _OWNED))
                 write_rows(path, stream.sheet, stream.header_row, headers, cells, bounds, backup_dir=backup_dir)
                 report.written = True
+                if applied:  # the people's entries are in the workbook now
+                    with store.transaction():
+                        entries.written(applied)
             except WorkbookLocked as exc:
                 for _ in cells:  # check and store everything even so
                     pass
@@ -334,6 +354,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
 
 
 _OWNED = PRODUCT_FIELDS + CONFIRM_FIELDS
+_OPEN_GATE = Gate()  # a row the check found nothing in
 
 
 def _product_columns(table, schema) -> tuple[dict[str, int], dict[int, str]]:
@@ -349,10 +370,18 @@ def _product_columns(table, schema) -> tuple[dict[str, int], dict[int, str]]:
     return columns, headers
 
 
-def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz, confirm_within):
-    """RowReports for one chunk of records, and the OrderRecords to save for it."""
+def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz, confirm_within,
+                 kept=None, overrides=None, policy=None):
+    """RowReports for one chunk of records, and the OrderRecords to save for it.
+
+    ``kept``: outcomes a person recorded that the workbook does not show yet (they win over the
+    row's cells); ``overrides``: order → code → Override in force.
+    """
     from xl_addin.domain.intake import check_order
 
+    kept = kept or {}
+    overrides = overrides or {}
+    policy = policy or GatePolicy()
     out: list[RowReport] = []
     to_save = []
     for rec in part:
@@ -368,12 +397,21 @@ def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz
         prev_rec = previous.get(order_no) if order_no and dup is None else None
         prev = Previous(prev_rec.status, prev_rec.fingerprint, prev_rec.confirm_deadline,
                         prev_rec.confirmed_by, prev_rec.confirmed_at) if prev_rec else None
-        outcome = Outcome(parse_outcome(values.get("confirmation")), _text(values.get("confirmed_by")),
-                          _aware(values.get("confirmed_at"), tz), _text(values.get("confirm_channel")))
+        entry = kept.get(order_no) if order_no and dup is None else None
+        if entry is not None:
+            outcome = Outcome(entry.outcome, entry.by, entry.at, entry.channel)
+        else:
+            outcome = Outcome(parse_outcome(values.get("confirmation")), _text(values.get("confirmed_by")),
+                              _aware(values.get("confirmed_at"), tz), _text(values.get("confirm_channel")))
         if outcome.by == BY_CHECK:
             outcome = Outcome(None)  # our own earlier entry, not a person's
-        decision = decide(result.status, outcome, prev, fp, now, confirm_within)
-        out.append(RowReport(rec.row, order_no, result, decision))
+        gate = assess([(p.code, p.severity) for p in result.problems],
+                      overrides.get(order_no, {}) if order_no and dup is None else {}, policy) \
+            if result.problems else _OPEN_GATE
+        if gate.tagged and policy.special_tag and policy.special_tag not in result.normalized.get("tags", ()):
+            result.normalized["tags"] = [*(result.normalized.get("tags") or []), policy.special_tag]
+        decision = decide(result.status, outcome, prev, fp, now, confirm_within, gate)
+        out.append(RowReport(rec.row, order_no, result, decision, entry))
         if records is not None and order_no and dup is None:
             from xl_addin.adapters.store.orders import OrderRecord
             same = prev_rec is not None and prev_rec.fingerprint == fp
@@ -386,6 +424,14 @@ def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz
                 confirmed_by=decision.confirmed_by, confirmed_at=decision.confirmed_at,
                 confirm_channel=decision.channel, source=str(path)))
     return out, to_save
+
+
+def _local_overrides(overrides: dict, tz: ZoneInfo) -> dict:
+    """Overrides with their times in the desk's zone (the row shows them)."""
+    from dataclasses import replace
+
+    return {no: {code: replace(o, at=o.at.astimezone(tz)) for code, o in by_code.items()}
+            for no, by_code in overrides.items()}
 
 
 def _pending_mismatches(store) -> dict[str, str]:
@@ -445,14 +491,22 @@ def _row_cells(rec, row: RowReport, columns: dict[str, int], checked: dict, now,
     if dec.note:
         values["problems"] = "\n".join(filter(None, [_problem_text(res, schema), f"ℹ {dec.note}"]))
     cells = {columns[key]: value for key, value in values.items()}
+    if row.entry is not None:  # a person's outcome recorded while the workbook was busy, or just now
+        from xl_addin.domain.confirmation import OUTCOME_LABELS
+
+        e = row.entry
+        for key, value in (("confirmation", OUTCOME_LABELS[e.outcome]), ("confirmed_by", e.by),
+                           ("confirmed_at", _naive_local(e.at, tz)), ("confirm_channel", e.channel)):
+            cells[columns[key]] = value
+        return cells
     # the shared confirmation columns: the check writes its own entry only where no person wrote one,
     # and takes its entry back when the row no longer passes
     person = _text(rec.values.get("confirmed_by"))
     if person is None or person == BY_CHECK:
-        if dec.confirmed_by == BY_CHECK:
-            for key, value in (("confirmation", dec.confirmation), ("confirmed_by", BY_CHECK),
+        if dec.confirmed_by == BY_CHECK or dec.confirmation == RELEASED:
+            for key, value in (("confirmation", dec.confirmation), ("confirmed_by", dec.confirmed_by),
                                ("confirmed_at", _naive_local(dec.confirmed_at, tz)),
-                               ("confirm_channel", CHANNEL_BY_CHECK)):
+                               ("confirm_channel", dec.channel)):
                 cells[columns[key]] = value
         elif person == BY_CHECK or _text(rec.values.get("confirmation")) is None:
             for key in CONFIRM_FIELDS:
@@ -460,12 +514,42 @@ def _row_cells(rec, row: RowReport, columns: dict[str, int], checked: dict, now,
     return cells
 
 
-def record_confirmation(path: Path, order_no: str, outcome: str, by: str, now: datetime, *, channel: str | None,
-                        store=None, tz_name: str = "Asia/Shanghai", confirm_within: timedelta = timedelta(hours=1),
-                        backup_dir: Path | None = None) -> RowReport:
-    """A person records the customer's answer for one order; the row is then checked again."""
+def find_order_row(path: Path, order_no: str):
+    """(table, row) of ``order_no`` in the order sheet of ``path``; UserError when it is not there.
+
+    Only reads: the workbook may be open in Excel."""
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.errors import UserError
+
+    table = read_sheet(Path(path).resolve(), ORDERS.sheets[0])
+    match = next((r for r in table.rows if _text(r.values.get("order_no")) == order_no.strip()), None)
+    if match is None:
+        raise UserError(f"在 {Path(path).name} / {table.sheet} 中找不到订单 {order_no}", "请检查订单编号")
+    return table, match
+
+
+def recheck_row(path: Path, row: int, now: datetime, *, store, tz_name: str, confirm_within: timedelta,
+                backup_dir: Path | None, policy: GatePolicy | None = None, rules=None) -> RowReport:
+    """Check the sheet again after a person's entry was stored; the entry reaches the row when the book is free."""
+    report = validate_orders(path, now, store=store, rules=rules, tz_name=tz_name, confirm_within=confirm_within,
+                             backup_dir=backup_dir, policy=policy)
+    found = next(r for r in report.rows if r.row == row)
+    if not report.written:
+        found.write_message = report.write_message
+    return found
+
+
+def record_confirmation(path: Path, order_no: str, outcome: str, by: str, now: datetime, *, channel: str | None,
+                        store=None, tz_name: str = "Asia/Shanghai", confirm_within: timedelta = timedelta(hours=1),
+                        backup_dir: Path | None = None, policy: GatePolicy | None = None,
+                        rules=None) -> RowReport:
+    """A person records the customer's answer for one order; the row is then checked again.
+
+    With a store the answer is stored first (and audited), then written into the row by the check;
+    when the workbook is open in Excel it stays in the store and the next check writes it.
+    """
+    from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.xml_patch import write_cells
     from xl_addin.domain.confirmation import OUTCOME_LABELS
     from xl_addin.errors import UserError
@@ -476,12 +560,17 @@ def record_confirmation(path: Path, order_no: str, outcome: str, by: str, now: d
     if not by.strip():
         raise UserError("请用 --by 写明确认人姓名")
     tz = ZoneInfo(tz_name)
-    schema = ORDERS.sheets[0]
     path = Path(path).resolve()
-    table = read_sheet(path, schema)
-    match = next((r for r in table.rows if _text(r.values.get("order_no")) == order_no.strip()), None)
-    if match is None:
-        raise UserError(f"在 {path.name} / {table.sheet} 中找不到订单 {order_no}", "请检查订单编号")
+    table, match = find_order_row(path, order_no)
+    if store is not None:
+        from xl_addin.adapters.store.entries import PersonEntries
+
+        with store.transaction():
+            PersonEntries(store).add_outcome(order_no.strip(), kind, by.strip(), channel, now)
+            store.audit(now, by.strip(), f"confirm:{kind}", "order", order_no.strip(), {"channel": channel})
+        return recheck_row(path, match.row, now, store=store, tz_name=tz_name, confirm_within=confirm_within,
+                           backup_dir=backup_dir, policy=policy, rules=rules)
+    schema = ORDERS.sheets[0]
     columns = dict(table.columns)
     headers: dict[int, str] = {}
     next_col = max([table.last_column, *columns.values()]) + 1
@@ -495,6 +584,6 @@ def record_confirmation(path: Path, order_no: str, outcome: str, by: str, now: d
              (match.row, columns["confirmed_at"]): _naive_local(now, tz),
              (match.row, columns["confirm_channel"]): channel}
     write_cells(path, table.sheet, table.header_row, headers, cells, backup_dir=backup_dir)
-    report = validate_orders(path, now, store=store, tz_name=tz_name, confirm_within=confirm_within,
-                             backup_dir=backup_dir)
+    report = validate_orders(path, now, store=None, rules=rules, tz_name=tz_name, confirm_within=confirm_within,
+                             backup_dir=backup_dir, policy=policy)
     return next(r for r in report.rows if r.row == match.row)

@@ -81,3 +81,15 @@ def rules_for_desk(desk):
         return rules.extended(prohibited=prohibited, allowed=allowed, restricted=restricted, tags=tags)
     except ValueError as exc:
         raise ConfigError(f"关键词文件有误: {exc}", path=str(path)) from None
+
+
+def policy_for_desk(desk):
+    """The desk's gate choices ([intake] tag_only, special_tag, override_roles); the defaults without a desk."""
+    from xl_addin.domain.gates import GatePolicy
+
+    if desk is None:
+        return GatePolicy()
+    intake = desk.settings.intake
+    return GatePolicy(tag_only=frozenset(str(c).strip().upper() for c in intake.tag_only),
+                      special_tag=str(intake.special_tag).strip(),
+                      override_roles=tuple(str(r).strip() for r in intake.override_roles if str(r).strip()))

@@ -23,14 +23,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from xl_addin.errors import ConfigError, UserError
+from xl_addin.services.push_ingest import (  # noqa: F401  (the receiver's side, re-exported)
+    NO_RECORD, RESEND_WINDOW, RESUBSCRIBE_AFTER, PushVerdict, ingest_push)
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/kuaidi100/callback"
 CALLBACK_URL_ENV = "XL_LOGISTICS_CALLBACK_URL"
 RETRY_SUBSCRIBE = timedelta(minutes=30)
-RESUBSCRIBE_AFTER = timedelta(hours=1)
-NO_RECORD = "3天查询无记录"
 CRASH_ENV = "XL_LOGISTICS_TEST_CRASH_AFTER_PUSHES"
 
 
@@ -70,6 +70,7 @@ class SubscribeResult:
     submitted: int = 0
     accepted: int = 0
     duplicate: int = 0
+    limited: int = 0  # this month's four subscriptions spent: polled instead until next month
     refused: list[dict[str, str]] = field(default_factory=list)
     retry_later: list[dict[str, str]] = field(default_factory=list)
     states: dict[str, int] = field(default_factory=dict)
@@ -86,10 +87,13 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
                        rate: float | None = -1.0, env: Mapping[str, str] | None = None) -> SubscribeResult:
     """Subscribe every tracked, unfinished waybill that has no live subscription (once each).
 
-    501 duplicate counts as subscribed; 700/701/702 are the waybill's problem (kept with a hint);
+    501 duplicate counts as subscribed — unless Kuaidi100 had stopped the number (shutdown, abort)
+    since our last subscription: then it is the month's limit (the fifth subscription of a month is
+    answered 501 "重复订阅" too) and the waybill is polled; 700/701/702 are the waybill's problem (kept with a hint);
     600/601 stop the run as a ConfigError. ``rate``: requests per second (default: the desk's
     ``requests_per_second``; None: no limit, for the sandbox)."""
-    from xl_addin.adapters.store.subscriptions import SubscriptionStore
+    from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
+    from xl_addin.adapters.store.subscriptions import MONTHLY_LIMIT, SubscriptionStore
     from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, WAYBILL_PROBLEM
     from xl_addin.bootstrap import store_for
     from xl_addin.services.tracking import RateLimiter, provider_code, provider_codes, provider_spec, register_bindings
@@ -108,16 +112,26 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
     res = SubscribeResult(as_of=now)
     try:
         with store_for(desk) as store:
-            phones, _names = register_bindings(store, now)
+            destinations: dict[str, str] = {}
+            phones, _names = register_bindings(store, now, destinations)
             codes = provider_codes(desk)
             salt = push_salt(desk, store, env)
             subs = SubscriptionStore(store)
-            for waybill, carrier, _order in subs.to_subscribe(now):
-                com = provider_code(codes, carrier)
+            todo = subs.to_subscribe(now)
+            corrected = CarrierCorrections(store).codes([w for w, _c, _o in todo])
+            for waybill, carrier, _order in todo:
+                com = corrected.get(waybill) or provider_code(codes, carrier)
+                prev = subs.get(waybill)
+                if prev is not None and prev.subscriptions_this_month(now) >= MONTHLY_LIMIT:
+                    with store.transaction():  # a fifth would be answered 501 and never pushed: do not spend it
+                        subs.limit_reached(waybill, None, "本月已订阅4次，未再提交", now)
+                        store.audit(now, "系统", "subscription.limit", "waybill", waybill, {"company": com})
+                    res.limited += 1
+                    continue
                 with store.transaction():
                     subs.submitted(waybill, carrier, com, url, now)
                 limiter.wait()
-                out = client.subscribe(com, waybill, url, salt, phones.get(waybill))
+                out = client.subscribe(com, waybill, url, salt, phones.get(waybill), to=destinations.get(waybill))
                 res.submitted += 1
                 if out.kind == CONFIG_ERROR:
                     with store.transaction():
@@ -125,6 +139,15 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
                     raise ConfigError(f"快递100 拒绝了订阅账号（返回码 {out.return_code}：{out.message}），"
                                       f"本次订阅已停止（已提交 {res.submitted} 单）",
                                       out.hint or "请检查 KUAIDI100_KEY")
+                if out.kind == "duplicate" and prev is not None and prev.ended:
+                    # 501 "重复订阅" after Kuaidi100 itself stopped: not "already polling" but the month's
+                    # limit (the fifth subscription gets the same code) — nothing will be pushed
+                    with store.transaction():
+                        subs.limit_reached(waybill, out.return_code, out.message, now)
+                        store.audit(now, "系统", "subscription.limit", "waybill", waybill,
+                                    {"company": com, "code": out.return_code, "message": out.message})
+                    res.limited += 1
+                    continue
                 if out.ok:
                     state = out.kind
                     res.accepted += out.kind == "accepted"
@@ -143,7 +166,7 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
                     store.audit(now, "系统", f"subscription.{state}", "waybill", waybill,
                                 {"company": com, "code": out.return_code, "message": out.message})
             res.states = subs.counts()
-            res.attention = [r.as_dict() for r in subs.all() if r.state in ("refused", "abort") or r.escalated_at]
+            res.attention = [r.as_dict() for r in subs.all() if r.state in ("refused", "abort", "limit") or r.escalated_at]
     finally:
         if own_client:
             client.close()
@@ -157,110 +180,6 @@ def subscription_overview(desk) -> list[dict[str, Any]]:
 
     with store_for(desk) as store:
         return [r.as_dict() for r in SubscriptionStore(store).all()]
-
-
-# ---------------------------------------------------------------- ingest one push
-
-@dataclass
-class PushVerdict:
-    """What the receiver answers and logs. ``ack``: answer the success body (the provider stops)."""
-
-    outcome: str  # ingested | unknown_waybill | bad_sign | malformed | error
-    ack: bool
-    waybill_no: str | None = None
-    status: str | None = None
-    new_events: int = 0
-    carrier_corrected: str | None = None
-    detail: str = ""
-
-    def log_fields(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "", 0) or k in ("outcome", "ack")}
-
-
-def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=None,
-                resubscribe_on_abort: bool = True, refresh_interval: timedelta = timedelta(hours=2)) -> PushVerdict:
-    """Verify, then ingest one push form (``param``, ``sign``) in one transaction.
-
-    Nothing is read from ``param`` before the signature holds. A signed push for a waybill this
-    desk does not track is acknowledged (so the provider stops retrying) and changes nothing."""
-    from xl_addin.adapters.store.subscriptions import NoticeQueue, SubscriptionStore
-    from xl_addin.adapters.store.tracking import TrackingStore
-    from xl_addin.adapters.tracking.kuaidi100 import parse_push, verify_push_sign
-
-    param, sign = _field(form, "param"), _field(form, "sign")
-    if not param:
-        return PushVerdict("malformed", False, detail="缺少 param")
-    if not verify_push_sign(param, salt, sign):
-        return PushVerdict("bad_sign", False, detail="签名校验失败")
-    push = parse_push({"param": param}, None, tz)
-    if not push.valid:
-        return PushVerdict("malformed", False, detail=push.error or "")
-    waybill = push.waybill_no
-    if not waybill:
-        return PushVerdict("malformed", False, status=push.status, detail="lastResult 缺少单号 nu")
-    ts = TrackingStore(store)
-    if ts.status(waybill) is None and not _register_bound(store, ts, waybill, now):
-        return PushVerdict("unknown_waybill", True, waybill, push.status, detail="本台账没有这个运单")
-    subs = SubscriptionStore(store)
-    verdict = PushVerdict("ingested", True, waybill, push.status)
-    with store.transaction():
-        new = ts.add_events(push.events, now)
-        NoticeQueue(store).add(new, now)
-        verdict.new_events = len(new)
-        if new:
-            ts.refresh_status(waybill, ts.events_for(waybill), now)
-        final = bool(store.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?",
-                                        (waybill,)).fetchone()[0])
-        ts.record_check(waybill, now, "push", push.message or push.status or "push",
-                        None if final else now + refresh_interval, unknown_codes=push.unknown_codes)
-        company = push.com_new if push.auto_check and push.com_new else None
-        if subs.get(waybill) is None:
-            subs.push_for_unsubscribed(waybill, push.carrier_code or "", push.status or "polling", now)
-        else:
-            subs.pushed(waybill, push.status or "polling", push.message, now, company=company)
-        if company:
-            verdict.carrier_corrected = f"{push.com_old or '?'}→{company}"
-            store.audit(now, "快递100", "carrier_corrected", "waybill", waybill,
-                        {"com_old": push.com_old, "com_new": company})
-        if push.status == "abort":
-            _handle_abort(store, subs, waybill, push.message, now, resubscribe_on_abort, final)
-    return verdict
-
-
-def _register_bound(store, ts, waybill: str, now: datetime) -> bool:
-    """A waybill bound since the last refresh is tracked from its first push on."""
-    try:
-        from xl_addin.adapters.store.waybills import WaybillStore
-
-        b = WaybillStore(store).current_by_waybill(waybill)
-    except Exception as exc:  # no bindings table: nothing this desk knows
-        log.warning("binding lookup failed: %s", exc)
-        return False
-    if b is None:
-        return False
-    with store.transaction():
-        ts.register([{"waybill_no": b.waybill_no, "order_no": b.order_no, "carrier_code": b.carrier_code,
-                      "expected_delivery": b.expected_delivery, "bound_at": b.bound_at}], now)
-    return True
-
-
-def _handle_abort(store, subs, waybill: str, message: str, now: datetime, resubscribe: bool, final: bool) -> None:
-    """'3天查询无记录' once → subscribe again later (the number may simply not be scanned yet);
-    otherwise, or the second time, escalate: it falls back to polling and is listed for a person."""
-    row = subs.get(waybill)
-    if not final and resubscribe and NO_RECORD in (message or "") and row is not None and row.resubscribes == 0:
-        subs.schedule_resubscribe(waybill, now + RESUBSCRIBE_AFTER, now)
-        store.audit(now, "系统", "subscription.resubscribe", "waybill", waybill, {"reason": message})
-    else:
-        subs.escalate(waybill, now)
-        store.audit(now, "系统", "subscription.escalated", "waybill", waybill, {"reason": message})
-
-
-def _field(form: Mapping[str, Any], name: str) -> str | None:
-    value = form.get(name)
-    if isinstance(value, (list, tuple)):
-        value = value[0] if value else None
-    return value if isinstance(value, str) else None
 
 
 # ---------------------------------------------------------------- the service behind the receiver

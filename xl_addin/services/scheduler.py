@@ -84,6 +84,8 @@ def jobs_from_settings(settings) -> list[JobSpec]:
     return [
         JobSpec("refresh", ["refresh"], every_hours=max(1, int(s.refresh_every_hours))),
         JobSpec("health", [], every_hours=max(1, int(s.health_every_hours)), minute=5),
+        # catch-up: signings are completed where they are learnt; this finds any missed and releases held orders
+        JobSpec("close", ["close"], every_hours=max(1, int(s.refresh_every_hours)), minute=20),
         JobSpec("summary", ["summary", "--week", "{last_week}"], day_of_week=_DAYS[parts[0].upper()],
                 hour=wh, minute=wm),
         JobSpec("archive", ["archive", "--month", "{last_month}"], day=int(s.monthly_archive_day), hour=ah, minute=am),

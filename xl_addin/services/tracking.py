@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from xl_addin.errors import ConfigError, JobLocked, UserError, WorkbookError
 from xl_addin.processes import pid_alive
+from xl_addin.services.closing import complete_on_signing
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ class RefreshResult:
     workbook_written: bool = False
     workbook_message: str = ""
     kept_by_push: int = 0
+    waiting_for_check: int = 0  # "请核对物流商或单号" open and asked today: left for a person
     notices: dict = field(default_factory=dict)
     seconds: float = 0.0
     query_seconds: float = 0.0
@@ -201,7 +203,8 @@ def anomaly_config(settings):
         no_pickup_hours=float(_setting(t, "no_pickup_hours", 24.0)),
         after_pickup_hours=float(_setting(t, "after_pickup_hours", 24.0)),
         in_transit_hours=float(_setting(t, "in_transit_hours", 48.0)),
-        pause_on_non_working_days=bool(_setting(t, "pause_on_non_working_days", False)))
+        pause_on_non_working_days=bool(_setting(t, "pause_on_non_working_days", False)),
+        no_record_days=float(_setting(t, "no_record_days", 3)))
 
 
 def provider_codes(desk) -> dict[str, str]:
@@ -228,8 +231,18 @@ def _phone4(fields: dict) -> str | None:
     return digits[-4:] if len(digits) >= 4 else None
 
 
-def register_bindings(store, now: datetime) -> tuple[dict[str, str], dict[str, str]]:
-    """Every current binding is tracked; returns ({waybill: phone last 4}, {waybill: carrier name})."""
+def destination_text(fields: dict) -> str | None:
+    """The order's destination as Kuaidi100 takes it in ``to`` (province, city, district)."""
+    n = fields.get("normalized") or {}
+    parts = [str(n.get(k) or fields.get(k) or "").strip() for k in ("province", "city", "district")]
+    parts = [p for i, p in enumerate(parts) if p and p not in parts[:i]]
+    return "".join(parts) or None
+
+
+def register_bindings(store, now: datetime, destinations: dict[str, str] | None = None
+                      ) -> tuple[dict[str, str], dict[str, str]]:
+    """Every current binding is tracked; returns ({waybill: phone last 4}, {waybill: carrier name}) and
+    fills ``destinations`` ({waybill: the order's province/city/district}) when given."""
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.adapters.store.tracking import TrackingStore
 
@@ -252,10 +265,69 @@ def register_bindings(store, now: datetime) -> tuple[dict[str, str], dict[str, s
             p = _phone4(rec.fields or {})
             if p:
                 phones[b.waybill_no] = p
+            if destinations is not None:
+                to = destination_text(rec.fields or {})
+                if to:
+                    destinations[b.waybill_no] = to
     if rows:
         with store.transaction():
             TrackingStore(store).register(rows, now)
+    _link_rebound(store, now)
     return phones, names
+
+
+def _link_rebound(store, now: datetime) -> None:
+    """A re-bound order's old number is no longer tracked; it names the number that took over."""
+    from xl_addin.adapters.store.tracking import TrackingStore
+
+    try:
+        from xl_addin.adapters.store.waybills import WaybillStore
+
+        retired = [(h.waybill_no, h.replaced_with) for h in WaybillStore(store).history()
+                   if h.replaced_with and h.replaced_with != h.waybill_no]
+    except Exception as exc:  # the bindings belong to the waybill stage (see register_bindings)
+        log.warning("binding history not readable: %s", exc)
+        return
+    if not retired:
+        return
+    ts = TrackingStore(store)
+    with store.transaction():
+        for old, new in retired:
+            if ts.replace(old, new, now):
+                store.audit(now, "系统", "tracking.replaced", "waybill", old, {"replaced_by": new, "why": "换绑"})
+
+
+def follow_forwarding(store, events, now: datetime, carriers=None) -> list[dict[str, Any]]:
+    """A 转投 node (state 7) among ``events``: start tracking the new number under the new carrier, linked
+    to the old one, which is no longer queried. Inside the transaction that stored the events."""
+    from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.domain.tracking.forwarding import forwarding_of, is_forwarded
+
+    forwarded = [e for e in events if is_forwarded(e)]
+    if not forwarded:
+        return []
+    if carriers is None:
+        from xl_addin.domain.waybills.carriers import load_default_carriers
+
+        carriers = load_default_carriers()
+    ts = TrackingStore(store)
+    out = []
+    for e in forwarded:
+        fw = forwarding_of(e, carriers)
+        detail = {"new_waybill": fw.new_waybill, "carrier": fw.carrier_code, "com": fw.kuaidi100_code,
+                  "context": fw.context}
+        if fw.new_waybill:
+            row = store.conn.execute("SELECT order_no FROM waybill_status WHERE waybill_no = ?", (fw.old_waybill,)).fetchone()
+            ts.track_forwarded(fw.new_waybill, fw.old_waybill, row[0] if row else None, fw.carrier_code, now)
+            if fw.kuaidi100_code:
+                CarrierCorrections(store).apply(fw.new_waybill, None, fw.kuaidi100_code, now, by="快递100",
+                                                reason=f"转投自 {fw.old_waybill}")
+            if not ts.replace(fw.old_waybill, fw.new_waybill, now):
+                continue  # seen before
+        store.audit(now, "系统", "tracking.forwarded", "waybill", fw.old_waybill, detail)
+        out.append(detail)
+    return out
 
 
 def refresh(desk, now: datetime, *, client_factory: Callable[[], Any] | None = None,
@@ -309,7 +381,8 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     res = RefreshResult(as_of=now, provider=provider)
     interval = timedelta(minutes=max(30, int(settings.tracking.refresh_interval_minutes)))
 
-    phones, names = register_bindings(store, now)
+    destinations: dict[str, str] = {}
+    phones, names = register_bindings(store, now, destinations)
     _ingest_manual_quietly(desk, store, now, tz, names, res)
 
     interrupted = ts.interrupted_runs()
@@ -327,6 +400,10 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
         if kept:
             res.kept_by_push = sum(1 for d in due if d.waybill_no in kept)
             due = [d for d in due if d.waybill_no not in kept]
+    waiting = _waiting_for_a_person(store, now)
+    if waiting:  # "请核对物流商或单号" is open: asked once a day, not every run, until someone corrects it
+        res.waiting_for_check = sum(1 for d in due if d.waybill_no in waiting)
+        due = [d for d in due if d.waybill_no not in waiting]
     if stop_after is not None:
         due_run = due[:stop_after]
     else:
@@ -335,6 +412,9 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
 
     concurrency = max(1, int(settings.tracking.concurrency))
     codes = provider_codes(desk)
+    from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
+
+    corrected = CarrierCorrections(store).codes([d.waybill_no for d in due_run])  # Kuaidi100's or a person's fix
     query_started = _time.monotonic()
     limiter = RateLimiter(float(settings.tracking.requests_per_second))
     stop = threading.Event()
@@ -353,8 +433,9 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
             client = local.client = client_factory()
             with clients_lock:
                 clients.append(client)
-        return item, client.query(provider_code(codes, item.carrier_code), item.waybill_no,
-                                  phones.get(item.waybill_no))
+        return item, client.query(corrected.get(item.waybill_no) or provider_code(codes, item.carrier_code),
+                                  item.waybill_no, phones.get(item.waybill_no), to=destinations.get(item.waybill_no),
+                                  may_resend=_resend_gate(item, now))
 
     config_error = None
     touched: set[str] = set()
@@ -450,11 +531,70 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     finally:
         if log_rounds:
             log_rounds.join(res)
+    if write_workbook:
+        _show_carrier_checks(desk, store, res)
     res.seconds = round(_time.monotonic() - started, 3)
     ts.finish_run(run_id, datetime.now(timezone.utc), "done", res.counts())
     rid = store.start_job("refresh", datetime.now(timezone.utc))
     store.finish_job(rid, datetime.now(timezone.utc), res.job_status, res.summary_zh())
     return res
+
+
+NO_RECORD_RECHECK = timedelta(hours=24)
+
+
+def _waiting_for_a_person(store, now: datetime) -> set[str]:
+    """Numbers with an open "请核对物流商或单号" that were asked within the last day."""
+    from xl_addin.adapters.store.store import utc_iso
+    from xl_addin.domain.tracking.anomalies import NO_RECORD
+
+    rows = store.conn.execute(
+        "SELECT a.waybill_no FROM tracking_anomalies a JOIN waybill_status s ON s.waybill_no = a.waybill_no "
+        "WHERE a.rule = ? AND a.resolved_at IS NULL AND s.last_checked_at IS NOT NULL AND s.last_checked_at > ?",
+        (NO_RECORD, utc_iso(now - NO_RECORD_RECHECK))).fetchall()
+    return {r[0] for r in rows}
+
+
+def _show_carrier_checks(desk, store, res: RefreshResult) -> None:
+    """Carrier corrections and "请核对物流商或单号" reach the Binding Table (its carrier-check columns) after a
+    refresh, when there is any; an open or unreadable workbook is a message, the store keeps everything."""
+    from xl_addin.domain.tracking.anomalies import NO_RECORD
+
+    has = store.conn.execute("SELECT 1 FROM carrier_corrections LIMIT 1").fetchone() or store.conn.execute(
+        "SELECT 1 FROM tracking_anomalies WHERE rule = ? AND resolved_at IS NULL LIMIT 1", (NO_RECORD,)).fetchone()
+    if not has:
+        return
+    from xl_addin.services.waybills import Books, WaybillPolicy, sync_workbooks
+
+    books = Books.for_desk(desk)
+    if books.bindings is None:
+        return
+    try:
+        sync = sync_workbooks(store, Books(books.bindings, None, books.backup_dir), WaybillPolicy.from_settings(desk.settings))
+    except (WorkbookError, UserError) as exc:
+        res.workbook_message = (res.workbook_message + "；" if res.workbook_message else "") + f"绑定表未更新：{exc}"
+        return
+    if sync.messages:
+        res.workbook_message = (res.workbook_message + "；" if res.workbook_message else "") + "；".join(sync.messages)
+
+
+def _resend_gate(item, now: datetime) -> Callable[[], bool]:
+    """Whether the client may send this number's query again within the attempt: only if the
+    frequency rules allow one more query now, counting the one already sent (a re-send is another
+    query for Kuaidi100). With the one-per-30-minutes rule that is never, so a failed query waits for
+    the next run rather than risking the 24-hour lock."""
+    from xl_addin.adapters.store.store import utc_iso
+    from xl_addin.adapters.store.tracking import TrackingStore
+
+    sent = list(getattr(item, "recent", []) or []) + [utc_iso(now)]
+
+    def gate() -> bool:
+        if TrackingStore.allowed(sent, now):
+            sent.append(utc_iso(now))
+            return True
+        return False
+
+    return gate
 
 
 MIN_RETRY = timedelta(minutes=30)
@@ -477,6 +617,7 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
         new = ts.add_events([e for _item, out in oks for e in out.events], now)
         NoticeQueue(store).add(new, now)
         res.new_events += len(new)
+        follow_forwarding(store, new, now)
         fresh: dict[str, int] = {}
         for e in new:
             fresh[e.waybill_no] = fresh.get(e.waybill_no, 0) + 1
@@ -484,6 +625,7 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
         events = ts.events_of(waybills) if waybills else {}
         for item, _out in oks:
             ts.refresh_status(item.waybill_no, events.get(item.waybill_no, []), now)
+            complete_on_signing(store, item.waybill_no, now)
         rows = _status_rows(store, waybills)
         for item, out in batch:
             kind = out.kind
@@ -494,6 +636,7 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
                 continue
             res.queried += 1
             touched.add(item.waybill_no)
+            ts.add_attempts(item.waybill_no, now, int(getattr(out, "attempts", 1) or 1) - 1)
             if kind == OK:
                 final = bool((rows.get(item.waybill_no) or (None, None, 0))[2])
                 ts.record_check(item.waybill_no, now, kind, out.message, None if final else now + interval,
@@ -525,14 +668,14 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
 
 
 def _status_rows(store, waybills: list[str]) -> dict[str, tuple]:
-    """{waybill: (bound_at, expected_delivery, is_final)} read set-wise."""
+    """{waybill: (bound_at, expected_delivery, is_final, replaced_by)} read set-wise."""
     out: dict[str, tuple] = {}
     for i in range(0, len(waybills), 500):
         part = waybills[i:i + 500]
-        for w, bound, expected, final in store.conn.execute(
-                "SELECT waybill_no, bound_at, expected_delivery, is_final FROM waybill_status "
+        for w, bound, expected, final, replaced in store.conn.execute(
+                "SELECT waybill_no, bound_at, expected_delivery, is_final, replaced_by FROM waybill_status "
                 f"WHERE waybill_no IN ({', '.join('?' * len(part))})", part):
-            out[w] = (bound, expected, final)
+            out[w] = (bound, expected, final, replaced)
     return out
 
 
@@ -545,9 +688,10 @@ def _evaluate(ts, now: datetime, cfg, tz, waybills, rows: dict[str, tuple], even
         row = rows.get(w)
         if row is None:
             continue
-        bound, expected, _final = row
+        bound, expected, _final, replaced = row
         j = Journey(w, from_iso(bound), date.fromisoformat(expected) if expected else None, events.get(w, []))
-        opened, resolved = ts.sync_anomalies(w, evaluate(j, now, cfg, tz=tz), now)
+        hits = [] if replaced else evaluate(j, now, cfg, tz=tz)  # a replaced number is no one's concern any more
+        opened, resolved = ts.sync_anomalies(w, hits, now)
         res.anomalies_opened += opened
         res.anomalies_resolved += resolved
 

@@ -28,6 +28,7 @@ from xl_addin.domain.tracking.manual import manual_event
 from xl_addin.domain.tracking.status import display_zh
 from xl_addin.display.vocabulary import NODE_SOURCE_LABELS as SOURCE_ZH
 from xl_addin.errors import WorkbookError, WorkbookLocked
+from xl_addin.services.closing import complete_on_signing
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ def ingest_manual(path: Path, store: Store, now: datetime, tz: tzinfo, *, backup
             new = ts.add_events(events, now)
             for w in {e.waybill_no for e in events}:
                 ts.refresh_status(w, ts.events_for(w), now)
+                complete_on_signing(store, w, now)
             for e in new:
                 store.audit(now, e.extra.get("entered_by") or "跟踪专员", "manual_node", "waybill", e.waybill_no,
                             {"node": e.extra.get("node_name"), "time": e.time.isoformat(), "context": e.context})

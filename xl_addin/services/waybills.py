@@ -715,8 +715,12 @@ def _refuse_without_carrier(store, order_no, waybill, by, source, carriers, book
 
 def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: datetime, *,
            carrier_name: str | None = None, source: str = "manual", policy: WaybillPolicy = WaybillPolicy(),
-           books: Books | None = None, carriers=None) -> tuple[Binding, Binding, SyncResult | None]:
-    """Replace an order's waybill; the old binding stays as history with who, when and why."""
+           books: Books | None = None, carriers=None, autonumber: Callable[[str], Any] | None = None,
+           command_suffix: str = "") -> tuple[Binding, Binding, SyncResult | None]:
+    """Replace an order's waybill; the old binding stays as history with who, when and why. Without
+    ``carrier_name`` the new number keeps the order's carrier — unless it does not fit that carrier's
+    format: then nothing changes and CarrierNeeded lists the carriers it looks like (its format and
+    ``autonumber``, the provider's detection) with the command to confirm each."""
     if not (by or "").strip():
         raise UserError("请用 --by 写明换绑人姓名")
     if not (reason or "").strip():
@@ -729,6 +733,12 @@ def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: da
     if old is None:
         raise UserError(f"订单 {order_no} 还没有绑定运单", "首次绑定请用 xl-logistics bind 或 allocate")
     carriers = list(carriers) if carriers is not None else load_carriers(books)
+    from xl_addin.domain.waybills.formats import normalize_waybill
+
+    if normalize_waybill(new_waybill) == old.waybill_no:  # the same number, another carrier: a carrier correction
+        return _correct_carrier(store, old, carrier_name, by.strip(), reason.strip(), now, policy, books, carriers)
+    if not (carrier_name or "").strip():
+        _suggest_for_rebind(old, new_waybill, by.strip(), reason.strip(), carriers, policy, autonumber, command_suffix)
     number, carrier, _ = _checked_number(store, new_waybill, carrier_name or old.carrier_code, carriers, policy, books)
     new = _manual_binding(store, old.order_no, number, carrier, src, by.strip(), now, policy,
                           f"换绑 ({by.strip()}): {reason.strip()}", carriers)
@@ -740,6 +750,76 @@ def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: da
         store.audit(now, by.strip(), "binding:rebind", "order", old.order_no,
                     {"old_waybill": old.waybill_no, "new_waybill": number, "carrier": carrier.code,
                      "reason": reason.strip()})
+    sync = sync_workbooks(store, books, policy) if books is not None else None
+    return ws.history(old.order_no)[-1], ws.current(old.order_no), sync
+
+
+def _suggest_for_rebind(old: Binding, new_waybill: str, by: str, reason: str, carriers, policy: WaybillPolicy,
+                        autonumber, suffix: str) -> None:
+    """The new number does not fit the order's carrier: say which carriers it looks like, bind nothing."""
+    from xl_addin.domain.waybills.formats import check_waybill, normalize_waybill
+
+    number = normalize_waybill(new_waybill)
+    problems = check_waybill(number, old.carrier_code, carriers, own_prefixes=(policy.company_short_code,))
+    if not any(p.severity == "error" and p.code == "WAYBILL_FORMAT" for p in problems):
+        return
+    found = suggest_carriers_for(number, carriers, autonumber)
+    names = {c.code: f"{c.name}({c.code})" for c in carriers}
+
+    def command(code: str) -> str:
+        return (f"xl-logistics rebind {shell_arg(old.order_no)} {shell_arg(number)} --carrier {shell_arg(code)} "
+                f"--by {shell_arg(by)} --reason {shell_arg(reason)}{suffix}")
+
+    reasons = []
+    if found.by_format:
+        reasons.append("按单号格式: " + "、".join(names[c] for c in found.by_format))
+    if found.by_provider is not None:
+        reasons.append("快递100 智能判断: " + ("、".join(names[c] for c in found.by_provider) or "无名录中的物流商"))
+    elif found.provider_note:
+        reasons.append(found.provider_note)
+    commands = [command(c) for c in found.candidates] or [command("物流商代码")]
+    message = (f"新单号 {number} 不符合{old.carrier}的单号格式" + (f"，可能属于: {'、'.join(names[c] for c in found.candidates)}"
+                                                         if found.candidates else "")
+               + (f"（{'；'.join(reasons)}）" if reasons else "") + f"。订单 {old.order_no} 未换绑")
+    raise CarrierNeeded(message, "请核实后运行: " + " | ".join(commands), found, commands)
+
+
+def _correct_carrier(store, old: Binding, carrier_name: str | None, by: str, reason: str, now: datetime,
+                     policy: WaybillPolicy, books: Books | None, carriers):
+    """A person confirms the number belongs to another carrier (often after a suggestion in the Binding
+    Table): the binding moves to that carrier — the old one stays as history — and every later query
+    and subscription uses its code. Audited with who, when and why."""
+    from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
+    from xl_addin.domain.waybills.carriers import find_carrier
+    from xl_addin.domain.waybills.formats import check_waybill
+
+    if not (carrier_name or "").strip():
+        raise UserError(f"单号 {old.waybill_no} 与原单号相同：更正物流商时请用 --carrier 写明正确的物流商",
+                        "单号未变, 只改物流商; 例如 --carrier YTO")
+    carrier = find_carrier(carrier_name, carriers)
+    if carrier is None:
+        raise UserError(f"物流商 {carrier_name} 不在合格物流商名录中", "请用名录中的代码或名称, 例如 SF、中通")
+    if carrier.code == old.carrier_code:
+        raise UserError(f"单号 {old.waybill_no} 已绑定在 {carrier.name} 下, 无需更正")
+    errors = [p for p in check_waybill(old.waybill_no, carrier.code, carriers, own_prefixes=(policy.company_short_code,))
+              if p.severity == "error"]
+    if errors:
+        raise UserError(errors[0].message, "物流商未更正")
+    new = _manual_binding(store, old.order_no, old.waybill_no, carrier, old.source, by, now, policy,
+                          f"更正物流商 ({by}): {reason}", carriers)
+    before = find_carrier(old.carrier_code, carriers)
+    ws = WaybillStore(store)
+    with store.transaction():
+        ws.retire(old, now, by, f"更正物流商 {old.carrier} → {carrier.name}: {reason}", old.waybill_no)
+        ws.set_state(old.waybill_no, "bound", now)
+        store.conn.execute("UPDATE waybill_registry SET carrier_code = ? WHERE waybill_no = ?",
+                           (carrier.code, old.waybill_no))
+        ws.insert_bindings([new])
+        CarrierCorrections(store).apply(old.waybill_no, (before.kuaidi100_code if before else None) or old.carrier_code,
+                                        carrier.kuaidi100_code or carrier.code, now, by=by, reason=reason)
+        store.audit(now, by, "binding:carrier_corrected", "order", old.order_no,
+                    {"waybill": old.waybill_no, "old_carrier": old.carrier_code, "new_carrier": carrier.code,
+                     "reason": reason})
     sync = sync_workbooks(store, books, policy) if books is not None else None
     return ws.history(old.order_no)[-1], ws.current(old.order_no), sync
 
@@ -869,7 +949,10 @@ def sync_workbooks(store, books: Books, policy: WaybillPolicy = WaybillPolicy())
         history = [h for h in history if h.order_no not in archived]
     if books.bindings is not None:
         try:
-            _sync_bindings_sheet(books, current, history, tz, result)
+            from xl_addin.services.carrier_checks import carrier_check_cells
+
+            checks = carrier_check_cells(store, current, _carriers_quietly(books), tz)
+            _sync_bindings_sheet(books, current, history, tz, result, checks)
         except WorkbookLocked as exc:
             result.messages.append(f"{exc}；绑定已存入状态库，下次运行时写入工作簿")
     if books.orders is not None:
@@ -878,6 +961,17 @@ def sync_workbooks(store, books: Books, policy: WaybillPolicy = WaybillPolicy())
         except WorkbookLocked as exc:
             result.messages.append(f"{exc}；下次运行时写入订单确认单")
     return result
+
+
+def _carriers_quietly(books: Books):
+    """The qualified carriers for the Binding Table's carrier check (defaults when the sheet is unreadable)."""
+    from xl_addin.domain.waybills.carriers import load_default_carriers
+
+    try:
+        return load_carriers(books)
+    except Exception as exc:  # the check is advice; an unreadable carriers sheet must not stop the sync
+        log.warning("carriers sheet not readable, using defaults: %s", exc)
+        return load_default_carriers()
 
 
 def _naive(moment: datetime | None, tz) -> datetime | None:
@@ -898,14 +992,18 @@ def _review_cells(b: Binding, tz) -> dict[str, Any]:
             "reviewed_by": b.reviewed_by, "reviewed_at": _naive(b.reviewed_at, tz)}
 
 
-def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Binding], tz, result) -> None:
+def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Binding], tz, result,
+                         checks: dict[str, dict[str, Any]] | None = None) -> None:
     from xl_addin.adapters.workbook.books import BINDING_HISTORY_SHEET, BINDINGS_SHEET
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.adapters.workbook.xml_patch import write_cells
     from xl_addin.domain.waybills.formats import normalize_waybill
 
+    from xl_addin.services.carrier_checks import CHECK_KEYS
+
+    checks = checks or {}
     table = read_sheet(books.bindings, BINDINGS_SHEET)
-    keys = tuple(_binding_cells(current[0], tz)) if current else ()
+    keys = (tuple(_binding_cells(current[0], tz)) + CHECK_KEYS) if current else ()
     columns, headers = _ensure_columns(table, BINDINGS_SHEET, keys)
     rows_by_waybill = {normalize_waybill(r.values.get("waybill_no")): r for r in table.rows
                        if r.values.get("waybill_no") not in (None, "")}
@@ -917,10 +1015,12 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
     for b in current:
         row = rows_by_waybill.get(b.waybill_no)
         if row is not None:
-            for key, value in _review_cells(b, tz).items():
+            follow = {"carrier": b.carrier, "carrier_code": b.carrier_code} \
+                if (checks.get(b.waybill_no) or {}).get("carrier_corrected") else {}
+            for key, value in (_review_cells(b, tz) | _check_cells(checks, b.waybill_no) | follow).items():
                 if _differs(row.values.get(key), value):
                     cells[(row.row, columns[key])] = value
-            if cells.get((row.row, columns["review_status"])) is not None:
+            if any(cells.get((row.row, columns[k])) is not None for k in ("review_status",) + CHECK_KEYS):
                 counts.updated += 1
             continue
         old = next((r for r in table.rows if str(r.values.get("order_no") or "").strip() == b.order_no
@@ -933,7 +1033,7 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
             next_row += 1
             appended = True
             counts.appended += 1
-        for key, value in _binding_cells(b, tz).items():
+        for key, value in (_binding_cells(b, tz) | _check_cells(checks, b.waybill_no)).items():
             cells[(target, columns[key])] = value
     if cells or headers:
         write_cells(books.bindings, table.sheet, table.header_row, headers, cells, backup_dir=books.backup_dir,
@@ -963,6 +1063,13 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
         write_cells(books.bindings, htable.sheet, htable.header_row, hheaders, hcells, backup_dir=books.backup_dir,
                     append_table_rows=True)
     result.history_appended += counts.history_appended
+
+
+def _check_cells(checks: dict[str, dict[str, Any]], waybill_no: str) -> dict[str, Any]:
+    from xl_addin.services.carrier_checks import CHECK_KEYS
+
+    found = checks.get(waybill_no) or {}
+    return {k: found.get(k) for k in CHECK_KEYS}
 
 
 def _differs(cell, value) -> bool:

@@ -38,16 +38,18 @@ class ClosingStore:
         self.conn = store.conn
 
     # -- signed orders waiting or completed ------------------------------------------------------
-    def signed_candidates(self) -> list[dict[str, Any]]:
-        """Current bindings whose waybill is delivered (signed) and whose order is not yet completed."""
+    def signed_candidates(self, waybill_no: str | None = None) -> list[dict[str, Any]]:
+        """Current bindings whose waybill is delivered (signed) and whose order is not yet completed
+        (only that waybill's, when one is given)."""
+        one = " AND b.waybill_no = ?" if waybill_no is not None else ""
         rows = self.conn.execute(
             "SELECT b.order_no, b.waybill_no, s.final_at, o.status, c.state FROM bindings b "
             "JOIN waybill_status s ON s.waybill_no = b.waybill_no "
             "LEFT JOIN orders o ON o.order_no = b.order_no "
             "LEFT JOIN order_closings c ON c.order_no = b.order_no "
             "WHERE b.is_current = 1 AND s.is_final = 1 AND s.status = 'Delivered' AND s.final_at IS NOT NULL "
-            "AND (c.state IS NULL OR c.state <> ?) AND (o.status IS NULL OR o.status NOT IN ('completed', 'cancelled')) "
-            "ORDER BY s.final_at, b.order_no", (COMPLETED,)).fetchall()
+            "AND (c.state IS NULL OR c.state <> ?) AND (o.status IS NULL OR o.status NOT IN ('completed', 'cancelled'))"
+            + one + " ORDER BY s.final_at, b.order_no", (COMPLETED,) + ((waybill_no,) if one else ())).fetchall()
         return [dict(order_no=r[0], waybill_no=r[1], signed_at=from_iso(r[2]), order_status=r[3], closing=r[4])
                 for r in rows]
 
@@ -89,6 +91,11 @@ class ClosingStore:
             "ON CONFLICT (order_no) DO NOTHING",
             (order_no, waybill_no, utc_iso(signed_at), utc_iso(due_at), utc_iso(now)))
         return cur.rowcount == 1
+
+    def set_due(self, order_no: str, due_at: datetime) -> None:
+        """Inside a transaction: a follow-up not yet made falls due at ``due_at``."""
+        self.conn.execute("UPDATE followups SET due_at = ? WHERE order_no = ? AND contacted_at IS NULL",
+                          (utc_iso(due_at), order_no))
 
     def followup(self, order_no: str) -> dict[str, Any] | None:
         r = self.conn.execute(f"SELECT {_FU_COLS} FROM followups WHERE order_no = ?", (order_no,)).fetchone()

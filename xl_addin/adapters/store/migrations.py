@@ -134,3 +134,16 @@ from xl_addin.adapters.store.closing_schema import CLOSING_STATEMENTS  # noqa: E
 MIGRATIONS.append((8, "closing: order completion, satisfaction follow-ups, monthly archives", CLOSING_STATEMENTS))
 MIGRATIONS.sort(key=lambda m: m[0])
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+from xl_addin.adapters.store.corrections_schema import CORRECTIONS_STATEMENTS  # noqa: E402
+
+MIGRATIONS.append((15, "tracking corrections: provider carrier corrections, push receipts, monthly subscription count",
+                   CORRECTIONS_STATEMENTS))
+
+from xl_addin.adapters.store.entries_schema import ENTRIES_STATEMENTS  # noqa: E402
+from xl_addin.adapters.store.evidence_schema import EVIDENCE_STATEMENTS  # noqa: E402
+
+MIGRATIONS.append((9, "person entries (customer outcomes and overrides, kept until written to the workbook); "
+                   "case evidence files with their SHA-256", ENTRIES_STATEMENTS + EVIDENCE_STATEMENTS))
+MIGRATIONS.sort(key=lambda m: m[0])
+SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -9,20 +9,38 @@ Portable SQL: ``?`` parameters and ``ON CONFLICT``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from xl_addin.adapters.store.store import Store, from_iso, utc_iso
 
 #: states in which the provider is (or should be) pushing this waybill
 LIVE_STATES = ("accepted", "duplicate")
-STATES = ("submitted", "accepted", "duplicate", "refused", "retry", "shutdown", "abort")
+STATES = ("submitted", "accepted", "duplicate", "refused", "retry", "shutdown", "abort", "limit")
 STATE_ZH = {"submitted": "已提交", "accepted": "已订阅", "duplicate": "已订阅（重复订阅）", "refused": "被拒绝",
-            "retry": "待重试", "shutdown": "已结束（签收）", "abort": "已中止"}
+            "retry": "待重试", "shutdown": "已结束（签收）", "abort": "已中止",
+            "limit": "本月订阅次数已满（改为定时查询）"}
+#: Kuaidi100 takes at most this many subscriptions of one number per month; the next is answered 501
+MONTHLY_LIMIT = 4
+#: the first push comes 15 minutes to 4 hours after subscribing: a 501 "重复订阅" that is not followed by a
+#: push within this window proves nothing, and polling takes the waybill back
+FIRST_PUSH_WINDOW = timedelta(hours=4)
+_CHINA = timezone(timedelta(hours=8))
+
+
+def month_key(now: datetime) -> str:
+    """The calendar month (China time) a subscription counts against."""
+    return now.astimezone(_CHINA).strftime("%Y-%m")
+
+
+def next_month_start(now: datetime) -> datetime:
+    local = now.astimezone(_CHINA)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return datetime(year, month, 1, tzinfo=_CHINA)
 
 _COLS = ("waybill_no, carrier_code, company, state, return_code, message, hint, callback_url, attempts, "
          "subscribed_at, accepted_at, next_try_at, last_push_at, last_push_status, pushes, resubscribes, "
-         "escalated_at, updated_at")
+         "escalated_at, updated_at, month_key, month_count")
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,16 @@ class SubscriptionRow:
     resubscribes: int
     escalated_at: str | None
     updated_at: str
+    month_key: str | None = None
+    month_count: int = 0
+
+    def subscriptions_this_month(self, now: datetime) -> int:
+        return int(self.month_count or 0) if self.month_key == month_key(now) else 0
+
+    @property
+    def ended(self) -> bool:
+        """Kuaidi100 said it stopped (shutdown, abort) and no subscription was accepted since."""
+        return self.state in ("shutdown", "abort", "limit") or self.last_push_status in ("shutdown", "abort")
 
     @property
     def state_zh(self) -> str:
@@ -81,32 +109,42 @@ class SubscriptionStore:
         rows = self.conn.execute(
             "SELECT s.waybill_no, s.carrier_code, s.order_no FROM waybill_status s "
             "LEFT JOIN push_subscriptions p ON p.waybill_no = s.waybill_no "
-            "WHERE s.is_final = 0 AND (p.waybill_no IS NULL OR p.state = 'submitted' OR "
-            "(p.state = 'retry' AND (p.next_try_at IS NULL OR p.next_try_at <= ?))) ORDER BY s.waybill_no",
+            "WHERE s.is_final = 0 AND s.replaced_by IS NULL AND (p.waybill_no IS NULL OR p.state = 'submitted' OR "
+            "(p.state IN ('retry', 'limit') AND (p.next_try_at IS NULL OR p.next_try_at <= ?))) ORDER BY s.waybill_no",
             (utc_iso(now),)).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
     def kept_by_push(self, now: datetime, trust: timedelta) -> set[str]:
         """Waybills push is keeping current: a live subscription that heard from the provider (or was
-        accepted) within ``trust``. The refresh job leaves these alone."""
+        accepted) within ``trust``. The refresh job leaves these alone.
+
+        A subscription that has not been pushed yet is trusted only for the first-push window (4 h):
+        501 "重复订阅" is also the answer to the fifth subscription of a month, after which nothing comes."""
         cutoff = utc_iso(now - trust)
+        first = utc_iso(now - min(trust, FIRST_PUSH_WINDOW))
         rows = self.conn.execute(
             "SELECT waybill_no FROM push_subscriptions WHERE state IN ('accepted', 'duplicate') AND "
-            "(COALESCE(last_push_at, '') >= ? OR COALESCE(accepted_at, '') >= ?)", (cutoff, cutoff)).fetchall()
+            "((last_push_at IS NOT NULL AND last_push_at >= COALESCE(accepted_at, '') AND last_push_at >= ?) OR "
+            "COALESCE(accepted_at, '') >= ?)", (cutoff, first)).fetchall()
         return {r[0] for r in rows}
 
     # -- writing (inside a transaction) ----------------------------------------------
     def submitted(self, waybill_no: str, carrier_code: str | None, company: str, callback_url: str,
                   now: datetime) -> None:
-        """Written before the request is sent: a crash leaves 'submitted', retried next run."""
-        stamp = utc_iso(now)
+        """Written before the request is sent: a crash leaves 'submitted', retried next run. Counts the
+        subscription against this month's four (Kuaidi100 counts per carrier code and number)."""
+        stamp, month = utc_iso(now), month_key(now)
         self.conn.execute(
             "INSERT INTO push_subscriptions (waybill_no, carrier_code, company, state, callback_url, attempts, "
-            "subscribed_at, updated_at) VALUES (?, ?, ?, 'submitted', ?, 1, ?, ?) ON CONFLICT (waybill_no) DO UPDATE "
+            "subscribed_at, updated_at, month_key, month_count) VALUES (?, ?, ?, 'submitted', ?, 1, ?, ?, ?, 1) "
+            "ON CONFLICT (waybill_no) DO UPDATE "
             "SET state = 'submitted', company = excluded.company, carrier_code = excluded.carrier_code, "
             "callback_url = excluded.callback_url, attempts = push_subscriptions.attempts + 1, "
-            "subscribed_at = excluded.subscribed_at, updated_at = excluded.updated_at",
-            (waybill_no, carrier_code, company, callback_url, stamp, stamp))
+            "subscribed_at = excluded.subscribed_at, updated_at = excluded.updated_at, "
+            "month_count = CASE WHEN push_subscriptions.month_key = excluded.month_key "
+            "AND push_subscriptions.company = excluded.company "
+            "THEN push_subscriptions.month_count + 1 ELSE 1 END, month_key = excluded.month_key",
+            (waybill_no, carrier_code, company, callback_url, stamp, stamp, month))
 
     def answered(self, waybill_no: str, state: str, return_code: str | None, message: str, hint: str,
                  now: datetime, next_try: datetime | None = None) -> None:
@@ -138,6 +176,20 @@ class SubscriptionStore:
             "VALUES (?, ?, 'accepted', ?, ?) ON CONFLICT (waybill_no) DO NOTHING", (waybill_no, company, stamp, stamp))
         self.pushed(waybill_no, status, "", now)
 
+    def taken_over(self, waybill_no: str, company: str, now: datetime) -> None:
+        """An abort naming ``comNew``: Kuaidi100 subscribed the number again under the right carrier itself,
+        so the subscription stays live (under ``company``) and we must not subscribe again."""
+        stamp = utc_iso(now)
+        self.conn.execute(
+            "UPDATE push_subscriptions SET state = 'accepted', company = ?, accepted_at = ?, next_try_at = NULL, "
+            "last_push_status = 'polling', updated_at = ? WHERE waybill_no = ?", (company, stamp, stamp, waybill_no))
+
+    def limit_reached(self, waybill_no: str, return_code: str | None, message: str, now: datetime) -> None:
+        """The month's subscriptions are spent: not live, polled instead, subscribed again next month."""
+        self.answered(waybill_no, "limit", return_code, message,
+                      "本月该单号已订阅4次（快递100 每单每月最多4次），改为定时查询，下月自动重新订阅。",
+                      now, next_month_start(now))
+
     def schedule_resubscribe(self, waybill_no: str, when: datetime, now: datetime) -> None:
         self.conn.execute(
             "UPDATE push_subscriptions SET state = 'retry', next_try_at = ?, resubscribes = resubscribes + 1, "
@@ -146,6 +198,30 @@ class SubscriptionStore:
     def escalate(self, waybill_no: str, now: datetime) -> None:
         self.conn.execute("UPDATE push_subscriptions SET escalated_at = COALESCE(escalated_at, ?), updated_at = ? "
                           "WHERE waybill_no = ?", (utc_iso(now), utc_iso(now), waybill_no))
+
+
+# -- pushes already taken in ------------------------------------------------------------
+class PushReceipts:
+    """The SHA-256 of every push body taken in: a copy Kuaidi100 re-sends (our answer was lost or late) is
+    recognised and changes nothing again. Written in the transaction that stored the push."""
+
+    def __init__(self, store: Store):
+        self.conn = store.conn
+
+    def seen(self, digest: str, since: datetime) -> bool:
+        """This body was taken in at or after ``since`` (the provider's re-send window)."""
+        return self.conn.execute("SELECT 1 FROM push_receipts WHERE digest = ? AND received_at >= ?",
+                                 (digest, utc_iso(since))).fetchone() is not None
+
+    def add(self, digest: str, waybill_no: str, status: str | None, now: datetime, since: datetime) -> bool:
+        """Record the body; False when it was already taken in at or after ``since`` (inside a transaction).
+        The same body outside the window (e.g. the abort of a later subscription) counts as new."""
+        if self.seen(digest, since):
+            return False
+        self.conn.execute("INSERT INTO push_receipts (digest, waybill_no, status, received_at) VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT (digest) DO UPDATE SET received_at = excluded.received_at, "
+                          "status = excluded.status", (digest, waybill_no, status, utc_iso(now)))
+        return True
 
 
 # -- notices waiting to be offered -------------------------------------------------------

@@ -10,7 +10,7 @@ about one number twice within 30 minutes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
@@ -26,7 +26,7 @@ _EVENT_COLS = ("event_key, waybill_no, carrier_code, time, context, status, sub_
                "raw_status_name, source, outlet, courier, area, area_code, node_name, evidence, entered_by, ingested_at")
 _STATUS_COLS = ("waybill_no, order_no, carrier_code, status, sub_status, status_zh, raw_code, last_time, "
                 "last_context, outlet, courier, expected_delivery, bound_at, is_final, final_at, last_checked_at, "
-                "next_check_at, recent_checks, last_outcome, last_message, unknown_codes, updated_at")
+                "next_check_at, recent_checks, last_outcome, last_message, unknown_codes, updated_at, replaced_by, forwarded_from")
 
 
 @dataclass
@@ -34,6 +34,7 @@ class DueWaybill:
     waybill_no: str
     carrier_code: str
     order_no: str | None
+    recent: list[str] = field(default_factory=list)  # query times of the last 24 h (frequency rules)
 
 
 def _event_row(e: TrackingEvent, now: datetime) -> tuple:
@@ -86,12 +87,13 @@ class TrackingStore:
         cutoff = utc_iso(now - max(interval, MIN_GAP))
         rows = self.conn.execute(
             "SELECT waybill_no, carrier_code, order_no, recent_checks FROM waybill_status WHERE is_final = 0 "
-            "AND (last_checked_at IS NULL OR last_checked_at <= ?) ORDER BY COALESCE(last_checked_at, ''), waybill_no",
+            "AND replaced_by IS NULL AND (last_checked_at IS NULL OR last_checked_at <= ?) ORDER BY COALESCE(last_checked_at, ''), waybill_no",
             (cutoff,)).fetchall()
         due, refused = [], []
         for w, com, order, recent in rows:
-            if self.allowed(json.loads(recent or "[]"), now):
-                due.append(DueWaybill(w, com or "", order))
+            times = json.loads(recent or "[]")
+            if self.allowed(times, now):
+                due.append(DueWaybill(w, com or "", order, times))
             else:
                 refused.append(w)
         return due, refused
@@ -117,6 +119,38 @@ class TrackingStore:
                 self.conn.executemany(
                     "INSERT INTO tracking_run_items (run_id, waybill_no) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [(run_id, w) for w in waybills])
+
+    def is_final(self, waybill_no: str) -> bool:
+        row = self.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?", (waybill_no,)).fetchone()
+        return bool(row and row[0])
+
+    def replace(self, old: str, new: str, now: datetime) -> bool:
+        """``old`` is no longer tracked: ``new`` took over (a re-bind, a 转投). False when already so.
+        Inside a transaction."""
+        cur = self.conn.execute("UPDATE waybill_status SET replaced_by = ?, updated_at = ? WHERE waybill_no = ? AND "
+                                "(replaced_by IS NULL OR replaced_by <> ?)", (new, utc_iso(now), old, new))
+        return bool(cur.rowcount)
+
+    def track_forwarded(self, new: str, old: str, order_no: str | None, carrier_code: str | None,
+                        now: datetime) -> bool:
+        """Start tracking the number a 转投 handed the parcel to, linked to the old one. Inside a transaction."""
+        stamp = utc_iso(now)
+        cur = self.conn.execute(
+            "INSERT INTO waybill_status (waybill_no, order_no, carrier_code, bound_at, forwarded_from, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (waybill_no) DO NOTHING",
+            (new, order_no, carrier_code, stamp, old, stamp))
+        return bool(cur.rowcount)
+
+    def add_attempts(self, waybill_no: str, now: datetime, count: int) -> None:
+        """Queries re-sent within one attempt (after a timeout, a 5xx, a 501/502): each is another query
+        of the number for the provider's frequency rules. Inside a transaction."""
+        if count <= 0:
+            return
+        row = self.conn.execute("SELECT recent_checks FROM waybill_status WHERE waybill_no = ?", (waybill_no,)).fetchone()
+        recent = [t for t in json.loads(row[0] if row else "[]") if now - from_iso(t) < timedelta(hours=24)]
+        recent += [utc_iso(now)] * count
+        self.conn.execute("UPDATE waybill_status SET recent_checks = ? WHERE waybill_no = ?",
+                          (json.dumps(recent), waybill_no))
 
     # -- events ----------------------------------------------------------------------------------
     def add_events(self, events: Iterable[TrackingEvent], now: datetime) -> list[TrackingEvent]:
@@ -232,7 +266,7 @@ class TrackingStore:
     def active_waybills(self) -> list[str]:
         """Not final, or holding an open anomaly: what the rules look at on every run."""
         rows = self.conn.execute(
-            "SELECT waybill_no FROM waybill_status WHERE is_final = 0 UNION "
+            "SELECT waybill_no FROM waybill_status WHERE is_final = 0 AND replaced_by IS NULL UNION "
             "SELECT waybill_no FROM tracking_anomalies WHERE resolved_at IS NULL").fetchall()
         return [r[0] for r in rows]
 

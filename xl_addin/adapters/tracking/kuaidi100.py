@@ -12,7 +12,7 @@ import json
 import time as _time
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import Any, Callable
 
 from xl_addin.domain.tracking.events import TrackingEvent, kuaidi100_event
 from xl_addin.domain.tracking.status import is_known_kuaidi100
@@ -108,6 +108,7 @@ class QueryOutcome:
     http_status: int | None = None
     unknown_codes: list[str] = field(default_factory=list)
     route: dict | None = None
+    attempts: int = 1  # requests of this number that reached the service
 
     @property
     def ok(self) -> bool:
@@ -287,6 +288,15 @@ class PushOutcome:
     unknown_codes: list[str] = field(default_factory=list)
     error: str | None = None
 
+    @property
+    def corrected_carrier(self) -> str | None:
+        """The carrier Kuaidi100 says this number really belongs to: ``comNew`` on a push with
+        ``autoCheck=1`` (it keeps tracking under it), or on an abort (it re-subscribed it under
+        ``comNew`` itself). Every later query and subscription must use it."""
+        if self.com_new and (self.auto_check or self.status == "abort"):
+            return self.com_new
+        return None
+
 
 def parse_push(form: dict[str, Any], salt: str | None = None, tz: tzinfo | None = None) -> PushOutcome:
     """The callback form (``param``, ``sign``) → PushOutcome. With a salt the sign is checked first."""
@@ -305,13 +315,14 @@ def parse_push(form: dict[str, Any], salt: str | None = None, tz: tzinfo | None 
         return PushOutcome(False, error=err or "param 不是 JSON 对象")
     last = doc.get("lastResult") if isinstance(doc.get("lastResult"), dict) else {}
     waybill = str(last.get("nu") or "").strip() or None
-    auto_check = str(doc.get("autoCheck") or "") == "1"
-    com_new = doc.get("comNew") or None
-    carrier = (com_new if auto_check and com_new else last.get("com")) or None
+    auto_check = str(doc.get("autoCheck") or "").strip() == "1"
+    com_new = str(doc.get("comNew") or "").strip().lower() or None
+    status = str(doc.get("status") or "").strip() or None
+    carrier = (com_new if com_new and (auto_check or status == "abort") else last.get("com")) or None
     out = PushOutcome(
-        True, status=str(doc.get("status") or "") or None, message=str(doc.get("message") or ""),
+        True, status=status, message=str(doc.get("message") or ""),
         waybill_no=waybill, carrier_code=carrier, auto_check=auto_check,
-        com_old=doc.get("comOld") or None, com_new=com_new,
+        com_old=str(doc.get("comOld") or "").strip().lower() or None, com_new=com_new,
         state=str(last["state"]) if last.get("state") not in (None, "") else None,
         ischeck=str(last.get("ischeck")) == "1",
     )
@@ -378,12 +389,10 @@ def parse_autonumber_response(body: dict | list | str | bytes, *, http_status: i
 
 
 class Kuaidi100Client:
-    """HTTP only: posts built forms and hands bodies to the parsers.
-
-    Transport retries (HTTP 429/5xx, connection and read errors, POST included) are done by
-    urllib3's ``Retry`` mounted on the session; a "busy" reply (returnCode 501/502, which comes
-    with HTTP 200) is retried here with the same backoff. Single-waybill failures are outcomes.
-    """
+    """HTTP only: posts built forms and hands bodies to the parsers. urllib3's ``Retry`` repeats only failed
+    *connections* (never seen by the service). A request that may have reached it (read timeout, HTTP
+    429/5xx, returnCode 501/502) counts against Kuaidi100's frequency rules and spends a subscription, so
+    a query is sent again only when the caller's ``may_resend`` allows it; every request is counted."""
 
     def __init__(
         self, base_url: str = DEFAULT_BASE_URL, customer: str = "", key: str = "",
@@ -407,45 +416,63 @@ class Kuaidi100Client:
         self.resultv2 = resultv2
         self.session = session or requests.Session()
         retry = Retry(
-            total=self.retries, connect=self.retries, read=self.retries, status=self.retries,
-            backoff_factor=backoff_factor, status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=frozenset({"GET", "POST"}), raise_on_status=False,
-            respect_retry_after_header=True,
+            total=self.retries, connect=self.retries, read=0, status=0, other=0,
+            backoff_factor=backoff_factor, allowed_methods=frozenset({"GET", "POST"}), raise_on_status=False,
         )
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.http_requests = 0  # requests sent by this client (transport retries not counted)
+        self.http_requests = 0  # requests that may have reached the service (connection retries not counted)
 
     def _post(self, url: str, data: dict[str, str]):
+        """(HTTP status, body, error text, whether the request may have reached the service)."""
         import requests
 
         self.http_requests += 1
         try:
             resp = self.session.post(url, data=data, timeout=self.timeout)
-            return resp.status_code, resp.content, None
+            return resp.status_code, resp.content, None, True
+        except requests.ConnectTimeout as exc:
+            self.http_requests -= 1
+            return None, None, f"连接超时：{type(exc).__name__}", False
         except requests.Timeout as exc:
-            return None, None, f"请求超时：{type(exc).__name__}"
-        except requests.RequestException as exc:
+            return None, None, f"请求超时：{type(exc).__name__}", True
+        except requests.ConnectionError as exc:
             reason = getattr(exc.args[0], "reason", None) if exc.args else None
-            if reason is not None and "Timeout" in type(reason).__name__:  # retries exhausted on timeouts
-                return None, None, f"请求超时（已重试）：{type(reason).__name__}"
-            return None, None, f"网络错误：{type(exc).__name__}: {exc}"
+            if reason is not None and "ReadTimeout" in type(reason).__name__:
+                return None, None, f"请求超时：{type(reason).__name__}", True
+            self.http_requests -= 1  # no connection: the service never saw it
+            return None, None, f"网络错误：{type(exc).__name__}: {exc}", False
+        except requests.RequestException as exc:
+            return None, None, f"网络错误：{type(exc).__name__}: {exc}", True
 
     def _sleep_backoff(self, attempt: int) -> None:
         _time.sleep(self.backoff_factor * (2 ** attempt))
 
-    def query(self, com: str, num: str, phone: str | None = None, **extra: Any) -> QueryOutcome:
+    def query(self, com: str, num: str, phone: str | None = None, *,
+              may_resend: Callable[[], bool] | None = None, **extra: Any) -> QueryOutcome:
+        """One real-time query. After an answer that may be re-sent (read timeout, HTTP 429/5xx,
+        501/502) the query is sent again — at most ``retries`` times — only if ``may_resend()``
+        says yes; that call is where the caller counts the re-send against the frequency rules.
+        Without ``may_resend`` (a one-off look-up outside the scheduled refresh) it is sent again."""
         form = build_query(com, num, phone, self.resultv2, customer=self.customer, key=self.key, **extra)
         url = self.base_url + QUERY_PATH
         out: QueryOutcome | None = None
         for attempt in range(self.retries + 1):
-            status, content, err = self._post(url, form)
+            status, content, err, reached = self._post(url, form)
             if err:
                 out = QueryOutcome(RETRYABLE, num, com, message=err, hint="网络或服务暂时不可用，稍后自动重试。")
-                return out  # transport retries already happened in urllib3
-            out = parse_query_response(content, num, com, self.tz, http_status=status)
-            if not (out.kind == RETRYABLE and out.return_code in ("501", "502")) or attempt == self.retries:
+                out.attempts = attempt + int(reached)
+                if not reached:
+                    return out  # connection retries already happened in urllib3
+            else:
+                out = parse_query_response(content, num, com, self.tz, http_status=status)
+                out.attempts = attempt + 1
+                resend = out.kind == RETRYABLE and (out.return_code in ("501", "502")
+                                                    or (status is not None and (status == 429 or status >= 500)))
+                if not resend:
+                    return out
+            if attempt == self.retries or (may_resend is not None and not may_resend()):
                 return out
             self._sleep_backoff(attempt)
         return out  # pragma: no cover
@@ -455,13 +482,13 @@ class Kuaidi100Client:
         phone: str | None = None, **extra: Any,
     ) -> SubscribeOutcome:
         form = build_subscribe(company, number, self.key, callbackurl, salt, phone, self.resultv2, **extra)
-        status, content, err = self._post(self.base_url + SUBSCRIBE_PATH, form)
+        status, content, err, _reached = self._post(self.base_url + SUBSCRIBE_PATH, form)
         if err:
             return SubscribeOutcome(RETRYABLE, None, err, "稍后自动重试。")
         return parse_subscribe_response(content, http_status=status)
 
     def autonumber(self, num: str) -> AutonumberOutcome:
-        status, content, err = self._post(self.autonumber_url + AUTONUMBER_PATH, build_autonumber(num, self.key))
+        status, content, err, _reached = self._post(self.autonumber_url + AUTONUMBER_PATH, build_autonumber(num, self.key))
         if err:
             return AutonumberOutcome(RETRYABLE, message=err)
         return parse_autonumber_response(content, http_status=status)

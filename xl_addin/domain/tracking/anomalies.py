@@ -24,6 +24,10 @@ STALLED_AFTER_PICKUP = "no_update_after_pickup"
 STALLED_IN_TRANSIT = "stalled_in_transit"
 OVERDUE = "not_delivered_by_expected_date"
 CARRIER_PROBLEM = "carrier_problem"
+NO_RECORD = "no_record_check_carrier"
+
+#: what staff are asked to do about a number that never showed a single record (wrong carrier or number)
+CHECK_CARRIER_OR_NUMBER = "请核对物流商或单号"
 
 RULE_NAMES_ZH = {
     NO_PICKUP: "绑定后未揽收",
@@ -31,6 +35,7 @@ RULE_NAMES_ZH = {
     STALLED_IN_TRANSIT: "中转停滞超48小时",
     OVERDUE: "超过预计送达日期未签收",
     CARRIER_PROBLEM: "物流商报告异常",
+    NO_RECORD: CHECK_CARRIER_OR_NUMBER,
 }
 
 # statuses the carrier reports as a problem (疑难 family, rejected, returning, damaged, lost …)
@@ -45,7 +50,9 @@ class AnomalyConfig:
     after_pickup_hours: float = 24.0
     in_transit_hours: float = 48.0
     pause_on_non_working_days: bool = False
-    enabled: tuple[str, ...] = (NO_PICKUP, STALLED_AFTER_PICKUP, STALLED_IN_TRANSIT, OVERDUE, CARRIER_PROBLEM)
+    no_record_days: float = 3.0
+    enabled: tuple[str, ...] = (NO_PICKUP, STALLED_AFTER_PICKUP, STALLED_IN_TRANSIT, OVERDUE, CARRIER_PROBLEM,
+                                NO_RECORD)
 
     def rule_name(self, rule: str) -> str:
         if rule == STALLED_AFTER_PICKUP:
@@ -54,6 +61,8 @@ class AnomalyConfig:
             return f"中转停滞超{_h(self.in_transit_hours)}小时"
         if rule == NO_PICKUP:
             return f"绑定后{_h(self.no_pickup_hours)}小时未揽收"
+        if rule == NO_RECORD:
+            return f"{CHECK_CARRIER_OR_NUMBER}（绑定{_h(self.no_record_days)}天仍无任何轨迹）"
         return RULE_NAMES_ZH.get(rule, rule)
 
 
@@ -186,6 +195,11 @@ def evaluate(journey: Journey, now: datetime, config: AnomalyConfig | None = Non
 
     if final:
         return hits
+
+    if not events and journey.bound_at is not None and (now - journey.bound_at) > timedelta(days=cfg.no_record_days):
+        # not one record in the first days: the carrier or the number is most likely wrong — a person
+        # must check it instead of the number being polled on in silence
+        hit(NO_RECORD, journey.bound_at + timedelta(days=cfg.no_record_days), None)
 
     moved = [e for e in known if _moved(e)]
     if not moved:

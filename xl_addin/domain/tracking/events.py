@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from .status import KUAIDI100_NAMES, MainStatus, SubStatus, map_kuaidi100, refine_by_context
+from .status import MainStatus, SubStatus, kuaidi100_code_for_name, map_kuaidi100, refine_by_context
 
 SOURCES = ("query", "push", "manual")
 
@@ -145,16 +145,6 @@ class TrackingEvent:
         }
 
 
-def _names_to_codes() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for code, name in KUAIDI100_NAMES.items():
-        out.setdefault(name, code)  # base codes come first in the table
-    return out
-
-
-_NAME_TO_CODE = _names_to_codes()
-
-
 def kuaidi100_event(
     item: dict, waybill_no: str, carrier_code: str, *, source: str = "query",
     tz: tzinfo | None = None, fallback_code: str | None = None,
@@ -168,7 +158,7 @@ def kuaidi100_event(
     raw_code = str(raw_code).strip() if raw_code not in (None, "") else None
     code = raw_code if raw_code is not None else fallback_code
     if code is None and item.get("status"):
-        code = _NAME_TO_CODE.get(str(item["status"]).strip())  # resultv2=1 gives only the name
+        code = kuaidi100_code_for_name(str(item["status"]))  # resultv2=1 (and some =4 accounts) give only the name
     main, sub = map_kuaidi100(code)
     main, sub = refine_by_context(main, sub, context)
     return TrackingEvent(

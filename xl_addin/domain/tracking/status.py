@@ -140,17 +140,21 @@ _KUAIDI100: dict[str, SubStatus] = {
     "2": S.EXCEPTION_OTHER, "201": S.DELIVERY_FAILURE_OTHER, "202": S.EXCEPTION_DELAYED,
     "203": S.EXCEPTION_REJECTED, "204": S.DELIVERY_FAILURE_OTHER, "205": S.EXCEPTION_NO_BODY,
     "206": S.DELIVERY_FAILURE_NO_BODY, "207": S.DELIVERY_FAILURE_INVALID_ADDRESS,
-    "208": S.EXCEPTION_DELAYED, "209": S.EXCEPTION_DAMAGE, "210": S.EXCEPTION_CANCEL,
+    "208": S.EXCEPTION_DELAYED, "209": S.EXCEPTION_DAMAGE,
+    # 210 销单: the sender cancelled the shipment — a problem a person must look at (the parcel may be
+    # out already), not the end of the journey like 401 已销单
+    "210": S.EXCEPTION_OTHER,
     # 8 清关 and 10..13
     "8": S.IN_TRANSIT_CUSTOMS_PROCESSING, "10": S.IN_TRANSIT_CUSTOMS_PROCESSING,
     "11": S.IN_TRANSIT_CUSTOMS_PROCESSING, "12": S.IN_TRANSIT_CUSTOMS_RELEASED,
     "13": S.IN_TRANSIT_CUSTOMS_REQUIRING_INFORMATION,
 }
 
-# Chinese state names Kuaidi100 prints per code (resultv2>=1 gives the name, =4 the code too).
+# Chinese state names Kuaidi100 prints per code (resultv2>=1 gives the name, =4 the code too), as its
+# advanced-state table spells them (101 已下单, 103 已揽收, 1001 到达派件城, 401 已销单, 210 销单).
 KUAIDI100_NAMES: dict[str, str] = {
-    "1": "揽收", "101": "下单", "102": "待揽收", "103": "揽收",
-    "0": "在途", "1001": "到达派件城市", "1002": "干线", "1003": "转递",
+    "1": "揽收", "101": "已下单", "102": "待揽收", "103": "已揽收",
+    "0": "在途", "1001": "到达派件城", "1002": "干线", "1003": "转递",
     "5": "派件", "501": "投柜或驿站",
     "3": "签收", "301": "本人签收", "302": "派件异常后签收", "303": "代签", "304": "投柜或站签收",
     "6": "退回", "4": "退签", "401": "已销单", "14": "拒签", "7": "转投",
@@ -158,6 +162,30 @@ KUAIDI100_NAMES: dict[str, str] = {
     "205": "柜或驿站超时未取", "206": "无法联系", "207": "超区", "208": "滞留", "209": "破损", "210": "销单",
     "8": "清关", "10": "待清关", "11": "清关中", "12": "已清关", "13": "清关异常",
 }
+
+
+def _names_to_codes() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for code, name in KUAIDI100_NAMES.items():
+        out.setdefault(name, code)  # base codes come first in the table ("揽收" → 1)
+    return out
+
+
+_NAME_TO_CODE = _names_to_codes()
+
+# Other spellings seen in older documents and accounts: a name without its code must still map.
+KUAIDI100_NAME_ALIASES: dict[str, str] = {
+    "下单": "101", "到达派件城市": "1001", "销单": "210", "已签收": "3", "派送中": "5", "派件中": "5",
+    "运输中": "0", "投柜或驿站签收": "304", "退回签收": "4", "已退签": "4",
+}
+
+
+def kuaidi100_code_for_name(name: str | None) -> str | None:
+    """The state code behind a Kuaidi100 state name (pushes may carry names without codes)."""
+    text = (name or "").strip()
+    if not text:
+        return None
+    return _NAME_TO_CODE.get(text) or KUAIDI100_NAME_ALIASES.get(text)
 
 
 def _code_text(code: str | int | None) -> str | None:

@@ -1,0 +1,161 @@
+"""The package's shape, checked on its source: import cycles (imports inside functions count), module size,
+SQL only in the store adapters, openpyxl only in the workbook adapters.
+
+Each rule names what still breaks it in ``KNOWN`` (the structure issue's remaining debt). The lists may only
+shrink: a new offender fails, and so does an entry that no longer offends (delete it, the debt is paid).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "xl_addin"
+MAX_LINES = 500
+SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE|ALTER\s+TABLE)\b""",
+                 re.IGNORECASE)
+
+KNOWN = {
+    "cycles": {
+        frozenset({"xl_addin.adapters.imports.csv_file", "xl_addin.adapters.imports.table",
+                   "xl_addin.adapters.imports.xlsx_file"}),
+        frozenset({"xl_addin.services.intake", "xl_addin.services.order_import"}),
+        frozenset({"xl_addin.services.cases", "xl_addin.services.ledger_sync"}),
+        frozenset({"xl_addin.services.tracking", "xl_addin.services.waybills"}),
+        frozenset({"xl_addin.receiver", "xl_addin.receiver.server", "xl_addin.services.push"}),
+        frozenset({"xl_addin.entrypoints.cli", "xl_addin.entrypoints.schedule_commands",
+                   "xl_addin.services.scheduler"}),
+    },
+    "large": {"xl_addin.services.waybills", "xl_addin.services.tracking", "xl_addin.adapters.workbook.xml_patch",
+              "xl_addin.sandbox.app", "xl_addin.services.sample_orders", "xl_addin.services.order_import"},
+    "sql": {"xl_addin.services.weekly_summary", "xl_addin.services.tracking_log", "xl_addin.services.order_import",
+            "xl_addin.services.push", "xl_addin.services.waybills", "xl_addin.services.cases",
+            "xl_addin.services.tracking", "xl_addin.adapters.imports.ledger"},
+    "openpyxl": {"xl_addin.services.tracking_log", "xl_addin.services.closing", "xl_addin.services.archive",
+                 "xl_addin.services.job_runs"},
+}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Every package module ``name`` imports, at any depth of the file (functions included)."""
+    found: set[str] = set()
+    here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in MODULES)
+        elif isinstance(node, ast.ImportFrom):
+            base = here[: len(here) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            if target in MODULES:
+                found.add(target)
+            found.update(f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in MODULES)
+    found.discard(name)
+    return found
+
+
+def _cycles() -> set[frozenset[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    graph = {m: _imports(m, p) for m, p in MODULES.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: set[frozenset[str]] = set()
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            advanced = False
+            for nxt in edges:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    comp.add(member)
+                    if member == node:
+                        break
+                if len(comp) > 1:
+                    out.add(frozenset(comp))
+    return out
+
+
+def _package_init_cycle(comp: frozenset[str]) -> bool:
+    """``pkg/__init__`` re-exporting ``pkg.mod`` that imports a sibling through ``pkg``: a packaging detail."""
+    return len(comp) == 2 and any(other.startswith(name + ".") for name in comp for other in comp)
+
+
+def _offenders(rule: str) -> set:
+    if rule == "cycles":
+        return {c for c in _cycles() if not _package_init_cycle(c)}
+    if rule == "large":
+        return {m for m, p in MODULES.items() if len(p.read_text(encoding="utf-8").splitlines()) > MAX_LINES}
+    if rule == "sql":
+        return {m for m, p in MODULES.items()
+                if not m.startswith("xl_addin.adapters.store") and SQL.search(p.read_text(encoding="utf-8"))}
+    if rule == "openpyxl":
+        return {m for m, p in MODULES.items()
+                if not m.startswith("xl_addin.adapters.workbook") and re.search(r"^\s*(from|import) openpyxl",
+                                                                                 p.read_text(encoding="utf-8"), re.M)}
+    raise AssertionError(rule)
+
+
+@pytest.mark.parametrize("rule", sorted(KNOWN))
+def test_no_new_offender_and_no_stale_entry(rule):
+    now = _offenders(rule)
+    new = now - KNOWN[rule]
+    paid = KNOWN[rule] - now
+    assert not new, f"{rule}: new offenders {sorted(map(str, new))}"
+    assert not paid, f"{rule}: no longer offending, remove from KNOWN: {sorted(map(str, paid))}"
+
+
+def test_the_checker_sees_a_cycle_through_a_function_level_import(tmp_path, monkeypatch):
+    """The cycle rule must count imports inside functions, where cycles hide."""
+    pkg = tmp_path / "xl_addin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from xl_addin import b\n")
+    (pkg / "b.py").write_text("def f():\n    from xl_addin.a import x\n")
+    here = sys.modules[__name__]
+    monkeypatch.setattr(here, "PACKAGE", pkg)
+    monkeypatch.setattr(here, "MODULES", _modules())
+    assert _cycles() == {frozenset({"xl_addin.a", "xl_addin.b"})}
