@@ -1,4 +1,4 @@
-"""The expected delivery date and its estimate flag in the text output of ``bind`` (and allocate's helper)."""
+"""Text output of ``bind``: the expected delivery date with its estimate flag, and the number as stored."""
 
 from __future__ import annotations
 
@@ -50,3 +50,16 @@ def test_bind_text_flags_a_computed_2027_date_past_spring_festival(tmp_path, cap
     m = re.search(r"预计送达 (\d{4}-\d{2}-\d{2}) \(估算", text)
     assert m, text
     assert m.group(1) >= "2027-02-11" and m.group(1) == str(binding["expected_delivery"])[:10]
+
+
+def test_bind_stores_the_base_of_a_jd_package_number(tmp_path, capsys):
+    from xl_addin.adapters.store.waybills import WaybillStore
+
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=CN)
+    d = _desk(tmp_path, now)
+    capsys.readouterr()
+    assert main(["bind", "B1", "JDVA12345678901-1-3-", "--carrier", "JD", "--by", "王芳", "--desk", str(d.root),
+                 "--now", now.isoformat()]) == 0
+    assert "JDVA12345678901 " in capsys.readouterr().out
+    with store_for(d) as store:
+        assert [b.waybill_no for b in WaybillStore(store).all_current()] == ["JDVA12345678901"]
