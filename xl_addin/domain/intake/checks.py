@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from ..problems import ERROR, WARNING, CheckResult
 from .address import parse_address
 from .goods import check_goods
-from .phone import normalize_phone
+from .phone import read_phone
 from .quantities import parse_quantity, parse_volume, parse_weight
 from .rules import IntakeRules
 from .tags import parse_tags
@@ -45,10 +45,15 @@ def check_order(fields: Mapping[str, Any], rules: IntakeRules | None = None) -> 
             result.add("MISSING_FIELD", ERROR, key, f"“{FIELD_LABELS[key]}”为空，请向客户补全后再确认。")
 
     if "receiver_phone" not in missing:
-        phone, problem = normalize_phone(fields.get("receiver_phone"))
+        phone, problem, others = read_phone(fields.get("receiver_phone"))
         if problem:
             result.add("PHONE_INVALID", ERROR, "receiver_phone", problem)
         result.normalized["phone"] = phone
+        if others:
+            result.normalized["phone_other"] = list(others)
+            result.add("PHONE_SECOND_NUMBER", WARNING, "receiver_phone",
+                       f"电话栏写了多个号码：收件电话取“{phone}”，另一个号码“{'、'.join(others)}”已保留备用；"
+                       "如收件人不是这个号码，请改正电话栏。")
 
     if "address" not in missing:
         _check_address(cell_text(fields.get("address")), result)
