@@ -37,6 +37,9 @@ exceptions = "异常订单处理台账.xlsx"
 [intake]
 confirm_within_minutes = 60     # the procedure's 1-hour rule for problem rows
 extra_goods_file = ""           # optional CSV/TSV (term, category, kind=prohibited|allowed|restricted) extending the keyword lists
+max_pieces = 10000              # plausibility ceilings: a row above one is held as a likely typo
+max_weight_kg = 30000
+max_volume_m3 = 150
 
 [waybills]
 numbering = "carrier"           # "carrier": carrier short code + YYYYMMDD + 6-digit serial; "company": company_short_code + ...
@@ -113,6 +116,9 @@ class WorkbooksSection:
 class IntakeSection:
     confirm_within_minutes: int = 60
     extra_goods_file: str = ""
+    max_pieces: int = 10000
+    max_weight_kg: int = 30000
+    max_volume_m3: int = 150
 
 
 @dataclass

@@ -49,4 +49,7 @@ class CheckResult:
 # the order; a warning tags it for a person to look at.
 INTAKE_ROUND2_SEVERITY = {
     "PHONE_SECOND_NUMBER": WARNING,  # two numbers in the phone cell: the first mobile is used
+    "QUANTITY_IMPLAUSIBLE": ERROR,  # above the pieces ceiling ([intake] max_pieces)
+    "WEIGHT_IMPLAUSIBLE": ERROR,  # above [intake] max_weight_kg
+    "VOLUME_IMPLAUSIBLE": ERROR,  # above [intake] max_volume_m3
 }

@@ -8,7 +8,7 @@ from ..problems import ERROR, WARNING, CheckResult
 from .address import parse_address
 from .goods import check_goods
 from .phone import read_phone
-from .quantities import parse_quantity, parse_volume, parse_weight
+from .quantities import parse_quantity, parse_volume, parse_weight, plausibility
 from .rules import IntakeRules
 from .tags import parse_tags
 from .text import cell_text, is_blank
@@ -65,12 +65,16 @@ def check_order(fields: Mapping[str, Any], rules: IntakeRules | None = None) -> 
         qty, problem = parse_quantity(fields.get("quantity"))
         if problem:
             result.add("QUANTITY_INVALID", ERROR, "quantity", problem)
+        elif (too_many := plausibility("quantity", qty, rules.limits)):
+            result.add("QUANTITY_IMPLAUSIBLE", ERROR, "quantity", too_many)
         result.normalized["quantity"] = qty
     for key, code, parse in (("weight_kg", "WEIGHT_INVALID", parse_weight), ("volume_m3", "VOLUME_INVALID", parse_volume)):
         if not _blank(fields.get(key)):
             number, problem = parse(fields.get(key))
             if problem:
                 result.add(code, ERROR, key, problem)
+            elif (too_big := plausibility(key, number, rules.limits)):
+                result.add(code.replace("INVALID", "IMPLAUSIBLE"), ERROR, key, too_big)
             result.normalized[key] = number
 
     requirements = fields.get("special_requirements")
