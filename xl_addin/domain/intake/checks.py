@@ -9,6 +9,7 @@ from .address import parse_address
 from .goods import check_goods
 from .phone import read_phone
 from .quantities import parse_quantity, parse_volume, parse_weight, plausibility
+from .requirements import read_values
 from .rules import IntakeRules
 from .tags import parse_tags
 from .text import cell_text, is_blank
@@ -78,7 +79,17 @@ def check_order(fields: Mapping[str, Any], rules: IntakeRules | None = None) -> 
             result.normalized[key] = number
 
     requirements = fields.get("special_requirements")
-    tags, unknown = ([], []) if _blank(requirements) else parse_tags(cell_text(requirements), rules)
+    if _blank(requirements):
+        tags, unknown = [], []
+    else:
+        values = read_values(cell_text(requirements))
+        tags, unknown = parse_tags(values.rest, rules)
+        if values.tags:
+            tags = list(dict.fromkeys([*values.tags, *tags]))
+        if values.declared_value is not None:
+            result.normalized["declared_value"] = values.declared_value
+        if values.temperature is not None:
+            result.normalized["temperature"] = values.temperature
     result.normalized["tags"] = tags
     if unknown:
         known = "、".join(rules.tag_names[:8])
