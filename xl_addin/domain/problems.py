@@ -52,4 +52,5 @@ INTAKE_ROUND2_SEVERITY = {
     "QUANTITY_IMPLAUSIBLE": ERROR,  # above the pieces ceiling ([intake] max_pieces)
     "WEIGHT_IMPLAUSIBLE": ERROR,  # above [intake] max_weight_kg
     "VOLUME_IMPLAUSIBLE": ERROR,  # above [intake] max_volume_m3
+    "ADDRESS_FOREIGN": ERROR,  # an address abroad: not for the domestic services, a person handles it
 }

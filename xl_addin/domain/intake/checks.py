@@ -117,6 +117,11 @@ def _check_address(text: str, result: CheckResult) -> None:
         province=parsed.province, city=parsed.city, district=parsed.district,
         address_detail=parsed.detail, address_filled=list(parsed.filled),
     )
+    if parsed.foreign:
+        result.add("ADDRESS_FOREIGN", ERROR, "address",
+                   f"收货地址在国外（{parsed.foreign}）：国内快递服务不能按此地址寄递，请与客户确认是否改走国际快递"
+                   "（如 EMS 国际），由专人处理。")
+        return
     if parsed.review:
         result.add("ADDRESS_REVIEW", WARNING, "address", parsed.review)
     if parsed.ambiguous_name:
