@@ -45,6 +45,7 @@ _DIGITS = re.compile(r"\d+")
 # ERP exports put a statistical level between a province/municipality and its district
 _LEVEL_FILLER = re.compile(r"(?:市辖区|市辖县|(?:省|自治区)?直辖县级行政(?:区划|单位)|省直辖县级)")
 # a delivery point only described by what is near it
+_FILLER_STARTS = frozenset("市省自直")
 _VAGUE = re.compile(r"附近|旁边|对面|周边|一带|隔壁|周围|大概|左右(?!江)|往[东南西北前里]走|拐角")
 _FOREIGN_CN = re.compile(
     r"^(?:美国|日本|韩国|朝鲜|英国|法国|德国|意大利|西班牙|葡萄牙|荷兰|比利时|瑞士|瑞典|挪威|芬兰|丹麦|爱尔兰|奥地利|波兰|"
@@ -61,6 +62,7 @@ _FOREIGN_EN = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]")
+_LATIN_WORD = re.compile(r"[a-z]{2}")
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def parse_address(text: str) -> AddressParse:
 def _parse(raw: str) -> AddressParse:
     folded = fold(raw)
     norm = _COUNTRY.sub("", _STRIP.sub("", folded))
-    abroad = _FOREIGN_CN.match(norm) or _FOREIGN_EN.search(" ".join(folded.replace(",", " ").split()))
+    abroad = _FOREIGN_CN.match(norm) or (_LATIN_WORD.search(norm) is not None
+                                         and _FOREIGN_EN.search(" ".join(folded.replace(",", " ").split())))
     if abroad:
         country = abroad.group(0).strip(" .")
         return AddressParse(norm, detail=norm, foreign=country.upper() if country.isascii() else country)
@@ -174,6 +177,8 @@ def _parse(raw: str) -> AddressParse:
 
 
 def _skip_filler(text: str, pos: int) -> int:
+    if text[pos:pos + 1] not in _FILLER_STARTS:
+        return pos  # the common case, without a regex
     m = _LEVEL_FILLER.match(text, pos)
     return m.end() if m else pos
 

@@ -66,16 +66,17 @@ def check_order(fields: Mapping[str, Any], rules: IntakeRules | None = None) -> 
         qty, problem = parse_quantity(fields.get("quantity"))
         if problem:
             result.add("QUANTITY_INVALID", ERROR, "quantity", problem)
-        elif (too_many := plausibility("quantity", qty, rules.limits)):
-            result.add("QUANTITY_IMPLAUSIBLE", ERROR, "quantity", too_many)
+        elif qty is not None and qty > rules.limits.max_pieces:
+            result.add("QUANTITY_IMPLAUSIBLE", ERROR, "quantity", plausibility("quantity", qty, rules.limits))
         result.normalized["quantity"] = qty
     for key, code, parse in (("weight_kg", "WEIGHT_INVALID", parse_weight), ("volume_m3", "VOLUME_INVALID", parse_volume)):
         if not _blank(fields.get(key)):
             number, problem = parse(fields.get(key))
             if problem:
                 result.add(code, ERROR, key, problem)
-            elif (too_big := plausibility(key, number, rules.limits)):
-                result.add(code.replace("INVALID", "IMPLAUSIBLE"), ERROR, key, too_big)
+            elif number is not None and number > (rules.limits.max_weight_kg if key == "weight_kg"
+                                                  else rules.limits.max_volume_m3):
+                result.add(code.replace("INVALID", "IMPLAUSIBLE"), ERROR, key, plausibility(key, number, rules.limits))
             result.normalized[key] = number
 
     requirements = fields.get("special_requirements")
