@@ -34,7 +34,7 @@ USER_FIELDS = ("order_no", "customer", "goods_name", "spec", "quantity", "weight
                "receiver_phone", "address", "special_requirements", "channel", "received_at", "customer_contact",
                "preferred_carrier")
 PRODUCT_FIELDS = ("check_status", "problems", "phone_normalized", "province", "city", "district",
-                  "address_detail", "tags", "checked_at", "confirm_deadline", "order_status")
+                  "address_detail", "tags", "declared_value", "checked_at", "confirm_deadline", "order_status")
 CONFIRM_FIELDS = ("confirmation", "confirmed_by", "confirmed_at", "confirm_channel")
 
 
@@ -484,6 +484,7 @@ def _row_cells(rec, row: RowReport, columns: dict[str, int], checked: dict, now,
         "province": n.get("province"), "city": n.get("city"), "district": n.get("district"),
         "address_detail": n.get("address_detail"),
         "tags": "、".join(n.get("tags") or []) or None,
+        "declared_value": float(n["declared_value"]) if n.get("declared_value") is not None else None,
         "checked_at": _naive_local(checked.get(row.order_no) or now, tz),
         "confirm_deadline": _naive_local(dec.deadline, tz),
         "order_status": dec.status_label,
