@@ -31,11 +31,12 @@ KNOWN = {
                    "xl_addin.services.scheduler"}),
     },
     "large": {"xl_addin.services.waybills", "xl_addin.services.tracking", "xl_addin.adapters.workbook.xml_patch",
-              "xl_addin.sandbox.app", "xl_addin.services.sample_orders", "xl_addin.services.order_import"},
+              "xl_addin.sandbox.app", "xl_addin.services.sample_orders", "xl_addin.services.order_import",
+              "xl_addin.services.intake"},
     "sql": {"xl_addin.services.weekly_summary", "xl_addin.services.tracking_log", "xl_addin.services.order_import",
             "xl_addin.services.push", "xl_addin.services.waybills", "xl_addin.services.cases",
             "xl_addin.services.tracking", "xl_addin.adapters.imports.ledger"},
-    "openpyxl": {"xl_addin.services.tracking_log", "xl_addin.services.closing", "xl_addin.services.archive",
+    "openpyxl": {"xl_addin.services.tracking_log", "xl_addin.services.closing",
                  "xl_addin.services.job_runs"},
 }
 

@@ -56,7 +56,7 @@ def test_orders_columns_and_required():
             "preferred_carrier"]
     shared = ["confirmation", "confirmed_by", "confirmed_at", "confirm_channel"]
     product = ["check_status", "problems", "phone_normalized", "province", "city", "district", "address_detail",
-               "tags", "checked_at", "confirm_deadline", "order_status", "waybill_no"]
+               "tags", "declared_value", "checked_at", "confirm_deadline", "order_status", "waybill_no"]
     assert keys == user + shared + product
     sheet = ORDERS.sheet("订单确认单")
     assert {c.key for c in sheet.required} == {

@@ -15,7 +15,8 @@ from xl_addin.domain.confirmation import Outcome, decide
 from xl_addin.domain.gates import GatePolicy, Override, assess
 from xl_addin.errors import UserError
 from xl_addin.services.desk_setup import init_desk
-from xl_addin.services.intake import record_confirmation, validate_orders
+from xl_addin.services.confirmation import record_confirmation
+from xl_addin.services.intake import validate_orders
 from xl_addin.services.intake_rules import policy_for_desk
 from xl_addin.services.overrides import record_override
 

@@ -154,7 +154,7 @@ def test_xlsx_export_with_english_headers_keeps_numbers_as_text(desk, tmp_path, 
     assert code == 0, out.err
     sheet, _, rows = sheet_rows(desk)
     assert len(rows) == 8
-    assert sheet.tables["Orders"].ref == "A1:AE9"  # the Excel table grew over the appended rows
+    assert sheet.tables["Orders"].ref == "A1:AF9"  # the Excel table grew over the appended rows
     assert [r["订单编号"] for r in rows[:2]] == ["202603010001", "202603010002"]
     assert rows[0]["收货人电话"] == "13800138003" and rows[0]["数量"] == 4
 

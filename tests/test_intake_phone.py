@@ -5,7 +5,7 @@ import random
 import phonenumbers
 import pytest
 
-from xl_addin.domain.intake import normalize_phone
+from xl_addin.domain.intake import normalize_phone, read_phone
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,11 @@ from xl_addin.domain.intake import normalize_phone
         ("+853 6612 3456", "+853 6612 3456"),
         ("+886 912 345 678", "+886 912 345 678"),
         ("+886-2-2345-6789", "+886 2 2345 6789"),
-        ("13800138000/13900139000", "13800138000 / 13900139000"),
+        ("13800138000/13900139000", "13800138000"),  # the first mobile; the other: see read_phone
+        # extension after a second dash (0xx-xxxxxxxx-xxx)
+        ("0755-86001234-123", "0755-86001234转123"),
+        ("010-65529988-8001", "010-65529988转8001"),
+        ("(0571)87654321-6", "0571-87654321转6"),
     ],
 )
 def test_accepts_what_people_type(raw, canonical):
@@ -104,3 +108,41 @@ def test_naive_pattern_would_be_wrong_but_ours_is_not():
 
 def test_invisible_characters_pasted_from_chat_are_ignored():
     assert normalize_phone("\u200b138 0013 8000\ufeff") == ("13800138000", None)
+
+
+@pytest.mark.parametrize(
+    "raw, phone, others",
+    [
+        ("13800138000 13900139000", "13800138000", ("13900139000",)),
+        ("13800138000/13900139000", "13800138000", ("13900139000",)),
+        ("13800138000 / 0755-86001234", "13800138000", ("0755-86001234",)),
+        ("0755-86001234 13800138000", "13800138000", ("0755-86001234",)),  # a mobile is preferred
+        ("0755-86001234/010-65529988", "0755-86001234", ("010-65529988",)),
+        ("13800138000 14012345678", "13800138000", ("14012345678",)),  # the unallocated one is kept as written
+        ("138 0013 8000", "13800138000", ()),  # spaces inside one number do not split it
+        ("0755 86001234", "0755-86001234", ()),
+    ],
+)
+def test_two_numbers_in_one_cell_take_the_first_mobile_and_keep_the_other(raw, phone, others):
+    assert read_phone(raw) == (phone, None, others)
+
+
+@pytest.mark.parametrize("raw", ["0755-1234567-123", "0755-86001234-1234567", "14012345678 14112345678",
+                                 "0755-86001234-12-3"])
+def test_dash_extension_and_multi_number_forms_still_reject_bad_numbers(raw):
+    phone, problem, _ = read_phone(raw)
+    assert phone is None and problem
+
+
+def test_check_order_says_which_number_it_took():
+    from xl_addin.domain.intake import check_order
+
+    row = {"order_no": "A1", "customer": "某公司", "goods_name": "T恤", "quantity": 1, "receiver": "张三",
+           "receiver_phone": "13800138000 13900139000", "address": "浙江省杭州市西湖区文三路100号"}
+    result = check_order(row)
+    assert result.normalized["phone"] == "13800138000"
+    assert result.normalized["phone_other"] == ["13900139000"]
+    [note] = [p for p in result.problems if p.code == "PHONE_SECOND_NUMBER"]
+    assert note.severity == "warning" and "13900139000" in note.message
+    single = check_order({**row, "receiver_phone": "13800138000"})
+    assert not [p for p in single.problems if p.code.startswith("PHONE")]

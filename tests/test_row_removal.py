@@ -287,13 +287,13 @@ def test_chart_series_follow_the_rows(tmp_path):
 
 
 def test_a_formula_that_cannot_be_read_names_sheet_row_column_and_leaves_the_file(tmp_path, monkeypatch):
-    from xl_addin.adapters.workbook import row_removal
+    from xl_addin.adapters.workbook import row_shift
     from xl_addin.errors import WorkbookError
 
     path = make_book(tmp_path / "book.xlsx")
     before = path.read_bytes()
-    real = row_removal._shape
-    monkeypatch.setattr(row_removal, "_shape",                          # as if the tokenizer could not split
+    real = row_shift._shape
+    monkeypatch.setattr(row_shift, "_shape",                          # as if the tokenizer could not split
                         lambda formula: None if "&" in formula else real(formula))   # the staff's G column
     with pytest.raises(WorkbookError) as err:
         remove_rows(path, {S: [3]}, backup_dir=None)

@@ -155,3 +155,19 @@ def test_domain_package_stays_pure_and_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# JD labels carry "-package-of-packages-" after the base number (e.g. the first of three parcels).
+@pytest.mark.parametrize("written", ["JDVA12345678901-1-1-", "JDVA12345678901-1-3-", "jdva12345678901-2-3",
+                                     "JDVA12345678901-12-120-", " JD0123456789012-1-1- "])
+def test_jd_package_suffix_is_accepted_as_the_base_number(written):
+    base = normalize_waybill(written)
+    assert base in ("JDVA12345678901", "JD0123456789012")
+    assert check_waybill(written, "JD", CARRIERS) == []
+
+
+@pytest.mark.parametrize("written", ["JDVA12345678901-1-", "JDVA12345678901--1-1-", "JDVA1234567890-1-1-",
+                                     "SF1234567890123-1-1-", "JDVA12345678901-a-1-"])
+def test_other_dash_forms_are_not_cut_down(written):
+    assert normalize_waybill(written) == written.upper()
+    assert check_waybill(written, "JD", CARRIERS) != []

@@ -1,4 +1,4 @@
-"""Working-day arithmetic for expected delivery dates, across 2026 holidays and the uncovered 2027."""
+"""Working-day arithmetic for expected delivery dates, across 2026 holidays and the computed (estimated) 2027."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from xl_addin.domain.waybills.calendar import (
     DeliveryDate, add_working_days, calendar_covers, calendar_warning, expected_delivery, is_working_day,
-    last_covered_year,
+    holidays_publishes, last_covered_year,
 )
 from xl_addin.domain.waybills.carriers import find_carrier, load_default_carriers
 
@@ -59,13 +59,13 @@ def test_year_end_2026_to_2027_is_estimated_with_a_warning():
     inside = add_working_days(D(2026, 12, 29), 2)
     assert inside == DeliveryDate(D(2026, 12, 31), False, None)  # never looked into 2027
     across = add_working_days(D(2026, 12, 30), 3)
-    # 31 Dec (1), 1 Jan is New Year's Day (a fixed statutory date), 2–3 Jan weekend, 4 Jan (2), 5 Jan (3)
+    # 31 Dec (1), 1 Jan is New Year's Day, 2–3 Jan weekend, 4 Jan (2), 5 Jan (3)
     assert across.date == D(2027, 1, 5)
     assert across.estimated is True
     assert "2027" in across.warning and "估算" in across.warning and "chinesecalendar" in across.warning
 
 
-def test_uncovered_year_falls_back_to_weekends_and_fixed_dates():
+def test_uncovered_year_is_computed_from_the_holiday_law():
     year = last_covered_year() + 1
     assert calendar_covers(year) is False and calendar_covers(last_covered_year()) is True
     monday = next(D(year, 3, d) for d in range(1, 8) if D(year, 3, d).weekday() == 0)
@@ -73,15 +73,45 @@ def test_uncovered_year_falls_back_to_weekends_and_fixed_dates():
     assert (r.date - monday).days == 7 and r.estimated
     assert is_working_day(D(year, 10, 1)) == (False, False)
     assert is_working_day(D(year, 5, 2)) == (False, False)
+    assert is_working_day(monday) == (True, False)
+
+
+# 2027 from the holiday law as revised in 2025 (国务院令第793号, 全国年节及纪念日放假办法): 春节 is
+# 除夕 to 初三 (4 days), 清明, 劳动节 1–2 May, 国庆 1–3 Oct; a holiday on a Saturday or Sunday is given
+# back on the next working day (第六条). Lunar dates 2027: 除夕 Fri 5 Feb, 初一 Sat 6 Feb, 清明 Mon 5 Apr.
+
+def test_spring_festival_2027_is_not_promised_inside_the_break():
+    assert is_working_day(D(2027, 2, 5)) == (False, False)  # 除夕
+    for day in range(6, 11):  # 初一–初三 (6–8 Feb), and 9–10 Feb given back for the weekend 6–7 Feb
+        assert is_working_day(D(2027, 2, day))[0] is False, day
+    r = add_working_days(D(2027, 2, 4), 1)  # shipped Thursday before 除夕
+    assert r.date == D(2027, 2, 11) and r.estimated is True
+    assert add_working_days(D(2027, 2, 3), 1).date == D(2027, 2, 4)  # an ordinary Thursday still counts
+
+
+def test_qingming_2027_is_a_holiday():
+    assert is_working_day(D(2027, 4, 5)) == (False, False)
+    assert add_working_days(D(2027, 4, 2), 1).date == D(2027, 4, 6)  # Friday → Tuesday, not Monday 清明
+    assert is_working_day(D(2027, 4, 6)) == (True, False)
+
+
+def test_weekend_holidays_2027_are_given_back():
+    # 劳动节 1–2 May 2027 is Saturday–Sunday: Monday 3 and Tuesday 4 May off
+    assert [is_working_day(D(2027, 5, d))[0] for d in range(3, 6)] == [False, False, True]
+    # 国庆 1–3 Oct 2027 is Friday–Sunday: 2 and 3 Oct given back on 4 and 5 Oct
+    assert add_working_days(D(2027, 9, 30), 1).date == D(2027, 10, 6)
 
 
 def test_2027_not_yet_in_the_calendar_canary():
-    """Canary: fails on purpose once chinesecalendar covers 2027.
+    """Canary: fails on purpose once chinesecalendar or holidays carries the official 2027 arrangement.
 
-    Then upgrade the project's pin, drop the 2027 expectations here, and check
-    the year-end test above still holds with official dates.
+    Then upgrade the project's pin, replace the computed 2027 expectations above
+    with the State Council's notice (make-up working days included), and check
+    the year-end test still holds with official dates.
     """
     assert not calendar_covers(2027), "chinesecalendar 已收录 2027 年: 请更新本测试和依赖版本"
+    assert not holidays_publishes(2027), "holidays 已收录 2027 年调休: 请更新本测试和依赖版本"
+    assert holidays_publishes(2026)  # the check itself works: 2026's 调休 are in the package
     r = add_working_days(D(2027, 1, 4), 1)
     assert r == DeliveryDate(D(2027, 1, 5), True, r.warning) and r.warning
 
@@ -89,7 +119,7 @@ def test_2027_not_yet_in_the_calendar_canary():
 def test_doctor_style_warning():
     text = calendar_warning(D(2026, 11, 27))
     assert text is not None
-    assert "缺少 2027 年" in text and "xl-logistics 新版本" in text and "pip install -U chinesecalendar" not in text
+    assert "缺少 2027 年" in text and "xl-logistics 新版本" in text and "pip install" not in text
     assert calendar_warning(D(2025, 6, 1)) is None  # 2025 and 2026 both covered
 
 

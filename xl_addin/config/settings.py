@@ -43,6 +43,9 @@ extra_goods_file = ""           # optional CSV/TSV (term, category, kind=prohibi
 tag_only = ["RESTRICTED_GOODS"] # warning codes that add special_tag and go on at once (no 1-hour wait)
 special_tag = "特殊处理"          # the tag those orders get (the 标签 column; allocation sees it)
 override_roles = ["物流主管"]      # roles that may let an error through: xl-logistics override ORDER CODE --role ...
+max_pieces = 10000              # plausibility ceilings: a row above one is held as a likely typo
+max_weight_kg = 30000
+max_volume_m3 = 150
 
 [waybills]
 numbering = "carrier"           # "carrier": carrier short code + YYYYMMDD + 6-digit serial; "company": company_short_code + ...
@@ -123,6 +126,9 @@ class IntakeSection:
     tag_only: list = field(default_factory=lambda: ["RESTRICTED_GOODS"])
     special_tag: str = "特殊处理"
     override_roles: list = field(default_factory=lambda: ["物流主管"])
+    max_pieces: int = 10000
+    max_weight_kg: int = 30000
+    max_volume_m3: int = 150
 
 
 @dataclass

@@ -120,7 +120,7 @@ def confirm(order_no: str, outcome: str, by: str, channel: str, opts: Options) -
     Exit 0 when the order is confirmed or cancelled, 1 when it still waits.
     """
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.intake import record_confirmation
+    from xl_addin.services.confirmation import record_confirmation
     from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
 
     setup_logs(opts)

@@ -97,7 +97,7 @@ def allocate(overrides: tuple[str, ...], by: str | None, note: str | None, opts:
                  + (f"; 作废中断批次的预留单号 {len(report.voided)} 个" if report.voided else "")]
         for b in report.bindings[:SHOW_ROWS]:
             lines.append(f"  {b.order_no} → {b.waybill_no} {b.carrier} {b.service or ''} "
-                         f"预计 {b.expected_delivery or '?'}{'(估算)' if b.expected_estimated else ''} — {b.selection_reason}")
+                         f"{eta_text(b)} — {b.selection_reason}")
         if len(report.bindings) > SHOW_ROWS:
             lines.append(f"  … 另有 {len(report.bindings) - SHOW_ROWS} 个 (用 --json 查看全部)")
         for p in report.problems[:SHOW_ROWS]:
@@ -166,7 +166,7 @@ def bind(order_no: str, waybill: str, carrier: str | None, by: str, source: str,
     subscribed = _subscribe_new(desk, opts.now(policy.timezone))
     payload = {"binding": binding.as_dict(), "notes": notes, "workbooks": sync.as_dict() if sync else None,
                "subscription": subscribed}
-    lines = [f"订单 {binding.order_no} 已绑定 {binding.waybill_no} ({binding.carrier})"]
+    lines = [f"订单 {binding.order_no} 已绑定 {binding.waybill_no} ({binding.carrier}), {eta_text(binding)}"]
     lines += [f"  ! {n['message']}" for n in notes]
     lines += [subscribed["message"]] if subscribed else []
     emit(opts, payload, "\n".join(lines + _sync_lines(sync)))
@@ -239,3 +239,9 @@ def review(day: str, by: str, opts: Options) -> int:
     lines += [f"  ⚠ {c['message']}" for c in report.changed[:SHOW_ROWS]]
     emit(opts, report.as_dict(), "\n".join(lines + _sync_lines(report.sync)))
     return EXIT_ROW_ERRORS if report.changed else EXIT_OK
+
+
+def eta_text(binding) -> str:  # noqa: ANN001 - a Binding
+    """预计送达 2027-02-11 (估算), for the text output of allocate and bind."""
+    when = binding.expected_delivery.isoformat() if binding.expected_delivery else "未知"
+    return f"预计送达 {when}" + (" (估算: 当年放假调休安排未公布)" if binding.expected_estimated else "")

@@ -149,7 +149,7 @@ def _require_order_sheet(ctx: Context) -> None:
 
 def _confirm(ctx: Context) -> None:
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.intake import record_confirmation
+    from xl_addin.services.confirmation import record_confirmation
 
     desk = load_desk(ctx.desk_root())
     book = desk.workbook("orders")

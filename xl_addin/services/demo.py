@@ -47,7 +47,8 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
     from xl_addin.adapters.workbook.xml_patch import write_cells
     from xl_addin.bootstrap import load_desk, store_for
     from xl_addin.services.desk_setup import init_desk
-    from xl_addin.services.intake import record_confirmation, validate_orders
+    from xl_addin.services.confirmation import record_confirmation
+    from xl_addin.services.intake import validate_orders
     from xl_addin.services.sample_orders import generate_orders
 
     root = Path(root).resolve()

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from xl_addin.adapters.store.store import Store, utc_iso
+from xl_addin.adapters.store.evidence import add_evidence, evidence_of  # noqa: F401  (evidence_of re-exported)
+from xl_addin.adapters.store.store import Store
 from xl_addin.errors import UserError
 
 EVIDENCE_FOLDER = "evidence"
@@ -77,14 +78,6 @@ def keep_evidence(text: str | None, desk_root: Path, now: datetime, tz: tzinfo) 
 
 def record_evidence(store: Store, case_id: str, kept: KeptFile, by: str, now: datetime) -> None:
     """Inside a transaction."""
-    store.conn.execute(
-        "INSERT INTO case_evidence (case_id, original, stored, sha256, size, added_by, added_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", (case_id, kept.original, kept.stored, kept.sha256, kept.size, by, utc_iso(now)))
+    add_evidence(store, case_id, kept.original, kept.stored, kept.sha256, kept.size, by, now)
     store.audit(now, by, "case_evidence", "case", case_id,
                 {"original": kept.original, "stored": kept.stored, "sha256": kept.sha256, "size": kept.size})
-
-
-def evidence_of(store: Store, case_id: str) -> list[dict]:
-    rows = store.conn.execute("SELECT original, stored, sha256, size, added_by, added_at FROM case_evidence "
-                              "WHERE case_id = ? ORDER BY id", (case_id,)).fetchall()
-    return [dict(original=r[0], stored=r[1], sha256=r[2], size=r[3], added_by=r[4], added_at=r[5]) for r in rows]

@@ -70,6 +70,13 @@ def rules_for_desk(desk):
     from xl_addin.domain.intake import IntakeRules
 
     rules = IntakeRules.default()
+    if desk:
+        from xl_addin.domain.intake.quantities import DEFAULT_LIMITS, Limits
+
+        section = desk.settings.intake
+        limits = Limits(section.max_pieces, float(section.max_weight_kg), float(section.max_volume_m3))
+        if limits != DEFAULT_LIMITS:
+            rules = rules.with_limits(limits)
     name = (desk.settings.intake.extra_goods_file or "").strip() if desk else ""
     if not name:
         return rules

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from xl_addin.errors import ConfigError, JobLocked, UserError, WorkbookError
 from xl_addin.processes import pid_alive
-from xl_addin.services.closing import complete_on_signing
+from xl_addin.services.order_completion import complete_on_signing
 
 log = logging.getLogger(__name__)
 

@@ -262,9 +262,11 @@ def _shipping(order_no: str, fields: dict | None, override=None):
     f = fields or {}
     n = f.get("normalized") or {}
     return OrderForShipping(order_no=order_no, destination_province=n.get("province"),
-                            tags=tuple(n.get("tags") or ()), weight_kg=f.get("weight_kg"),
-                            volume_m3=f.get("volume_m3"), preferred_carrier=f.get("preferred_carrier"),
-                            override=override)
+                            tags=tuple(n.get("tags") or ()),
+                            weight_kg=f.get("weight_kg") if n.get("weight_kg") is None else n["weight_kg"],
+                            volume_m3=f.get("volume_m3") if n.get("volume_m3") is None else n["volume_m3"],
+                            preferred_carrier=f.get("preferred_carrier"), override=override,
+                            declared_value=n.get("declared_value"))
 
 
 def _checked_overrides(overrides, snapshot, carriers) -> dict:

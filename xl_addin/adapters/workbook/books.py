@@ -141,6 +141,8 @@ ORDERS_SHEET = SheetSchema(
              owner=PRODUCT, width=24.0, help="系统解析的街道门牌"),
         _col("tags", "要求标签", "tags", "requirement tags", owner=PRODUCT, width=12.0,
              help="系统识别的特殊要求标签"),
+        _col("declared_value", "保价金额", "declared_value", "declared value", "insured value", "声明价值",
+             owner=PRODUCT, type=MONEY, width=10.0, help="系统从特殊要求中读出的保价金额（元），用于选物流商和理赔"),
         _col("checked_at", "校验时间", "checked_at", "checked at", owner=PRODUCT, type=DATETIME,
              help="最近一次校验时间"),
         _col("confirm_deadline", "确认截止", "confirm_deadline", "confirm deadline",

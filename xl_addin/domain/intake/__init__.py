@@ -15,7 +15,7 @@ from .address import AddressParse, parse_address
 from .checks import FIELD_LABELS, REQUIRED, check_order
 from .duplicates import DuplicateTracker, order_key
 from .goods import check_goods
-from .phone import normalize_phone
+from .phone import normalize_phone, read_phone
 from .quantities import parse_quantity, parse_volume, parse_weight
 from .rules import IntakeRules
 from .tags import parse_tags
@@ -29,6 +29,7 @@ __all__ = [
     "check_goods",
     "check_order",
     "normalize_phone",
+    "read_phone",
     "order_key",
     "parse_address",
     "parse_quantity",

@@ -43,8 +43,27 @@ _NUMBER = re.compile(
     r"|\d+(?:-\d+)+"
 )
 _DIGITS = re.compile(r"\d+")
+# ERP exports put a statistical level between a province/municipality and its district
+_LEVEL_FILLER = re.compile(r"(?:市辖区|市辖县|(?:省|自治区)?直辖县级行政(?:区划|单位)|省直辖县级)")
+# a delivery point only described by what is near it
+_FILLER_STARTS = frozenset("市省自直")
+_VAGUE = re.compile(r"附近|旁边|对面|周边|一带|隔壁|周围|大概|左右(?!江)|往[东南西北前里]走|拐角")
+_FOREIGN_CN = re.compile(
+    r"^(?:美国|日本|韩国|朝鲜|英国|法国|德国|意大利|西班牙|葡萄牙|荷兰|比利时|瑞士|瑞典|挪威|芬兰|丹麦|爱尔兰|奥地利|波兰|"
+    r"俄罗斯|乌克兰|土耳其|以色列|沙特|阿联酋|迪拜|卡塔尔|加拿大|墨西哥|巴西|阿根廷|智利|澳大利亚|澳洲|新西兰|新加坡|"
+    r"马来西亚|泰国|越南|柬埔寨|老挝|缅甸|菲律宾|印度尼西亚|印尼|印度|巴基斯坦|孟加拉|蒙古国|哈萨克斯坦|南非|埃及|尼日利亚|肯尼亚)"
+)
+_FOREIGN_EN = re.compile(
+    r"\b(?:usa|u\.s\.a\.?|united states|america|japan|south korea|korea|united kingdom|uk|england|scotland|"
+    r"germany|france|italy|spain|portugal|netherlands|belgium|switzerland|sweden|norway|finland|denmark|ireland|"
+    r"austria|poland|russia|ukraine|turkey|israel|saudi arabia|uae|dubai|qatar|canada|mexico|brazil|argentina|"
+    r"chile|australia|new zealand|singapore|malaysia|thailand|vietnam|viet nam|cambodia|myanmar|philippines|"
+    r"indonesia|india|pakistan|bangladesh|mongolia|kazakhstan|south africa|egypt|nigeria|kenya)\b\.?\s*$"
+    r"|^\s*(?:usa|japan|korea|uk|germany|france|canada|australia|singapore|malaysia|thailand)\b"
+)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]")
+_LATIN_WORD = re.compile(r"[a-z]{2}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,7 @@ class AddressParse:
     candidates: tuple[str, ...] = ()  # e.g. ("北京市朝阳区", "长春市朝阳区")
     review: str | None = None  # reason a person must look at it
     zone: str | None = None  # economic zone written in place of a district
+    foreign: str | None = None  # the country named, for an address outside China
 
     @property
     def complete(self) -> bool:
@@ -83,8 +103,14 @@ def parse_address(text: str) -> AddressParse:
 
 @lru_cache(maxsize=32768)
 def _parse(raw: str) -> AddressParse:
-    norm = _COUNTRY.sub("", _STRIP.sub("", fold(raw)))
+    folded = fold(raw)
+    norm = _COUNTRY.sub("", _STRIP.sub("", folded))
     written = _as_written(raw, norm)
+    abroad = _FOREIGN_CN.match(norm) or (_LATIN_WORD.search(norm) is not None
+                                         and _FOREIGN_EN.search(" ".join(folded.replace(",", " ").split())))
+    if abroad:
+        country = abroad.group(0).strip(" .")
+        return AddressParse(norm, detail=written, foreign=country.upper() if country.isascii() else country)
     if _CJK.search(norm) is None or (_LATIN.search(norm) is not None
                                      and len(_LATIN.findall(norm)) >= 2 * len(_CJK.findall(norm))):
         return AddressParse(norm, detail=written, review="英文或拼音地址，离线数据无法核对，请人工复核。")
@@ -97,10 +123,19 @@ def _parse(raw: str) -> AddressParse:
     hk = _HK_MO_TW_START.match(norm) if st.province is None else None
     if hk and not _ROAD_AFTER.match(norm, hk.end()):
         return AddressParse(norm, detail=written, review="港澳台地址，离线数据无法核对到街道门牌，请人工复核。")
+    pos = _skip_filler(norm, pos)
     pos = _match_city(idx, norm, pos, st)
+    pos = _skip_filler(norm, pos)
     ambiguous: tuple[str, tuple[str, ...]] | None = None
-    if st.city is None or idx.has_districts(st.city):
+    notes: list[str] = []
+    renamed = False
+    area = idx.new_area_at(norm, pos)
+    if area and (st.province is None or st.province.code == area[1].code):
+        pos, renamed = _in_new_area(idx, norm, pos, st, area, notes)
+    elif st.city is None or idx.has_districts(st.city):
         pos, ambiguous = _match_county(idx, norm, pos, st)
+        if st.county is None and ambiguous is None and (st.city is not None or st.province is not None):
+            pos, renamed = _match_renamed(idx, norm, pos, st, notes)
     if st.province and st.province.code in REVIEW_PROVINCES:  # reached through a city/district
         return AddressParse(norm, province=st.province.name, detail=written[pos:],
                             review=f"{st.province.name}地址，离线数据无法核对到街道门牌，请人工复核。")
@@ -115,12 +150,19 @@ def _parse(raw: str) -> AddressParse:
     if ambiguous is None:
         if st.province is None:
             missing.append(PROVINCE_PART)
-        if st.city is None:
+        if st.city is None and not renamed:
             missing.append(CITY_PART)
-        if st.county is None and zone is None and (st.city is None or idx.has_districts(st.city)):
+        if st.county is None and zone is None and not renamed and (st.city is None or idx.has_districts(st.city)):
             missing.append(DISTRICT_PART)
-    missing.extend(_street_and_number(detail))
-    review = f"用“{zone}”代替了区/县，请人工核对所属区县。" if zone else None
+    street_number = _street_and_number(detail)
+    vague = _VAGUE.search(detail)
+    if vague:
+        notes.append(f"收货地点只写了“{detail}”（{vague.group(0)}），是模糊位置，快递员难以派送，请与客户确认具体门牌。")
+        street_number = []
+    missing.extend(street_number)
+    if zone:
+        notes.insert(0, f"用“{zone}”代替了区/县，请人工核对所属区县。")
+    review = "".join(notes) or None
     return AddressParse(
         norm,
         province=st.province.name if st.province else None,
@@ -144,6 +186,77 @@ def _as_written(raw: str, norm: str) -> str:
 
     cased = _COUNTRY.sub("", _STRIP.sub("", to_simplified(INVISIBLE.sub("", unicodedata.normalize("NFKC", raw)))))
     return cased if len(cased) == len(norm) and cased.lower() == norm else norm
+
+
+def _skip_filler(text: str, pos: int) -> int:
+    if text[pos:pos + 1] not in _FILLER_STARTS:
+        return pos  # the common case, without a regex
+    m = _LEVEL_FILLER.match(text, pos)
+    return m.end() if m else pos
+
+
+def _in_new_area(idx: DivisionIndex, text: str, pos: int, st: _State, area, notes: list[str]) -> tuple[int, bool]:
+    """A national new area written between the city and the county; its county may belong to another city."""
+    name, province, cities = area
+    pos += len(name)
+    if st.province is None:
+        st.province = province
+        st.filled.append("province")
+    written_city = st.city
+    st.city = None
+    filled_before = list(st.filled)
+    pos, _ = _match_county(idx, text, pos, st)
+    if st.county is not None:
+        st.filled = [f for f in st.filled if f != "city" or "city" in filled_before]
+        city = st.city
+        if written_city is not None and city is not None and city.code != written_city.code:
+            notes.append(f"“{name}”是国家级新区，地址里的{st.county.name}属{city.name}（不属{written_city.name}），"
+                         f"已按{city.name}{st.county.name}解析，请人工核对。")
+        elif written_city is None and city is not None:
+            st.filled.append("city")
+        return pos, False
+    st.city = written_city or (cities[0] if len(cities) == 1 else None)
+    where = "、".join(c.name for c in cities)
+    notes.append(f"用国家级新区“{name}”（涉及{where}）代替了区/县，请人工核对所属区县。")
+    return pos, True
+
+
+def _match_renamed(idx: DivisionIndex, text: str, pos: int, st: _State, notes: list[str]) -> tuple[int, bool]:
+    """A district under its old name: retired (闸北区 → 静安区) or with its old suffix (密云县 → 密云区)."""
+    found = idx.retired_at(text, pos)
+    if found:
+        old, entries = found
+        entries = [e for e in entries if (st.city is None or e[0].code == st.city.code)
+                   and (st.province is None or idx.province_of(e[0]).code == st.province.code)]
+        if len(entries) == 1:
+            city, now, year = entries[0]
+            if st.city is None:
+                st.city = city
+                st.filled.append("city")
+            if len(now) == 1:
+                st.county = now[0]
+                notes.append(f"“{old}”已于{year}年撤销，现属{now[0].name}，已按{city.name}{now[0].name}解析，请与客户核对。")
+            else:
+                listed = "或".join(d.name for d in now)
+                notes.append(f"“{old}”已于{year}年撤销，现分属{listed}，请与客户核对属于哪个区。")
+            return pos + len(old), True
+    for name, hits in idx.names_at(text, pos):
+        end = pos + len(name)
+        if end >= len(text) or text[end] not in "县区市":
+            continue
+        found_d = {d.code: d for d, is_short in hits
+                   if is_short and d.level == COUNTY and d.name != text[pos:end + 1]
+                   and (st.city is None or d.parent == st.city.code)
+                   and (st.province is None or idx.province_of(d).code == st.province.code)}
+        if len(found_d) == 1:
+            d = next(iter(found_d.values()))
+            st.county = d
+            if st.city is None:
+                st.city = idx.city_of(d)
+                st.filled.append("city")
+            notes.append(f"“{text[pos:end + 1]}”现名“{d.name}”，已按{d.name}解析，请与客户核对。")
+            return end + 1, False
+    return pos, False
 
 
 def _street_and_number(detail: str) -> list[str]:

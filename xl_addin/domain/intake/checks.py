@@ -7,8 +7,9 @@ from typing import Any, Mapping
 from ..problems import ERROR, WARNING, CheckResult
 from .address import parse_address
 from .goods import check_goods
-from .phone import normalize_phone
-from .quantities import parse_quantity, parse_volume, parse_weight
+from .phone import read_phone
+from .quantities import parse_quantity, parse_volume, parse_weight, plausibility
+from .requirements import read_values
 from .rules import IntakeRules
 from .tags import parse_tags
 from .text import cell_text, is_blank
@@ -45,10 +46,15 @@ def check_order(fields: Mapping[str, Any], rules: IntakeRules | None = None) -> 
             result.add("MISSING_FIELD", ERROR, key, f"“{FIELD_LABELS[key]}”为空，请向客户补全后再确认。")
 
     if "receiver_phone" not in missing:
-        phone, problem = normalize_phone(fields.get("receiver_phone"))
+        phone, problem, others = read_phone(fields.get("receiver_phone"))
         if problem:
             result.add("PHONE_INVALID", ERROR, "receiver_phone", problem)
         result.normalized["phone"] = phone
+        if others:
+            result.normalized["phone_other"] = list(others)
+            result.add("PHONE_SECOND_NUMBER", WARNING, "receiver_phone",
+                       f"电话栏写了多个号码：收件电话取“{phone}”，另一个号码“{'、'.join(others)}”已保留备用；"
+                       "如收件人不是这个号码，请改正电话栏。")
 
     if "address" not in missing:
         _check_address(cell_text(fields.get("address")), result)
@@ -60,16 +66,31 @@ def check_order(fields: Mapping[str, Any], rules: IntakeRules | None = None) -> 
         qty, problem = parse_quantity(fields.get("quantity"))
         if problem:
             result.add("QUANTITY_INVALID", ERROR, "quantity", problem)
+        elif qty is not None and qty > rules.limits.max_pieces:
+            result.add("QUANTITY_IMPLAUSIBLE", ERROR, "quantity", plausibility("quantity", qty, rules.limits))
         result.normalized["quantity"] = qty
     for key, code, parse in (("weight_kg", "WEIGHT_INVALID", parse_weight), ("volume_m3", "VOLUME_INVALID", parse_volume)):
         if not _blank(fields.get(key)):
             number, problem = parse(fields.get(key))
             if problem:
                 result.add(code, ERROR, key, problem)
+            elif number is not None and number > (rules.limits.max_weight_kg if key == "weight_kg"
+                                                  else rules.limits.max_volume_m3):
+                result.add(code.replace("INVALID", "IMPLAUSIBLE"), ERROR, key, plausibility(key, number, rules.limits))
             result.normalized[key] = number
 
     requirements = fields.get("special_requirements")
-    tags, unknown = ([], []) if _blank(requirements) else parse_tags(cell_text(requirements), rules)
+    if _blank(requirements):
+        tags, unknown = [], []
+    else:
+        values = read_values(cell_text(requirements))
+        tags, unknown = parse_tags(values.rest, rules)
+        if values.tags:
+            tags = list(dict.fromkeys([*values.tags, *tags]))
+        if values.declared_value is not None:
+            result.normalized["declared_value"] = values.declared_value
+        if values.temperature is not None:
+            result.normalized["temperature"] = values.temperature
     result.normalized["tags"] = tags
     if unknown:
         known = "、".join(rules.tag_names[:8])
@@ -97,6 +118,11 @@ def _check_address(text: str, result: CheckResult) -> None:
         province=parsed.province, city=parsed.city, district=parsed.district,
         address_detail=parsed.detail, address_filled=list(parsed.filled),
     )
+    if parsed.foreign:
+        result.add("ADDRESS_FOREIGN", ERROR, "address",
+                   f"收货地址在国外（{parsed.foreign}）：国内快递服务不能按此地址寄递，请与客户确认是否改走国际快递"
+                   "（如 EMS 国际），由专人处理。")
+        return
     if parsed.review:
         result.add("ADDRESS_REVIEW", WARNING, "address", parsed.review)
     if parsed.ambiguous_name:

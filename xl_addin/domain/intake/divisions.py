@@ -29,7 +29,8 @@ class Division:
 class DivisionIndex:
     """Names (full and short) → divisions, plus parent/children links."""
 
-    def __init__(self, rows: list[Division]) -> None:
+    def __init__(self, rows: list[Division], retired: list[tuple[str, str, str, str]] = (),
+                 new_areas: list[tuple[str, str, str]] = ()) -> None:
         self.by_code = {d.code: d for d in rows}
         self.children: dict[str, list[Division]] = {}
         self.by_name: dict[str, list[tuple[Division, bool]]] = {}  # name → [(division, is_short)]
@@ -39,6 +40,30 @@ class DivisionIndex:
             self.by_name.setdefault(d.name, []).append((d, False))
             if d.short:
                 self.by_name.setdefault(d.short, []).append((d, True))
+        # everyday forms of autonomous units, used like full names: 甘孜州 (甘孜藏族自治州), 长阳县 (…自治县)
+        for d in rows:
+            for suffix, alias_suffix in (("自治州", "州"), ("自治县", "县")):
+                if d.short and d.name.endswith(suffix) and (alias := d.short + alias_suffix) not in self.by_name:
+                    self.by_name[alias] = [(d, False)]
+        cities = {(self.province_of(d).code, d.name): d for d in rows if d.level == CITY}
+        city_by_name: dict[str, list[Division]] = {}
+        for d in cities.values():
+            city_by_name.setdefault(d.name, []).append(d)
+        # retired district name → [(its city, current district(s), year of the change)]
+        self.retired: dict[str, list[tuple[Division, tuple[Division, ...], str]]] = {}
+        for city_name, old, current, year in retired:
+            for city in city_by_name.get(city_name, []):
+                now = tuple(k for k in self.children.get(city.code, []) if k.name in current.split("|"))
+                self.retired.setdefault(old, []).append((city, now, year))
+        # national new area → (province, the cities its counties belong to)
+        self.new_areas: dict[str, tuple[Division, tuple[Division, ...]]] = {}
+        for name, province, city_names in new_areas:
+            prov = next((d for d, _ in self.by_name.get(province, []) if d.level == PROVINCE), None)
+            if prov is not None:
+                self.new_areas[name] = (prov, tuple(c for n in city_names.split("|")
+                                                    for c in city_by_name.get(n, []) if self.province_of(c) is prov))
+        self._retired_starts = frozenset(n[:2] for n in self.retired)
+        self._new_area_starts = frozenset(n[:2] for n in self.new_areas)
         self.max_len = max(len(n) for n in self.by_name)
         # first two characters → the lengths of names starting with them, longest first:
         # a text position costs one probe here plus one per real candidate length
@@ -68,6 +93,24 @@ class DivisionIndex:
         kids = self.children.get(province.code, [])
         return kids[0] if len(kids) == 1 else None
 
+    def retired_at(self, text: str, pos: int) -> tuple[str, list[tuple[Division, tuple[Division, ...], str]]] | None:
+        """A retired district name starting at ``pos``: (name, [(city, current districts, year)])."""
+        if text[pos:pos + 2] not in self._retired_starts:
+            return None
+        for name, entries in self.retired.items():
+            if text.startswith(name, pos):
+                return name, entries
+        return None
+
+    def new_area_at(self, text: str, pos: int) -> tuple[str, Division, tuple[Division, ...]] | None:
+        """A national new area (雄安新区, 天府新区 …) starting at ``pos``."""
+        if text[pos:pos + 2] not in self._new_area_starts:
+            return None  # the common case: one set probe
+        for name, (province, cities) in self.new_areas.items():
+            if text.startswith(name, pos):
+                return name, province, cities
+        return None
+
     def names_at(self, text: str, pos: int) -> list[tuple[str, list[tuple[Division, bool]]]]:
         """Division names starting at ``pos``, longest first."""
         lengths = self.lengths.get(text[pos:pos + 2])
@@ -94,7 +137,7 @@ def division_index() -> DivisionIndex:
     if _index is None:
         with _lock:
             if _index is None:
-                _index = DivisionIndex(_load())
+                _index = DivisionIndex(_load(), _table("retired_divisions.tsv", 4), _table("new_areas.tsv", 3))
     return _index
 
 
@@ -106,4 +149,16 @@ def _load() -> list[Division]:
             continue
         code, level, name, short, parent = line.split("\t")
         rows.append(Division(code, int(level), name, short, parent))
+    return rows
+
+
+def _table(name: str, width: int) -> list[tuple[str, ...]]:
+    text = resources.files(__package__).joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            parts = tuple(p.strip() for p in line.split("\t"))
+            if len(parts) != width:
+                raise ValueError(f"{name}: 应为 {width} 列: {line!r}")
+            rows.append(parts)
     return rows

@@ -1,20 +1,40 @@
 """Goods names against the prohibited-goods catalogue and carriers' air restrictions.
 
 Names are compacted first (NFKC, traditional → simplified, lower case, every
-separator removed) so 手 枪, 手-枪, 手槍 and ＢＢ彈 all match. One Aho–Corasick
-automaton holds prohibited, restricted and allowed terms; a hit that lies
-inside an allowed compound (筋膜枪, 象牙白, 硫酸软骨素 …) is dropped.
+separator removed — except one space between two Latin words) so 手 枪, 手-枪,
+手槍 and ＢＢ彈 all match. One Aho–Corasick automaton holds prohibited,
+restricted and allowed terms, and the hits are read longest-first against that
+lexicon: a hit that lies inside an allowed compound (筋膜枪, 象牙白, 硫磺皂,
+麝香保心丸, 电子鞭炮 …) or inside a longer hit (打火机 inside the restricted
+电子打火机) is dropped. A hit that starts or ends on a Latin letter or digit
+must not continue a Latin word or number there, so ``pistol`` is a word,
+``k粉`` is not inside ``pink粉色`` and ``钴60`` is not inside ``钴600``.
+Why not word segmentation (jieba): see docs/prohibited-goods.md.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from ..problems import ERROR, WARNING, Problem
 from .rules import IntakeRules
-from .text import compact
+from .text import fold
 
 PROHIBITED, RESTRICTED, ALLOWED = 0, 1, 2
+_NON_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff\uf900-\ufaff]+")
+_LOOSE_SPACE = re.compile(r"(?<![0-9a-z]) | (?![0-9a-z])")
+
+
+@lru_cache(maxsize=65536)
+def goods_key(text: str) -> str:
+    """compact(), but one space is kept between two Latin words or numbers ("stun gun", "cash box")."""
+    spaced = _NON_WORD.sub(" ", fold(text)).strip()
+    return _LOOSE_SPACE.sub("", spaced) if " " in spaced else spaced
+
+
+def _latin(ch: str) -> bool:
+    return ch < "\x80" and ch.isalnum()
 
 
 def _automaton(rules: IntakeRules):
@@ -23,7 +43,7 @@ def _automaton(rules: IntakeRules):
     table: dict[str, list[tuple[int, str, str]]] = {}
 
     def add(term: str, kind: int, note: str) -> None:
-        entries = table.setdefault(compact(term), [])
+        entries = table.setdefault(goods_key(term), [])
         if all(k != kind for k, _, _ in entries):  # 铯137 and 铯-137 are one keyword
             entries.append((kind, term, note))
 
@@ -43,7 +63,7 @@ def _automaton(rules: IntakeRules):
 
 def goods_hits(name: str, rules: IntakeRules) -> tuple[tuple[int, str, str], ...]:
     """(kind, term, category/reason) for every hit not covered by an allowed term or a longer hit."""
-    text = compact(name)
+    text = goods_key(name)
     if not text:
         return ()
     return _hits_cached(text, rules)
@@ -53,9 +73,14 @@ def goods_hits(name: str, rules: IntakeRules) -> tuple[tuple[int, str, str], ...
 def _hits_cached(text: str, rules: IntakeRules) -> tuple[tuple[int, str, str], ...]:
     auto = rules.cached("goods_automaton", lambda: _automaton(rules))
     spans: list[tuple[int, int, int, str, str]] = []
+    last = len(text) - 1
     for end, (length, entries) in auto.iter(text):
+        start = end - length + 1
+        if (start and _latin(text[start]) and _latin(text[start - 1])) or (
+                end < last and _latin(text[end]) and _latin(text[end + 1])):
+            continue  # inside a longer Latin word or number
         for kind, term, note in entries:
-            spans.append((end - length + 1, end + 1, kind, term, note))
+            spans.append((start, end + 1, kind, term, note))
     allowed = [(s, e) for s, e, k, _, _ in spans if k == ALLOWED]
     flagged = [sp for sp in spans if sp[2] != ALLOWED
                and not any(a_s <= sp[0] and sp[1] <= a_e for a_s, a_e in allowed)]

@@ -11,8 +11,12 @@ Policy decisions:
 - A Chinese-style extension (转123, 分机123, ext 123) is split off before
   checking. It is kept on a fixed line ("0755-86001234转123"); on a mobile it
   is dropped, since mobiles have no extensions.
-- Several numbers in one cell (``138…/139…``) are each checked; the canonical
-  form joins them with " / ".
+- A fixed line may carry its extension after a second dash
+  (``0755-86001234-123``): read as 转123.
+- Several numbers in one cell (``138…/139…``, or two whole numbers separated by
+  a space) are each checked; the receiver's phone is the first valid mobile
+  (else the first valid number) and the others are kept and reported
+  (:func:`read_phone`), so the desk knows a second number exists.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ _EXTENSION = re.compile(r"(?:转|轉|分机|分機|ext\.?|extension|x(?=\d))\s*[
 _MASK = re.compile(r"[*＊●•×?？]|\d\s*[xX]{2,}\s*\d")
 _MULTI = re.compile(r"[/／、;；,，|]|\s(?:或|or)\s")
 _KEEP = re.compile(r"[^\d+]")
+# 0755-86001234-123: area code, local number, extension (the dash form of 转123)
+_DASH_EXTENSION = re.compile(r"^((?:[(（]0\d{2,3}[)）]\s*|0\d{2,3}\s*[-－—]\s*)\d{7,8})\s*[-－—]\s*(\d{1,6})$")
+_DIGIT = re.compile(r"\d")
 _HK_MO_TW = {"852": "香港", "853": "澳门", "886": "台湾"}
 _mobile_re: re.Pattern[str] | None = None
 
@@ -44,33 +51,51 @@ def _mobile_pattern() -> re.Pattern[str]:
 
 def normalize_phone(value: object) -> tuple[str | None, str | None]:
     """Return (canonical form, None) or (None, plain-Chinese problem message)."""
+    phone, problem, _ = read_phone(value)
+    return phone, problem
+
+
+def read_phone(value: object) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """(receiver's phone, problem, the other numbers written in the same cell)."""
     if value is None or isinstance(value, bool):
-        return None, "电话为空，请补填收件人电话。"
+        return None, "电话为空，请补填收件人电话。", ()
     if isinstance(value, float) and not value.is_integer():
-        return None, f"电话“{value}”不是完整的号码（单元格是带小数的数字），请改成文本格式重新填写。"
+        return None, f"电话“{value}”不是完整的号码（单元格是带小数的数字），请改成文本格式重新填写。", ()
     text = cell_text(value)
     if not text:
-        return None, "电话为空，请补填收件人电话。"
+        return None, "电话为空，请补填收件人电话。", ()
     if len(text) == 11 and text[0] == "1" and text.isascii() and text.isdigit() and _mobile_pattern().fullmatch(text):
-        return text, None  # the common case: a plain valid mobile, no parsing needed
+        return text, None, ()  # the common case: a plain valid mobile, no parsing needed
     return _normalize_text(text)
 
 
+def _split_numbers(text: str) -> list[str]:
+    parts = [p.strip() for p in _MULTI.split(text) if p.strip()]
+    if len(parts) == 1:
+        # "13800138000 13900139000": a space splits only whole numbers (each 10+ digits),
+        # never "0755 86001234" or "138 0013 8000"
+        tokens = text.split()
+        if len(tokens) > 1 and all(len(_DIGIT.findall(t)) >= 10 for t in tokens):
+            return tokens
+    return parts
+
+
 @lru_cache(maxsize=65536)
-def _normalize_text(raw: str) -> tuple[str | None, str | None]:
+def _normalize_text(raw: str) -> tuple[str | None, str | None, tuple[str, ...]]:
     text = INVISIBLE.sub("", unicodedata.normalize("NFKC", raw)).strip()
     if _MASK.search(text):
-        return None, f"电话“{raw}”是打码号码（含*或x），无法派送，请向客户要完整号码。"
-    parts = [p for p in _MULTI.split(text) if p.strip()]
+        return None, f"电话“{raw}”是打码号码（含*或x），无法派送，请向客户要完整号码。", ()
+    parts = _split_numbers(text)
     if len(parts) > 1:
-        canon: list[str] = []
-        for part in parts:
-            one, problem = _one_number(part.strip(), raw)
-            if problem:
-                return None, problem
-            canon.append(one)  # type: ignore[arg-type]
-        return " / ".join(canon), None
-    return _one_number(text, raw)
+        read = [(part, *_one_number(part, raw)) for part in parts]
+        valid = [(part, one) for part, one, problem in read if not problem]
+        if not valid:
+            return None, read[0][2], ()
+        chosen = next((one for _, one in valid if one[0] == "1"), valid[0][1])  # first valid mobile
+        others = tuple(one if not problem else part for part, one, problem in read
+                       if one != chosen or problem)
+        return chosen, None, others
+    return (*_one_number(text, raw), ())
 
 
 def _one_number(text: str, raw: str) -> tuple[str | None, str | None]:
@@ -79,6 +104,10 @@ def _one_number(text: str, raw: str) -> tuple[str | None, str | None]:
     if m:
         extension = m.group(1)
         text = text[: m.start()].rstrip(" -－—")
+    else:
+        m = _DASH_EXTENSION.match(text)
+        if m:
+            text, extension = m.group(1), m.group(2)
     if re.search(r"[^\d\s+\-－—().（）\[\]]", text):
         return None, f"电话“{raw}”含有非数字内容，请只填写号码（分机可写成“转123”）。"
     digits = _KEEP.sub("", text)

@@ -13,6 +13,7 @@ from importlib import resources
 from threading import Lock
 from typing import Any, Iterable, Mapping
 
+from .quantities import DEFAULT_LIMITS, Limits
 from .text import compact, fold
 
 
@@ -24,6 +25,7 @@ class IntakeRules:
     allowed: tuple[str, ...]
     restricted: tuple[tuple[str, str], ...]  # (term, reason)
     tags: tuple[tuple[str, tuple[str, ...]], ...]  # (canonical tag, synonyms)
+    limits: Limits = DEFAULT_LIMITS  # plausibility ceilings for pieces, weight, volume
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -57,7 +59,12 @@ class IntakeRules:
             allowed=self.allowed + tuple(t.strip() for t in allowed),
             restricted=self.restricted + tuple((t.strip(), r.strip()) for t, r in restricted),
             tags=tuple((name, tuple(syns)) for name, syns in merged_tags.items()),
+            limits=self.limits,
         )
+
+    def with_limits(self, limits: Limits) -> "IntakeRules":
+        """The same lists with other plausibility ceilings (the desk's ``[intake]`` config)."""
+        return IntakeRules(self.prohibited, self.allowed, self.restricted, self.tags, limits)
 
     def cached(self, key: str, build):  # noqa: ANN001 - tiny internal helper
         """Build a derived structure (automaton) once per rule set."""

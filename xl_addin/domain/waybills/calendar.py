@@ -1,12 +1,21 @@
 """Working-day arithmetic for expected delivery dates (预计送达日期).
 
-Uses ``chinese_calendar`` for official public holidays and adjusted working
-days (调休). The package only knows the years the State Council has already
-announced; for any other year it raises ``NotImplementedError``. Here such
-days fall back to "Saturday and Sunday are off" (plus the fixed-date
-statutory holidays, 1 Jan, 1–2 May, 1–3 Oct) and the result is marked
-``estimated`` with a Chinese warning — a delivery date is never a crash.
-The calendar is imported on first use, not at import time.
+Three sources, in this order, per year:
+
+1. ``chinese_calendar`` (pinned): the official holidays and adjusted working
+   days (调休) of every year the State Council has announced (up to 2026 in
+   1.11.0). For any other year it raises ``NotImplementedError``.
+2. The ``holidays`` package's China calendar (monthly releases): when it
+   carries the State Council's arrangement for the year (its
+   ``special_public_holidays`` hold the year's 调休 days), that is official too.
+3. Otherwise the same ``holidays`` calendar *computes* the year: the lunar
+   holidays (除夕, Spring Festival, Qingming, Dragon Boat, Mid-Autumn) from the
+   Chinese calendar, the solar ones from the 2025 holiday law, and a day given
+   back when a holiday falls on a weekend. Make-up working Saturdays cannot be
+   computed, so the result is marked ``estimated`` with a Chinese warning.
+
+A delivery date is never a crash. Both calendars are imported on first use,
+not at import time.
 """
 
 from __future__ import annotations
@@ -53,31 +62,47 @@ def last_covered_year() -> int:
     return max(holidays).year
 
 
-# Statutory holidays on fixed solar dates (全国年节及纪念日放假办法): known before the yearly
-# notice, so the fallback skips them too. Lunar holidays and 调休 cannot be guessed.
-FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))
+@lru_cache(maxsize=None)
+def _computed_year(year: int):
+    """The ``holidays`` package's China calendar for one year (immutable after it is built)."""
+    from holidays.countries.china import China
+
+    return China(years=year)
+
+
+@lru_cache(maxsize=None)
+def holidays_publishes(year: int) -> bool:
+    """True when the ``holidays`` package carries the State Council's 调休 arrangement for ``year``."""
+    return year in _computed_year(year).special_public_holidays
+
+
+def holidays_version() -> str:
+    import holidays
+
+    return getattr(holidays, "__version__", "?")
 
 
 def is_working_day(day: _dt.date) -> tuple[bool, bool]:
-    """(is a working day, known from the official calendar rather than estimated)."""
+    """(is a working day, known from an official arrangement rather than computed)."""
     if calendar_covers(day.year):
         return _cc().is_workday(day), True
-    return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS, False
+    table = _computed_year(day.year)
+    return table.is_working_day(day), holidays_publishes(day.year)
 
 
 def _uncovered_warning(years: list[int]) -> str:
     listed = "、".join(str(y) for y in years)
-    return (f"节假日日历 (chinesecalendar {calendar_version()}) 尚未收录 {listed} 年的法定节假日和调休安排, "
-            f"预计送达日期只排除了周末和元旦/劳动节/国庆的固定假日, 是估算值: 安装收录该年的 xl-logistics 新版本后请重新计算")
+    return (f"{listed} 年的放假和调休安排尚未收录 (chinesecalendar {calendar_version()}, holidays {holidays_version()}), "
+            f"预计送达日期按农历推算的法定假日 (含除夕、春节、清明、端午、中秋) 和周末计算, 未含调休上班日, 是估算值: "
+            f"国务院公布安排后请安装收录该年的 xl-logistics 新版本再重新计算（两个日历随产品固定版本发布，不要单独升级）")
 
 
 def add_working_days(start: _dt.date, n: int) -> DeliveryDate:
     """The day ``n`` working days after ``start`` (``start`` itself not counted).
 
     ``n == 0`` gives ``start`` when it is a working day, else the next one.
-    Days in years the calendar does not cover count Monday–Friday, minus the
-    fixed-date statutory holidays (1 Jan, 1–2 May, 1–3 Oct), and make the
-    result ``estimated``.
+    Days in years with no official arrangement yet are counted on the computed
+    calendar and make the result ``estimated``.
     """
     if isinstance(start, _dt.datetime):
         start = start.date()
@@ -119,10 +144,11 @@ def expected_delivery(ship_time: _dt.datetime | _dt.date, carrier: Carrier, serv
 
 def calendar_warning(today: _dt.date) -> str | None:
     """Doctor-style notice when this or next year is missing from the calendar (``today`` is passed in)."""
-    missing = [y for y in (today.year, today.year + 1) if not calendar_covers(y)]
+    missing = [y for y in (today.year, today.year + 1) if not calendar_covers(y) and not holidays_publishes(y)]
     if not missing:
         return None
     listed = "、".join(str(y) for y in missing)
-    return (f"节假日日历 chinesecalendar {calendar_version()} 只收录到 {last_covered_year()} 年, 缺少 {listed} 年: "
-            f"跨入该年的预计送达日期只排除周末和固定日期假日, 并标记为估算。国务院公布次年安排后 (通常在11-12月), "
-            f"请安装收录该年的 xl-logistics 新版本（chinesecalendar 随产品固定版本发布，不要单独升级）")
+    return (f"节假日日历 chinesecalendar {calendar_version()} 只收录到 {last_covered_year()} 年, 缺少 {listed} 年 "
+            f"(holidays {holidays_version()} 也未收录): 跨入该年的预计送达日期按农历推算的法定假日和周末计算, "
+            f"不含调休上班日, 并标记为估算。国务院公布次年安排后 (通常在11-12月), "
+            f"请安装收录该年的 xl-logistics 新版本（chinesecalendar 与 holidays 随产品固定版本发布，不要单独升级）")

@@ -52,6 +52,9 @@ FORMATS: dict[str, tuple[WaybillFormat, ...]] = {
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _ANY_REASONABLE = re.compile(r"[A-Z0-9-]{6,32}")
+# JD prints a package's label as base number + "-package-of-packages-" (JDVA12345678901-1-3-):
+# the shipment is tracked and bound by the base number.
+_JD_PACKAGE = re.compile(r"(JD[A-Z0-9]{2}\d{11})-\d{1,4}-\d{1,4}-?")
 
 
 def normalize_waybill(text: object) -> str:
@@ -59,7 +62,8 @@ def normalize_waybill(text: object) -> str:
 
     Excel hands a typed-in all-digit number over as a float (773123456789012.0):
     integral floats become their integer digits. A leading apostrophe (Excel's
-    "keep as text" mark) is dropped.
+    "keep as text" mark) is dropped. A JD number written with its package
+    suffix (JDVA12345678901-1-3-) becomes the base number, which is what is stored.
     """
     if text is None:
         return ""
@@ -67,7 +71,17 @@ def normalize_waybill(text: object) -> str:
         text = int(text)
     s = unicodedata.normalize("NFKC", str(text)).translate(_INVISIBLE)
     s = "".join(s.split()).upper()
-    return s[1:] if s.startswith("'") else s
+    s = s[1:] if s.startswith("'") else s
+    return base_waybill(s)
+
+
+def base_waybill(number: str) -> str:
+    """A JD package label number (JDVA12345678901-1-3-) → its base number; anything else unchanged."""
+    if "-" in number:
+        m = _JD_PACKAGE.fullmatch(number)
+        if m:
+            return m.group(1)
+    return number
 
 
 def s10_check_digit(serial8: str | int) -> int:

@@ -60,6 +60,7 @@ class OrderForShipping:
     volume_m3: Decimal | float | int | str | None = None
     preferred_carrier: str | None = None  # the customer's named carrier, as written
     override: Override | None = None
+    declared_value: Decimal | float | int | str | None = None  # yuan, read from 保价5000元 at intake
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,17 @@ def _missing(carrier: Carrier, need: _Need) -> str:
     if lacking:
         return "不提供" + "/".join(lacking)
     return f"未登记到{GROUP_LABELS[need.group]}的价格或时效"
+
+
+def _declared(value) -> Decimal | None:  # noqa: ANN001 - a number or its text from the order record
+    """A positive declared value in yuan, else None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number.quantize(Decimal("0.01")) if number.is_finite() and number > 0 else None
 
 
 def _money(x: Decimal) -> str:
@@ -319,10 +331,13 @@ def select_carrier(order: OrderForShipping, carriers: Iterable[Carrier],
         labels.append(BIG)
         if BIG not in tags:
             notes.append(f"计费重 {weight} 公斤超过 {BULKY_OVER_KG} 公斤, 按大件")
-    if VALUABLE in tags or INSURE in tags:
+    declared = _declared(order.declared_value)
+    if VALUABLE in tags or INSURE in tags or declared:
         required.add(INSURED)
         addons = (INSURED,)
         labels.append(VALUABLE if VALUABLE in tags else INSURE)
+        if declared:
+            notes.append(f"保价金额 ¥{declared}")
     urgent = URGENT in tags
     service = COLD_CHAIN if COLD_CHAIN in required else BULKY if BULKY in required else EXPRESS if urgent else STANDARD
     if urgent and service == EXPRESS:
