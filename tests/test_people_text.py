@@ -67,6 +67,7 @@ def _commands(desk: Path, csv: Path) -> dict[str, list[str]]:
         "case-update": ["case-update", case, "--by", "异常处理专员", "--cause", "暴雨"],
         "archive": ["archive", "--month", "2026-11"], "import": ["import", str(csv), "--source", "某平台"],
         "sandbox-clock": ["sandbox-clock"],
+        "override": ["override", order, "PHONE_INVALID", "--by", "赵主管", "--role", "物流主管", "--reason", "客户电话确认"],
     }
 
 

@@ -126,8 +126,8 @@ def archive_statuses() -> set[str]:
     tree = ast.parse((PKG / "services" / "archive.py").read_text(encoding="utf-8"))
     out = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Dict):
-            for k, v in zip(node.keys, node.values):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Dict):
+            for k, v in zip(node.value.keys, node.value.values):
                 if isinstance(k, ast.Constant) and k.value == "status":
                     out |= _strings(tree, v)
     return out
