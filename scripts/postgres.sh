@@ -3,12 +3,25 @@
 #   scripts/postgres.sh [start]   installs Debian's postgresql when missing (as root), starts the cluster, prints its URL
 #   scripts/postgres.sh restart   restarts it (the fault tests use this), prints the URL
 #   scripts/postgres.sh stop      stops it
-# Settings: XL_PG_DIR (default /tmp/xl-logistics-pg), XL_PG_PORT (default 54329). The server runs as a non-root user
-# (``postgres`` when we are root); it listens on 127.0.0.1 only and trusts local connections, so it is for tests only.
+# Settings: XL_PG_DIR (default /tmp/xl-logistics-pg), XL_PG_PORT (default: the port this folder's cluster was made
+# with, else a free one; it is kept in $XL_PG_DIR/port). scripts/test gives every run its own folder and port.
+# The server runs as a non-root user (``postgres`` when we are root); it listens on 127.0.0.1 only and trusts local
+# connections, so it is for tests only.
 set -euo pipefail
 action=${1:-start}
 dir=${XL_PG_DIR:-/tmp/xl-logistics-pg}
-port=${XL_PG_PORT:-54329}
+free_port() {
+  "${PYTHON:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+if [ -n "${XL_PG_PORT:-}" ]; then
+  port=$XL_PG_PORT
+elif [ -f "$dir/port" ]; then
+  port=$(cat "$dir/port")
+elif [ -f "$dir/data/PG_VERSION" ]; then
+  port=54329  # a cluster made before the port was recorded
+else
+  port=$(free_port)
+fi
 url="postgresql://xl@127.0.0.1:${port}/xl_test"
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
@@ -41,6 +54,7 @@ case "$action" in
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       mkdir -p "$dir"
       [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+      echo "$port" > "$dir/port"
       as_owner "$bindir/initdb" -D "$dir/data" -U xl -A trust -E UTF8 --no-locale >/dev/null
       cat >> "$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'

@@ -14,7 +14,7 @@ from xl_addin.domain.intake.divisions import division_index
     [
         ("浙江省杭州市西湖区文三路100号", "浙江省", "杭州市", "西湖区", "文三路100号"),
         ("广东省深圳市南山区科技园南路15号腾讯大厦", "广东省", "深圳市", "南山区", "科技园南路15号腾讯大厦"),
-        ("北京市朝阳区建国路88号SOHO现代城A座1201", "北京市", "北京市", "朝阳区", "建国路88号soho现代城a座1201"),
+        ("北京市朝阳区建国路88号SOHO现代城A座1201", "北京市", "北京市", "朝阳区", "建国路88号SOHO现代城A座1201"),
         ("上海 上海市 浦东新区 世纪大道100号", "上海市", "上海市", "浦东新区", "世纪大道100号"),
         ("浙江 杭州 西湖 文三路100号", "浙江省", "杭州市", "西湖区", "文三路100号"),  # short names
         ("四川省成都市武侯区人民南路四段1号3-2-501", "四川省", "成都市", "武侯区", "人民南路四段1号3-2-501"),
@@ -183,3 +183,12 @@ def test_real_streets_that_look_like_road_words_pass(address):
     parsed = parse_address(address)
     assert parsed.complete, parsed.missing
     assert parsed.district is not None
+
+
+def test_the_detail_keeps_the_capitals_as_written():
+    from xl_addin.domain.intake import parse_address
+
+    p = parse_address("浙江省杭州市西湖区文三路 90 号东部软件园 B 座 3 楼")
+    assert p.detail == "文三路90号东部软件园B座3楼" and p.complete
+    assert parse_address("浙江省杭州市西湖区文三路90号东部软件园b座3楼").detail.endswith("b座3楼")
+    assert "Road" in parse_address("88 Nanjing Road, Shanghai").detail

@@ -191,4 +191,30 @@ def test_unknown_paths_and_bad_control_bodies(sandbox):
 def test_same_city_route_still_has_a_transit_story():
     j = build_journey("YT7000000009", "yuantong", seed=1, start=START, scenario="stalled_in_transit",
                       origin_text="广州", dest_text="广州")
-    assert j.nodes[-1].code == "1002" and j.dest.city != j.origin.city
+    assert j.nodes[-1].code == "1002" and j.dest.city == j.origin.city == "广州市"
+    assert "分拨中心" in j.nodes[-1].context  # the city's hub on to the district's sorting centre
+
+
+@pytest.mark.parametrize("origin, dest, city, district, code", [
+    ("广东省惠州市惠城区江北街道1号", "四川省成都市双流区西航港街道88号", "成都市", "双流区", "CN510116000000"),
+    ("上海市浦东新区张江路1号", "浙江省温州市鹿城区五马街1号", "温州市", "鹿城区", "CN330302000000"),
+    ("北京市朝阳区建国路88号", "北京市海淀区中关村大街1号", "北京市", "海淀区", "CN110108000000"),
+])
+def test_routes_follow_the_orders_origin_and_destination(origin, dest, city, district, code):
+    j = build_journey("SF7000000001", "shunfeng", seed=3, start=START, scenario="normal",
+                      origin_text=origin, dest_text=dest)
+    assert j.origin.city in origin and (j.dest.city, j.dest.district, j.dest.area_code) == (city, district, code)
+    first, last = j.nodes[0], j.nodes[-1]
+    assert first.city.city == j.origin.city and last.city.area_code == code
+    assert f"{city}{district}" in j.nodes[-2].context  # the delivery outlet is in the destination district
+
+
+def test_a_query_with_from_and_to_routes_the_journey_there(sandbox):
+    """Kuaidi100's query takes `from`/`to` (province/city/district text): the sandbox's journey follows them."""
+    sandbox.app.clock.set(START + timedelta(days=8), 0.0)
+    form = k.build_query("yuantong", "YT7000000077", customer=sandbox.customer, key=sandbox.key,
+                         from_="广东省惠州市惠城区", to="四川省成都市双流区")
+    body = requests.post(sandbox.base_url + k.QUERY_PATH, data=form).json()
+    assert body["routeInfo"]["from"]["name"].startswith("广东,惠州市")
+    assert body["routeInfo"]["to"]["name"] == "四川,成都市,双流区"
+    assert any("成都市双流区" in d["context"] for d in body["data"])

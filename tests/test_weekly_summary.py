@@ -196,3 +196,33 @@ def test_past_week_is_reproducible_and_report_written(store, tmp_path):
     for ws in wb.worksheets:
         assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 1
         assert ws.sheet_properties.pageSetUpPr.fitToPage
+
+
+def test_scorecard_chart_puts_rates_on_a_second_axis(store, tmp_path):
+    """Read the chart XML back: shipments as bars on one value axis, per-thousand rates as a line on another."""
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    out = write_summary(store, "2026-W48", tmp_path / "周报.xlsx", tz=TZ, desk_name="物流部")
+    c = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+    with zipfile.ZipFile(out["path"]) as z:
+        charts = [ET.fromstring(z.read(n)) for n in z.namelist() if n.startswith("xl/charts/chart")]
+    mixed = [x for x in charts if x.find(f".//{c}barChart") is not None and x.find(f".//{c}lineChart") is not None]
+    assert len(mixed) == 1
+    plot = mixed[0].find(f".//{c}plotArea")
+    bar, line = plot.find(f"{c}barChart"), plot.find(f"{c}lineChart")
+    bar_axes = {a.get("val") for a in bar.findall(f"{c}axId")}
+    line_axes = {a.get("val") for a in line.findall(f"{c}axId")}
+    value_axes = {a.find(f"{c}axId").get("val"): a for a in plot.findall(f"{c}valAx")}
+    assert len(value_axes) == 2
+    bar_value = (bar_axes & set(value_axes)).pop()
+    line_value = (line_axes & set(value_axes)).pop()
+    assert bar_value != line_value
+    assert value_axes[line_value].find(f"{c}crosses").get("val") == "max"      # drawn at the right
+    assert value_axes[line_value].find(f"{c}delete").get("val") == "0"
+    bar_refs = [f.text for f in bar.iter(f"{c}f")]
+    line_refs = [f.text for f in line.iter(f"{c}f")]
+    assert any("$C$" in r for r in bar_refs)                # 发货量
+    assert line_refs and not any("$C$" in r for r in line_refs)
+    titles = "".join(t.text or "" for t in value_axes[line_value].iter("{http://schemas.openxmlformats.org/drawingml/2006/main}t"))
+    assert "每千单" in titles

@@ -143,3 +143,32 @@ def test_unknown_sheet_for_write_is_a_workbook_error(tmp_path):
         write_cells(path, "不存在", 1, {}, {(2, 1): "x"}, backup_dir=None)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["b.xlsx"]
+
+
+def _excel_owner_file(name: str, ansi: bytes) -> bytes:
+    """An Excel owner file laid out as LibreOffice documents Office's (165 bytes): length byte, ANSI name
+    padded with spaces to offset 55, a 2-byte length, the UTF-16LE name, then space/zero filler."""
+    data = bytearray([len(name)]) + ansi
+    data += b" " * (55 - len(data))
+    data += len(name).to_bytes(2, "little") + name.encode("utf-16-le")
+    while len(data) < 165:
+        data += b" \x00"
+    return bytes(data[:165])
+
+
+@pytest.mark.parametrize("name, ansi", [("王芳", "王芳".encode("gbk")), ("Zhang Wei", b"Zhang Wei"),
+                                         ("李", "李".encode("gbk"))])
+def test_owner_file_user_name_is_decoded_from_its_unicode_copy(tmp_path, name, ansi):
+    path = _good(tmp_path / "订单确认单.xlsx")
+    owner_file_for(path).write_bytes(_excel_owner_file(name, ansi))
+    with pytest.raises(WorkbookLocked) as exc:
+        write_cells(path, "订单确认单", 1, {2: "检查结果"}, {(2, 2): "通过"}, backup_dir=tmp_path / "bak")
+    assert f"（{name} 正在使用）" in str(exc.value)
+
+
+def test_owner_file_without_the_unicode_copy_reads_the_ansi_name_as_gbk(tmp_path):
+    path = _good(tmp_path / "订单确认单.xlsx")
+    owner_file_for(path).write_bytes(bytes([2]) + "王芳".encode("gbk")[:2] + b" " * 20)
+    with pytest.raises(WorkbookLocked) as exc:
+        write_cells(path, "订单确认单", 1, {2: "检查结果"}, {(2, 2): "通过"}, backup_dir=tmp_path / "bak")
+    assert "王" in str(exc.value) and "Í" not in str(exc.value)

@@ -119,7 +119,7 @@ def test_2027_not_yet_in_the_calendar_canary():
 def test_doctor_style_warning():
     text = calendar_warning(D(2026, 11, 27))
     assert text is not None
-    assert "缺少 2027 年" in text and "pip install -U chinesecalendar holidays" in text
+    assert "缺少 2027 年" in text and "xl-logistics 新版本" in text and "pip install" not in text
     assert calendar_warning(D(2025, 6, 1)) is None  # 2025 and 2026 both covered
 
 

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from xl_addin.display.moments import desk_time
+from xl_addin.display.vocabulary import case_kind
 from xl_addin.entrypoints.common import Options, common_options, emit
 from xl_addin.entrypoints.group import cli, setup_logs
 from xl_addin.errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
@@ -64,7 +66,7 @@ def report_exception(waybill, order_no, case_type, description, evidence, by, se
                    tz=_tz(desk), off_system=off_system, desk_root=desk.root)
         view = case_view(case, now, sla_config(desk.settings)) | {"duplicate": case["duplicate"]}
     verb = "已记入未结案件" if case["duplicate"] else "已登记异常案件"
-    emit(opts, view, f"{verb} {view['case_id']}（{view['type']}，{view['severity']}）SLA: {view['sla_status']} "
+    emit(opts, view, f"{verb} {view['case_id']}（{case_kind(view['type'], view['severity'])}）SLA: {view['sla_status']} "
                      f"{view['sla_detail']}")
     return EXIT_OK
 
@@ -86,7 +88,7 @@ def cases_cmd(open_only: bool, opts: Options) -> int:
     def text() -> str:
         if not rows:
             return "没有异常案件"
-        return "\n".join(f"{r['case_id']}  {r['type']}{r['severity']}  {r.get('waybill_no') or '-'}  "
+        return "\n".join(f"{r['case_id']}  {case_kind(r['type'], r['severity'])}  {r.get('waybill_no') or '-'}  "
                          f"{r['case_status']}  [{r['sla_status']}] {r['sla_detail']}" for r in rows)
 
     emit(opts, rows, text)
@@ -120,7 +122,7 @@ def case_cmd(case_id: str, opts: Options) -> int:
         lines += [f"  [{'x' if s['done'] else ' '}] {s['label']}" for s in view["steps"]]
         lines += [f"  凭证文件: {e['stored']}  SHA-256 {e['sha256']}（原文件 {e['original']}）" for e in view["evidence_files"]]
         lines.append("历史:")
-        lines += [f"  {h['changed_at'][:16]} {h['changed_by']} {h['field']}: {h['old_value'] or ''} → "
+        lines += [f"  {desk_time(h['changed_at'], _tz(desk))} {h['changed_by']} {h['field']}: {h['old_value'] or ''} → "
                   f"{h['new_value'] or ''} {h['note'] or ''}".rstrip() for h in view["history"]]
         return "\n".join(lines)
 

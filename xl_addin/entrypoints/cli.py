@@ -14,9 +14,12 @@ from xl_addin.entrypoints import (  # noqa: F401  (each module registers its com
     addin_commands, case_commands, closing_commands, db_commands, desk_commands, import_commands,
     intake_commands, push_commands, schedule_commands, tracking_commands, waybill_commands,
 )
+from xl_addin.entrypoints import click_zh
 from xl_addin.entrypoints.common import report_unexpected, report_user_error
 from xl_addin.entrypoints.group import cli
 from xl_addin.errors import EXIT_FAILED, UserError
+
+click_zh.install()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         result = cli.main(args=argv, prog_name="xl-logistics", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        click_zh.show(exc)
+        return EXIT_FAILED
     except click.ClickException as exc:
         exc.show()
         return EXIT_FAILED

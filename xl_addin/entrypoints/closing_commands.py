@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from xl_addin.display.moments import desk_time
+from xl_addin.display.vocabulary import label
 from xl_addin.entrypoints.common import Options, common_options, emit
 from xl_addin.entrypoints.group import cli, setup_logs
 from xl_addin.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, UserError, WorkbookLocked
@@ -106,7 +108,7 @@ def followups(email: str | None, remind: bool, opts: Options) -> int:
             report = write_followups_report(open_items, desk.reports_dir, now, tz)
             out["report"] = str(report)
             state["out"] = out
-            rows = [["订单编号", "状态", "回访截止"]] + [[f["order_no"], f["state_zh"], f["due_at"][:16]]
+            rows = [["订单编号", "状态", "回访截止"]] + [[f["order_no"], f["state_zh"], desk_time(f["due_at"], tz)]
                                                    for f in open_items[:30]]
             res = email_report(desk, f"满意度回访提醒 {now.astimezone(tz):%Y-%m-%d}：待回访 {counts['due']}，"
                                      f"已超时 {counts['overdue']}",
@@ -131,7 +133,7 @@ def followups(email: str | None, remind: bool, opts: Options) -> int:
         for f in out["followups"]:
             if f["state"] != "done":
                 left = f"剩 {f['hours_left']} 小时" if f["hours_left"] >= 0 else f"超时 {-f['hours_left']} 小时"
-                lines.append(f"  {f['state_zh']} {f['order_no']}  截止 {f['due_at'][:16]}  {left}")
+                lines.append(f"  {f['state_zh']} {f['order_no']}  截止 {desk_time(f['due_at'], tz)}  {left}")
         for p in out["sheet"].get("problems", [])[:20]:
             lines.append(f"  ! {p}")
         lines.append(out["sheet"]["message"])
@@ -218,7 +220,8 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
         finally:
             bar.close()
 
-    out = run_job(desk, "archive", now, work, lambda r: f"{r['month']} {r['status']}，订单 {r['orders']} 单")
+    out = run_job(desk, "archive", now, work,
+                  lambda r: f"{r['month']} {label('archive_status', r['status'])}，订单 {r['orders']} 单")
     to = recipients_for(desk, "archive", email)
     if to:
         rows = [["文件", "行数", "SHA-256"]] + [[name, sum(info["rows"].values()), info["sha256"][:16] + "…"]
@@ -233,7 +236,7 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
                 else f"{out['month']} 归档完成: 订单 {out['orders']} 单 → {out['folder']}")
         lines = [head] + [f"  {n}: {sum(i['rows'].values())} 行" for n, i in out["files"].items()]
         if out.get("removed"):
-            lines.append("在用工作簿删除: " + "，".join(f"{k} {v} 行" for k, v in out["removed"].items()))
+            lines.append("在用工作簿删除: " + "，".join(f"{label('book', k)} {v} 行" for k, v in out["removed"].items()))
         if out.get("email"):
             lines.append(out["email"]["text"])
         return "\n".join(lines)

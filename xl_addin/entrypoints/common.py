@@ -25,19 +25,38 @@ class Options:
     json: bool
     now_text: str | None
 
-    def now(self, tz_name: str = "Asia/Shanghai") -> datetime:
-        """The moment time rules are evaluated at: --now, else the wall clock (entry points only)."""
-        tz = ZoneInfo(tz_name)
+    def now(self, tz_name: str | None = None) -> datetime:
+        """The moment time rules are evaluated at: --now, else the wall clock (entry points only).
+
+        --now without a time of day (2026-12-07) is refused rather than silently read as midnight."""
+        tz = ZoneInfo(tz_name or self.zone())
         if not self.now_text:
             return datetime.now(tz)
+        text = self.now_text.strip()
+        example = "请写成 2026-11-26T09:30、2026-11-26 09:30 或 2026-11-26T09:30+08:00"
+        if len(text) == 10 and text[4:5] == "-" and text[7:8] == "-":
+            raise UserError(f"--now 只写了日期 {text!r}，没有时刻",
+                            f"请写明时刻，例如 {text}T09:00（当天零点请写 {text}T00:00）")
         try:
-            moment = datetime.fromisoformat(self.now_text.strip().replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise UserError(f"--now 的时间格式不对: {self.now_text!r}", "请写成 2026-11-26T09:30 或 2026-11-26T09:30+08:00") from None
+            raise UserError(f"--now 的时间格式不对: {self.now_text!r}", example) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+    def zone(self) -> str:
+        """The desk's time zone (its config), for what people read; the default zone outside a desk."""
+        from xl_addin.config.settings import load_settings
+        from xl_addin.display.moments import DEFAULT_ZONE
+
+        try:
+            return load_settings(self.desk).desk.timezone or DEFAULT_ZONE
+        except Exception:  # no desk, unreadable config: the command itself reports that
+            return DEFAULT_ZONE
 
 
 _current: Options | None = None
+# commands that create the folder they are given
+_MAY_CREATE_DESK = {"init", "demo"}
 
 
 def current_options() -> Options | None:
@@ -56,17 +75,25 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, desk: Path, as_json: bool, now_text: str | None, **kwargs: Any) -> Any:
         global _current
         _current = Options(desk=desk, json=as_json, now_text=now_text)
+        if func.__name__ not in _MAY_CREATE_DESK and not Path(desk).exists():
+            raise UserError(f"台账文件夹 {desk} 不存在",
+                            "请检查 --desk 的路径，或先用 xl-logistics init 该文件夹 创建台账")
         return func(*args, opts=_current, **kwargs)
 
     return wrapper
 
 
 def emit(opts: Options, payload: Any, text: str | Callable[[], str]) -> None:
-    """Print the result: JSON when asked, otherwise the human text."""
+    """Print the result: JSON (ISO 8601 with offset) when asked, otherwise the human text.
+
+    The text goes through the formatting layer last, so a moment taken from a stored value shows in the
+    desk's time zone as YYYY-MM-DD HH:MM even where a message builder passed it on as ISO text."""
     if opts.json:
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
     else:
-        click.echo(text() if callable(text) else text)
+        from xl_addin.display.moments import desk_text
+
+        click.echo(desk_text(text() if callable(text) else text, opts.zone()))
 
 
 def progress_bar(total: int | None, label: str):
@@ -90,7 +117,9 @@ def report_user_error(exc: UserError) -> int:
     if opts and opts.json:
         click.echo(json.dumps({"error": {"message": exc.message, "hint": exc.hint, "path": exc.path,
                                           "type": type(exc).__name__}}, ensure_ascii=False, indent=2))
-    click.echo(f"错误: {exc}", err=True)
+    from xl_addin.display.moments import desk_text
+
+    click.echo(desk_text(f"错误: {exc}", opts.zone() if opts else None), err=True)
     return exc.exit_code
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from xl_addin.display.moments import desk_time
 from xl_addin.entrypoints.common import Options, common_options, emit, progress_bar
 from xl_addin.entrypoints.group import cli, setup_logs
 from xl_addin.errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
@@ -38,11 +39,12 @@ def _render(report) -> str:
     for r in bad[:SHOW_ROWS]:
         for p in r.result.problems:
             mark = "✗" if p.severity == "error" else "!"
-            lines.append(f"  {mark} 第{r.row}行 {r.order_no or ''} [{p.code}] {p.message}")
+            lines.append(f"  {mark} 第{r.row}行 {r.order_no or ''} {p.message}")
     if len(bad) > SHOW_ROWS:
         lines.append(f"  … 另有 {len(bad) - SHOW_ROWS} 行有问题（用 --json 查看全部，或看工作簿的“问题说明”列）")
     for r in report.overdue_rows()[:SHOW_ROWS]:
-        lines.append(f"  ⏰ 第{r.row}行 {r.order_no} 客户确认已超时（截止 {r.decision.deadline:%m-%d %H:%M}）")
+        deadline = r.decision.deadline
+        lines.append(f"  ⏰ 第{r.row}行 {r.order_no} 客户确认已超时（截止 {desk_time(deadline, deadline.tzinfo)}）")
     lines += [f"  注: {n}" for n in report.notes[:10]]
     if report.written:
         lines.append("结果已写入工作簿。")

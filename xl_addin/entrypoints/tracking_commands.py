@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import click
 
 from xl_addin.entrypoints.common import Options, common_options, emit, progress_bar
 from xl_addin.entrypoints.group import cli, setup_logs
-from xl_addin.errors import EXIT_OK, UserError
+from xl_addin.errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
 
 
 def _desk(opts: Options):
@@ -29,12 +30,12 @@ def refresh(opts: Options) -> int:
 
     setup_logs(opts)
     desk = _desk(opts)
+    _sandbox_is_listening(desk)
     now = opts.now(desk.settings.desk.timezone)
     bar = progress_bar(None, "查询运单")
     try:
         res = run_job(desk, "refresh", now, lambda: run_refresh(desk, now, progress=bar),
-                      lambda r: "查询 {queried}，有更新 {updated}，失败 {failed}，异常 {anomalies}".format(**r.counts()),
-                      lock=False)
+                      lambda r: r.summary_zh(), lock=False)
     finally:
         bar.close()
 
@@ -52,13 +53,16 @@ def refresh(opts: Options) -> int:
                          "更正用 xl-logistics rebind），每天只再查一次")
         for p in res.problems[:20]:
             lines.append(f"  ! {p['waybill_no']} {p['message']} {p['hint']}".rstrip())
+        if res.failed:
+            lines.append(f"  {res.failed} 单查询失败：原因已写入跟踪记录表的“异常原因”列和最近运行.xlsx；"
+                         "可重试的会在下次刷新时自动再查，其余请按提示处理后再运行 xl-logistics refresh")
         if res.unknown_codes:
             lines.append(f"  ! 未知状态码（已记为“未知状态”）: {', '.join(res.unknown_codes)}")
         lines.append("跟踪记录表已更新。" if res.workbook_written else f"跟踪记录表未写入: {res.workbook_message}")
         return "\n".join(lines)
 
     emit(opts, res.as_dict(), text)
-    return EXIT_OK
+    return EXIT_ROW_ERRORS if res.failed else EXIT_OK
 
 
 @cli.command()
@@ -74,17 +78,27 @@ def track(waybill: str, opts: Options) -> int:
     with store_for(desk) as store:
         info = track_one(store, waybill)
 
+    tz = desk.settings.desk.timezone
+
     def text() -> str:
+        from xl_addin.display.moments import desk_time
+        from xl_addin.display.vocabulary import label
+        from xl_addin.services.tracking_log import query_problem
+
         s = info["status"] or {}
         b = info["binding"] or {}
+        problem = query_problem(s)
         lines = [f"运单 {info['waybill_no']}  订单 {b.get('order_no') or s.get('order_no') or '-'}  "
                  f"{b.get('carrier') or s.get('carrier_code') or ''}",
-                 f"当前状态: {s.get('status_zh') or '未查询'}  最近查询: {s.get('last_checked_at') or '-'}"]
+                 f"当前状态: {s.get('status_zh') or ('查询失败' if problem else '未查询')}  "
+                 f"最近查询: {desk_time(s.get('last_checked_at'), tz)}"]
+        if problem:
+            lines.append(f"  ! 最近一次查询失败: {problem}")
         for a in info["anomalies"]:
             state = "已解除" if a["resolved_at"] else "未解除"
-            lines.append(f"  ⚠ {a['reason']}（自 {a['since']}，{state}）")
+            lines.append(f"  ⚠ {a['reason']}（自 {desk_time(a['since'], tz)}，{state}）")
         for n in info["nodes"]:
-            lines.append(f"  {n['time'][:16]}  [{n['source']}] {n['context']}")
+            lines.append(f"  {desk_time(n['time'], tz)}  [{label('node_source', n['source'])}] {n['context']}")
         return "\n".join(lines)
 
     emit(opts, info, text)
@@ -92,19 +106,83 @@ def track(waybill: str, opts: Options) -> int:
 
 
 @cli.command()
-@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--port", type=int, default=None,
+              help="Port on 127.0.0.1 (default: the desk's [tracking] base_url when it is the sandbox, else 8765).")
 @click.option("--seed", default="0", show_default=True, help="Journeys are deterministic for a seed.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Simulated seconds per real second.")
 @common_options
-def sandbox(port: int, seed: str, speed: float, opts: Options) -> int:
+def sandbox(port: int | None, seed: str, speed: float, opts: Options) -> int:
     """Serve a local Kuaidi100 look-alike (query, subscribe, autonumber) for demos and tests.
 
-    --now sets where the simulated clock starts (default: the real time). Ctrl+C stops it.
+    --now sets where the simulated clock starts (default: the real time); move it while it runs with
+    POST /_sandbox/clock (see README, "The sandbox"). Ctrl+C stops it.
     """
+    from xl_addin.config import load_settings
     from xl_addin.sandbox import run_forever
+    from xl_addin.services.desk_setup import SANDBOX_PORT, sandbox_port
 
+    if port is None:
+        port = sandbox_port(load_settings(opts.desk)) or SANDBOX_PORT
     run_forever("127.0.0.1", port, seed=seed, speed=speed, start=opts.now())
     return EXIT_OK
+
+
+@cli.command("sandbox-clock")
+@click.option("--advance", metavar="N[d|h|m]", default=None, help="Move the simulated clock forward, e.g. 2d, 6h, 30m.")
+@click.option("--set", "set_to", metavar="ISO", default=None, help="Set the simulated clock, e.g. 2026-12-05T09:00.")
+@click.option("--speed", type=float, default=None, help="Simulated seconds per real second from now on (0 stops it).")
+@click.option("--port", type=int, default=None, help="The sandbox's port (default: from the desk's config, else 8765).")
+@common_options
+def sandbox_clock(advance: str | None, set_to: str | None, speed: float | None, port: int | None, opts: Options) -> int:
+    """Show or move the running sandbox's simulated clock (journeys unfold by it)."""
+    import requests
+
+    from xl_addin.config import load_settings
+    from xl_addin.display.moments import desk_time
+    from xl_addin.services.desk_setup import SANDBOX_PORT, sandbox_port
+
+    body: dict = {}
+    if advance:
+        unit = {"d": "advance_days", "h": "advance_hours", "m": "advance_minutes"}.get(advance.strip()[-1:].lower())
+        try:
+            amount = float(advance.strip()[:-1])
+        except ValueError:
+            unit = None
+        if unit is None:
+            raise UserError(f"--advance 的格式不对: {advance!r}", "请写成 2d（天）、6h（小时）或 30m（分钟）")
+        body[unit] = amount
+    if set_to:
+        body["set"] = set_to
+    if speed is not None:
+        body["speed"] = speed
+    port = port or sandbox_port(load_settings(opts.desk)) or SANDBOX_PORT
+    url = f"http://127.0.0.1:{port}/_sandbox/" + ("clock" if body else "state")
+    try:
+        r = requests.post(url, json=body, timeout=5) if body else requests.get(url, timeout=5)
+        data = r.json()
+    except (requests.RequestException, ValueError):
+        raise UserError(f"连不上本地沙箱 http://127.0.0.1:{port}",
+                        "请先在另一个窗口运行 xl-logistics sandbox --desk 台账文件夹") from None
+    if r.status_code != 200:
+        raise UserError(f"沙箱拒绝了时钟设置: {data.get('error') or r.status_code}", "请检查 --set 的时间格式，如 2026-12-05T09:00")
+    emit(opts, data, f"沙箱时钟: {desk_time(data['now'], opts.zone())}，{data['speed']:g} 倍速")
+    return EXIT_OK
+
+
+def _sandbox_is_listening(desk) -> None:
+    """A desk that tracks against the local sandbox: say how to start it when nothing listens there."""
+    import socket
+
+    from xl_addin.services.desk_setup import sandbox_port
+
+    port = sandbox_port(desk.settings)
+    if port is None or os.environ.get("KUAIDI100_BASE_URL"):
+        return
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        raise UserError(f"本地沙箱没有运行（http://127.0.0.1:{port}），没有查询",
+                        f"请在另一个窗口运行 xl-logistics sandbox --desk {desk.root} 并保持打开，然后再运行 refresh") from None
 
 
 @cli.command("export-tracking")

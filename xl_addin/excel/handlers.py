@@ -281,7 +281,9 @@ def cli_twin(command: str, *extra: str, ask: bool = True) -> Callable[["Context"
             except click.exceptions.Exit as exc:
                 code = exc.exit_code
             except click.ClickException as exc:
-                raise UserError(exc.format_message(), "请检查输入的内容后重试") from None
+                from xl_addin.entrypoints.click_zh import tidy
+
+                raise UserError(tidy(exc.format_message()), "请检查输入的内容后重试") from None
         ctx.ui.status(None)
         text = "\n".join(t for t in (out.getvalue().strip(), err.getvalue().strip()) if t)
         ctx.ui.message(text or "完成", "warning" if code else "info")

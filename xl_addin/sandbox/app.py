@@ -143,9 +143,10 @@ class SandboxApp:
             self._waybills.pop(key, None)
             return self._waybill(com, num).journey
 
-    def _waybill(self, com: str, num: str, *, phone: str | None = None, to: str | None = None) -> _Waybill:
+    def _waybill(self, com: str, num: str, *, phone: str | None = None, to: str | None = None,
+                 origin: str | None = None) -> _Waybill:
         """The waybill's record, created on first sight: a pinned journey, else one built from the
-        seed that takes the phone and destination the desk sent (the carrier has the order's receiver)."""
+        seed that takes the phone, origin and destination the desk sent (the carrier has the order's receiver)."""
         key = (com.lower(), num.strip())
         wb = self._waybills.get(key)
         if wb is None:
@@ -158,6 +159,8 @@ class SandboxApp:
                     spec["phone"] = "1380000" + digits[-4:]
             if to and not spec.get("to"):
                 spec["to"] = str(to)
+            if origin and not spec.get("from"):
+                spec["from"] = str(origin)
             shipped = spec.get("shipped_at")
             if isinstance(shipped, str):
                 shipped = datetime.fromisoformat(shipped)
@@ -316,7 +319,7 @@ class SandboxApp:
             if (com, num) in self._moved:  # asked under the carrier Kuaidi100 corrected away from
                 self._frequency(self._waybill(self._moved[(com, num)], num), num, now)
                 return _fail("500")
-            wb = self._waybill(com, num, phone=param.get("phone"), to=param.get("to"))
+            wb = self._waybill(com, num, phone=param.get("phone"), to=param.get("to"), origin=param.get("from"))
             j = wb.journey
             if com in PHONE_REQUIRED:
                 phone = str(param.get("phone") or "").strip()

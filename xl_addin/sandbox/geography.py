@@ -76,6 +76,44 @@ def match_city(text: str | None) -> City | None:
     return None
 
 
+def locate(text: str | None) -> City | None:
+    """Where an order's address (or a Kuaidi100 ``from``/``to`` text) is, as a sandbox city.
+
+    The address is read with the product's own offline division data, so the route ends in the order's
+    real city and district (its GB/T 2260 area code); a city this small map has no coordinates for gets
+    those of a mapped city in the same province (the route's hubs and distances stay plausible)."""
+    if not text:
+        return None
+    from xl_addin.domain.intake import parse_address
+    from xl_addin.domain.intake.divisions import COUNTY, division_index
+
+    parsed = parse_address(text)
+    if not parsed.province:
+        return match_city(text)
+    known = [c for c in CITIES if c.province_full == parsed.province]
+    city_name = parsed.city or parsed.province
+    exact = [c for c in known if c.city == city_name]
+    anchor = (exact or known or [None])[0]
+    if anchor is None:
+        return match_city(text)
+    district = parsed.district or anchor.district if exact else parsed.district
+    if not district:
+        return anchor if exact else None
+    code = anchor.area_code if district == anchor.district else _area_code(division_index(), district, city_name, COUNTY)
+    if code is None:
+        return anchor
+    pinyin = anchor.pinyin if (exact and district == anchor.district) else ""
+    return City(anchor.province, parsed.province, city_name, district, code, anchor.lng, anchor.lat, pinyin)
+
+
+def _area_code(idx, district: str, city: str, level: int) -> str | None:
+    for d, _short in idx.by_name.get(district, []):
+        parent = idx.city_of(d) or idx.province_of(d)
+        if d.level == level and parent is not None and parent.name == city:
+            return f"CN{d.code}000000"
+    return None
+
+
 def distance_km(a: City, b: City) -> float:
     import math
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from .geography import CITIES, City, match_city, route
+from .geography import CITIES, City, locate, route
 
 CARRIERS = {
     "shunfeng": "顺丰速运", "shunfengkuaiyun": "顺丰快运", "fengwang": "丰网速运", "jd": "京东物流",
@@ -114,7 +114,7 @@ def _outlet(com: str, c: City, rng: random.Random) -> str:
     return f"{c.city}{c.district}{rng.choice(('网点', '分部', '营业部'))}"
 
 
-def _hub(c: City) -> str:
+def _city_hub(c: City) -> str:
     return f"{c.city.rstrip('市')}转运中心"
 
 
@@ -139,11 +139,13 @@ def build_journey(
     rng = _rng(seed, waybill)
     scen = scenario or pick_scenario(rng, mix or DEFAULT_MIX)
     ship = shipped_at or shipped_at_for(waybill, rng, start, window_hours)
-    origin = match_city(origin_text) or rng.choice(CITIES)
-    dest = match_city(dest_text) or rng.choice([c for c in CITIES if c is not origin])
-    if dest.city == origin.city:  # same-city parcels still pass a hub: keep every scenario's story possible
+    origin = locate(origin_text) or rng.choice(CITIES)
+    dest = locate(dest_text) or rng.choice([c for c in CITIES if c.city != origin.city])
+    if dest.city == origin.city and not dest_text:  # a made-up same-city route: pick another so it passes a hub
         near = [c for c in CITIES if c.province == origin.province and c.city != origin.city]
         dest = rng.choice(near or [c for c in CITIES if c.city != origin.city])
+    if dest is origin:
+        dest = replace(dest)  # the same place, but its own stop on the route
     j = Journey(waybill, com, scen, ship, phone or _phone(rng), origin, dest)
     if scen == "no_record":
         return j
@@ -155,6 +157,13 @@ def build_journey(
         j.nodes = b.nodes
         return j
     stops = route(origin, dest)
+    if len(stops) == 1:  # a same-city parcel: the city's hub, then the district's sorting centre
+        stops = [origin, dest]
+    local = {id(dest): f"{dest.city.rstrip('市')}{dest.district}分拨中心"} if dest.city == origin.city else {}
+
+    def _hub(c: City) -> str:
+        return local.get(id(c)) or _city_hub(c)
+
     b.add((2, 5), f"【{o_outlet}】 已发出 下一站 【{_hub(origin)}】", "0", "0", origin)
     b.add((1, 3), f"【{_hub(origin)}】 已收入", "0", "0", origin)
     for here, nxt in zip(stops, stops[1:]):

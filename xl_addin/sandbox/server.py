@@ -76,6 +76,8 @@ def run_forever(host: str = "127.0.0.1", port: int = 8765, *, threads: int = 8,
     """Blocking entry for ``xl-logistics sandbox``; Ctrl+C stops it."""
     running = serve_sandbox(host, port, threads=threads, push_interval=push_interval, **options)
     print(f"快递100 沙箱已启动：{running.base_url}  (customer={running.customer}, key={running.key})", flush=True)
+    print(f"模拟时钟: {running.app.clock.now():%Y-%m-%d %H:%M}，{running.app.clock.speed:g} 倍速。"
+          f"拨快两天: POST {running.base_url}/_sandbox/clock {{\"advance_days\": 2}}；Ctrl+C 停止", flush=True)
     try:
         running._thread.join()
     except KeyboardInterrupt:

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from xl_addin.adapters.store.cases import CaseStore
 from xl_addin.adapters.store.store import Store, from_iso
 from xl_addin.domain import cases as dc
+from xl_addin.display.moments import desk_time
+from xl_addin.display.vocabulary import label
 from xl_addin.domain.sla import SlaConfig, evaluate_case, sla_status
 from xl_addin.errors import UserError
 
@@ -160,7 +162,7 @@ def _create(store: Store, now: datetime, fields: dict[str, Any], by: str, source
             "source": source, "source_ref": source_ref}
     cs.insert(case, now)
     cs.add_history(case_id, now, by, "创建", None, case["type"],
-                   note=f"{case.get('description') or ''}（来源: {source}）".strip())
+                   note=f"{case.get('description') or ''}（来源: {label('case_source', source)}）".strip())
     store.audit(now, by, "case_opened", "case", case_id,
                 {"waybill_no": case.get("waybill_no"), "order_no": case.get("order_no"), "type": case["type"],
                  "source": source})
@@ -291,13 +293,15 @@ def open_cases_from_anomalies(store: Store, now: datetime, tz: ZoneInfo = CHINA)
         if store.conn.execute("SELECT 1 FROM case_sources WHERE source_key = ?", (key,)).fetchone():
             continue
         case_type = _anomaly_type(a["rule"], subs.get(a["waybill_no"]))
-        evidence = " ".join(x for x in ((a.get("evidence_time") or "")[:16], a.get("evidence_text") or "") if x)
+        evidence = " ".join(x for x in (desk_time(a.get("evidence_time"), tz, empty=""), a.get("evidence_text") or "")
+                            if x)
         with store.transaction():
             existing = cs.open_case_for(a["waybill_no"], case_type)
             if existing is not None:
                 cs.attach_source(key, existing["case_id"], now)
                 cs.add_history(existing["case_id"], now, SYSTEM, "重复异常", None, a["reason"],
-                               note=f"规则 {a['rule']}，自 {a['since'][:16]}", origin="system")
+                               note=f"规则 {label('anomaly_rule', a['rule'])}，自 {desk_time(a['since'], tz)}",
+                               origin="system")
                 continue
             order_no, _w, carrier = _binding_facts(store, a["waybill_no"], a.get("order_no"))
             found = from_iso(a["detected_at"]) or now

@@ -26,6 +26,31 @@ class InitResult:
                 "backup": str(self.backup) if self.backup else None, "store_kept": self.store_kept}
 
 
+SANDBOX_PORT = 8765
+
+
+def sandbox_config(port: int = SANDBOX_PORT) -> str:
+    """The default config tracking against the local sandbox ``xl-logistics sandbox`` serves on ``port``."""
+    text = DEFAULT_CONFIG_TEXT
+    for old, new in (('provider = ""  ', 'provider = "sandbox"'),
+                     ('base_url = ""  ', f'base_url = "http://127.0.0.1:{port}"')):
+        if old not in text:
+            raise AssertionError(f"default config has no {old.strip()!r} line")  # caught by tests, never by staff
+        text = text.replace(old, new, 1)
+    return text
+
+
+def sandbox_port(settings) -> int | None:
+    """The local port of a desk that tracks against the sandbox on 127.0.0.1 (None otherwise)."""
+    from urllib.parse import urlsplit
+
+    t = settings.tracking
+    if t.provider != "sandbox" or not t.base_url:
+        return None
+    u = urlsplit(t.base_url)
+    return u.port if u.hostname in ("127.0.0.1", "localhost") and u.port else None
+
+
 def init_desk(root: Path, now: datetime, *, force: bool = False, config_text: str | None = None) -> InitResult:
     """Create a desk in ``root``.
 

@@ -69,7 +69,10 @@ def examine_desk(root: Path, now: datetime) -> DoctorReport:
         path = desk.workbook(key)
         schema = book(key)
         if not path.exists():
-            report.add(f"workbook:{key}", ERROR, f"缺少《{schema.title}》: {path.name}（运行 xl-logistics init --force 重建）")
+            title = schema.title if schema.title.startswith("《") else f"《{schema.title}》"
+            fix = ("运行 xl-logistics init --force 重建（旧文件先备份）" if desk.is_initialised()
+                   else f"这个文件夹还不是台账：运行 xl-logistics init {root} 创建")
+            report.add(f"workbook:{key}", ERROR, f"缺少{title}: {path.name}（{fix}）")
             continue
         if owner_file_for(path).exists():
             report.add(f"workbook:{key}", WARNING, f"{path.name} 正在 Excel 中打开：后台任务不会改写它，结果先存入状态库")
@@ -105,7 +108,8 @@ def _configured_services(desk: Desk, report: DoctorReport, now: datetime) -> Non
     t = desk.settings.tracking
     has_creds = bool(os.environ.get(t.customer_env) and os.environ.get(t.key_env))
     if t.provider == "sandbox":
-        report.add("tracking", OK, f"物流跟踪使用本地沙箱 {desk.settings.tracking_base_url()}")
+        report.add("tracking", OK, f"物流跟踪使用本地沙箱 {desk.settings.tracking_base_url()}"
+                                   f"（在另一个窗口运行 xl-logistics sandbox --desk {desk.root} 启动它）")
     elif has_creds:
         report.add("tracking", OK, f"物流跟踪使用快递100（{desk.settings.tracking_base_url()}）")
     else:

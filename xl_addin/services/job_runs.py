@@ -21,9 +21,6 @@ log = logging.getLogger(__name__)
 LAST_RUNS_FILE = "最近运行.xlsx"
 LAST_RUNS_SHEET = "最近运行"
 JOB_LOG = "jobs.log"
-JOB_ZH = {"refresh": "跟踪刷新", "health": "推送接收检查", "summary": "每周汇总", "archive": "月度归档",
-          "followups": "回访提醒", "close": "订单完结"}
-STATUS_ZH = {"ok": "成功", "failed": "失败", "skipped": "跳过", "running": "运行中"}
 
 
 def _one_line(text: str) -> str:
@@ -44,8 +41,9 @@ def write_last_runs(desk, runs: list[dict[str, Any]], tz) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
-    from xl_addin.adapters.store.store import from_iso
     from xl_addin.adapters.workbook.files import assert_not_open_in_excel, save_workbook
+    from xl_addin.display.moments import desk_text, local
+    from xl_addin.display.vocabulary import label
 
     path = desk.root / LAST_RUNS_FILE
     if path.exists():
@@ -53,24 +51,20 @@ def write_last_runs(desk, runs: list[dict[str, Any]], tz) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = LAST_RUNS_SHEET
-    ws.append(["任务", "任务代码", "开始时间", "结束时间", "结果", "说明"])
+    ws.append(["任务", "开始时间", "结束时间", "结果", "说明"])
     for c in ws[1]:
         c.font = Font(bold=True)
     red = PatternFill("solid", fgColor="FFC7CE")
     for r in runs:
-        def local(v):
-            d = from_iso(v)
-            return d.astimezone(tz).replace(tzinfo=None) if d else None
-        ws.append([JOB_ZH.get(r["job"], r["job"]), r["job"], local(r["started_at"]), local(r["finished_at"]),
-                   STATUS_ZH.get(r["status"], r["status"]), r["summary"]])
-        ws.cell(ws.max_row, 2).data_type = "s"
-        ws.cell(ws.max_row, 6).data_type = "s"
-        if r["status"] == "failed":
+        ws.append([label("job", r["job"]), local(r["started_at"], tz), local(r["finished_at"], tz),
+                   label("job_status", r["status"]), desk_text(r["summary"] or "", tz)])
+        ws.cell(ws.max_row, 5).data_type = "s"
+        if r["status"] in ("failed", "partial"):
             for c in ws[ws.max_row]:
                 c.fill = red
-    for col, width in zip("ABCDEF", (12, 12, 17, 17, 8, 60)):
+    for col, width in zip("ABCDE", (12, 17, 17, 8, 80)):
         ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=2, min_col=3, max_col=4):
+    for row in ws.iter_rows(min_row=2, min_col=2, max_col=3):
         for c in row:
             c.number_format = "yyyy-mm-dd hh:mm"
     ws.freeze_panes = "A2"
@@ -103,6 +97,7 @@ def run_job(desk, job: str, now: datetime, work: Callable[[], Any],
         status, summary = "ok", ""
         try:
             result = work()
+            status = getattr(result, "job_status", status)  # e.g. a refresh with failed waybills: partial
             summary = describe(result)
             return result
         except JobLocked as exc:  # the service's own lock: another copy is running

@@ -383,8 +383,11 @@ def demo_push(desk, now: datetime, say: Callable[[str], None] = lambda text: Non
         summary["notifications"] = {"total": len(log_rows), "by_node": by_node,
                                     "outbox": str(desk.outbox_dir),
                                     "examples": [f"{r.recipient}: {r.body}" for r in log_rows[:3]]}
-        say(f"     订阅状态: {summary['subscriptions']}；推送入库节点 {summary['push_events']} 条")
-        say(f"     客户通知 {len(log_rows)} 条（{by_node}），已写入发件箱 {desk.outbox_dir}")
+        from xl_addin.display.vocabulary import labels, tally
+
+        say(f"     订阅状态: {tally(labels('subscription', summary['subscriptions']))}；"
+            f"推送入库节点 {summary['push_events']} 条")
+        say(f"     客户通知 {len(log_rows)} 条（{tally(labels('notice_node', by_node))}），已写入发件箱 {desk.outbox_dir}")
         for line in summary["notifications"]["examples"]:
             say(f"       例: {line}")
     finally:

@@ -168,6 +168,22 @@ class RefreshResult:
                 "not_found": self.not_found, "failed": self.failed, "skipped_by_rule": self.skipped_by_rule,
                 "anomalies": self.anomalies, "cases_opened": self.cases_opened}
 
+    @property
+    def job_status(self) -> str:
+        """How 最近运行.xlsx shows the run: 部分失败 when any waybill could not be queried."""
+        return "partial" if self.failed else "ok"
+
+    def summary_zh(self) -> str:
+        """One line for 最近运行.xlsx and the job log: the counts, then each failed waybill's reason."""
+        text = "查询 {queried}，有更新 {updated}，失败 {failed}，异常 {anomalies}".format(**self.counts())
+        failed = [p for p in self.problems if p.get("waybill_no")]
+        if failed:
+            first = failed[0]
+            text += f"。失败原因: {first['waybill_no']} {first['message']}；{first['hint']}".rstrip("；")
+            if len(failed) > 1:
+                text += f"（另有 {len(failed) - 1} 单，见跟踪记录表“异常原因”列或 xl-logistics track 单号）"
+        return text
+
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
         d["as_of"] = self.as_of.isoformat()
@@ -520,8 +536,7 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     res.seconds = round(_time.monotonic() - started, 3)
     ts.finish_run(run_id, datetime.now(timezone.utc), "done", res.counts())
     rid = store.start_job("refresh", datetime.now(timezone.utc))
-    store.finish_job(rid, datetime.now(timezone.utc), "done",
-                     "，".join(f"{k}={v}" for k, v in res.counts().items()))
+    store.finish_job(rid, datetime.now(timezone.utc), res.job_status, res.summary_zh())
     return res
 
 
@@ -644,7 +659,8 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
                 res.failed += 1
                 res.problems.append({"waybill_no": item.waybill_no, "code": out.return_code or "",
                                      "message": out.message, "hint": out.hint or ""})
-                ts.record_check(item.waybill_no, now, RETRYABLE, out.message, now + MIN_RETRY, checked=False)
+                ts.record_check(item.waybill_no, now, RETRYABLE, f"{out.message} {out.hint or ''}".strip(),
+                                now + MIN_RETRY, checked=False)
             ts.item_done(run_id, item.waybill_no, kind, now)
         _evaluate(ts, now, cfg, tz, waybills, rows, events, res)
         evaluated.update(waybills)

@@ -26,12 +26,22 @@ from xl_addin.domain.tracking.anomalies import AnomalyConfig, Journey, next_key_
 from xl_addin.domain.tracking.events import TrackingEvent, parse_carrier_time
 from xl_addin.domain.tracking.manual import manual_event
 from xl_addin.domain.tracking.status import display_zh
+from xl_addin.display.vocabulary import NODE_SOURCE_LABELS as SOURCE_ZH
 from xl_addin.errors import WorkbookError, WorkbookLocked
 from xl_addin.services.order_completion import complete_on_signing
 
 log = logging.getLogger(__name__)
 
-SOURCE_ZH = {"query": "自动", "push": "推送", "manual": "人工"}
+FAILED_OUTCOMES = ("retryable", "waybill_problem")
+
+
+def query_problem(status: dict | None) -> str | None:
+    """Why the last query of a waybill failed (the carrier's message and what to do), or None."""
+    if not status or status.get("last_outcome") not in FAILED_OUTCOMES:
+        return None
+    return (status.get("last_message") or "").strip() or "查询失败，下次刷新时自动重试"
+
+
 KEEP_DELIVERED_DAYS = 3
 NODE_DAYS = 7
 
@@ -301,15 +311,17 @@ class LogWriter:
             w = s["waybill_no"]
             planned = self._planned[w][1]
             who = " ".join(p for p in (s["outlet"], s["courier"]) if p) or None
+            problem = query_problem(s)
+            reasons = anomalies.get(w, []) + ([f"最近查询失败: {problem}"] if problem else [])
             rows.append({
                 "order_no": s["order_no"], "waybill_no": w,
                 "carrier": self.names.get(w) or s["carrier_code"],
-                "status": s["status_zh"] or "待查询", "last_node": s["last_context"],
+                "status": s["status_zh"] or ("查询失败" if problem else "待查询"), "last_node": s["last_context"],
                 "last_node_time": local(s["last_time"], tz), "outlet": who,
                 "next_node_planned": local(planned, tz),
                 "next_node_actual": local(s["final_at"], tz),
                 "anomaly": "是" if w in anomalies else "否",
-                "anomaly_reason": "；".join(anomalies.get(w, [])) or None,
+                "anomaly_reason": "；".join(reasons) or None,
                 "last_checked": local(s["last_checked_at"], tz), "next_check": local(s["next_check_at"], tz),
             })
         return rows

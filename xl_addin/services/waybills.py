@@ -528,7 +528,9 @@ def bind_manual(store, order_no: str, waybill: str, carrier_name: str | None, by
     if rec is None:
         raise UserError(f"状态库中没有订单 {order_no}", "请先运行 xl-logistics validate 校验并确认订单")
     if rec.status != CONFIRMED:
-        raise UserError(f"订单 {order_no} 的状态是 {rec.status}, 只有已确认的订单才能绑定运单",
+        from xl_addin.display.vocabulary import label
+
+        raise UserError(f"订单 {order_no} 的状态是“{label('order_status', rec.status)}”，只有已确认的订单才能绑定运单",
                         "已绑定的订单请用 xl-logistics rebind 换绑")
     ws = WaybillStore(store)
     if ws.current(order_no) is not None:

@@ -203,13 +203,31 @@ def assert_not_open_in_excel(path: str | os.PathLike) -> None:
 
 
 def _owner_name(owner: Path) -> str:
-    """Excel writes the user's name (a length byte, then the name) at the start of the owner file."""
+    """The user name Excel writes into its owner file ``~$name.xlsx``.
+
+    Layout (as LibreOffice documents it from Office 2016 owner files): a length byte, the name in the
+    Windows ANSI code page padded with spaces, then at offset 55 (54 in Word's files) a 2-byte length
+    and the same name in UTF-16LE. The UTF-16 copy is exact for any script; the ANSI copy is read as
+    the Chinese code page (GBK) only when the file is too short to hold the UTF-16 copy."""
     try:
-        data = owner.read_bytes()[:54]
+        data = owner.read_bytes()[:256]
     except OSError:
         return ""
-    if data and 0 < data[0] <= 53:
-        return data[1 : 1 + data[0]].decode("latin-1", errors="ignore").strip("\x00 ")
+    if not data or not 0 < data[0] <= 52:
+        return ""
+    for at in (55, 54):
+        if len(data) >= at + 2:
+            n = data[at] | (data[at + 1] << 8)
+            if 0 < n <= 52 and len(data) >= at + 2 + 2 * n:
+                name = data[at + 2 : at + 2 + 2 * n].decode("utf-16-le", errors="ignore").strip("\x00 ")
+                if name and name.isprintable():
+                    return name
+    ansi = data[1 : 1 + data[0]]
+    for codec in ("gbk", "latin-1"):
+        try:
+            return ansi.decode(codec).strip("\x00 ")
+        except UnicodeDecodeError:
+            continue
     return ""
 
 

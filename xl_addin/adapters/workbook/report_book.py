@@ -120,14 +120,25 @@ def write_report_book(data: dict[str, Any], out: Path, *, desk_name: str = "") -
         bar.y_axis.scaling.min = 0
         bar.y_axis.scaling.max = 1
         ov.add_chart(bar, f"F{t_last + 2}")
+        # shipments (单) as bars on the left axis, the per-thousand rate as a line on a second axis at the right:
+        # on one axis the rate's scale would flatten the bars
         vol = BarChart()
         vol.type = "col"
         vol.title = "各物流商发货量与每千单异常"
         vol.height, vol.width = 7.0, 15.0
         vol.add_data(Reference(sc, min_col=3, min_row=3, max_row=s_last), titles_from_data=True)
-        col_total = 7 + len(types)
-        vol.add_data(Reference(sc, min_col=col_total, min_row=3, max_row=s_last), titles_from_data=True)
         vol.set_categories(Reference(sc, min_col=2, min_row=4, max_row=s_last))
+        vol.y_axis.title = "发货量（单）"
+        vol.y_axis.majorGridlines = None
+        rate = LineChart()
+        col_total = 7 + len(types)
+        rate.add_data(Reference(sc, min_col=col_total, min_row=3, max_row=s_last), titles_from_data=True)
+        rate.y_axis.axId = 200
+        rate.y_axis.title = "每千单异常"
+        rate.y_axis.crosses = "max"
+        for axis in (vol.x_axis, vol.y_axis, rate.y_axis):
+            axis.delete = False
+        vol += rate
         sc.add_chart(vol, f"A{s_last + 3}")
 
     an = wb.create_sheet("异常分析")

@@ -13,6 +13,7 @@ was a road, not a division.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -104,23 +105,24 @@ def parse_address(text: str) -> AddressParse:
 def _parse(raw: str) -> AddressParse:
     folded = fold(raw)
     norm = _COUNTRY.sub("", _STRIP.sub("", folded))
+    written = _as_written(raw, norm)
     abroad = _FOREIGN_CN.match(norm) or (_LATIN_WORD.search(norm) is not None
                                          and _FOREIGN_EN.search(" ".join(folded.replace(",", " ").split())))
     if abroad:
         country = abroad.group(0).strip(" .")
-        return AddressParse(norm, detail=norm, foreign=country.upper() if country.isascii() else country)
+        return AddressParse(norm, detail=written, foreign=country.upper() if country.isascii() else country)
     if _CJK.search(norm) is None or (_LATIN.search(norm) is not None
                                      and len(_LATIN.findall(norm)) >= 2 * len(_CJK.findall(norm))):
-        return AddressParse(norm, detail=norm, review="英文或拼音地址，离线数据无法核对，请人工复核。")
+        return AddressParse(norm, detail=written, review="英文或拼音地址，离线数据无法核对，请人工复核。")
     idx = division_index()
     st = _State()
     pos = _match_province(idx, norm, 0, st)
     if st.province and st.province.code in REVIEW_PROVINCES:
-        return AddressParse(norm, province=st.province.name, detail=norm[pos:],
+        return AddressParse(norm, province=st.province.name, detail=written[pos:],
                             review=f"{st.province.name}地址，离线数据无法核对到街道门牌，请人工复核。")
     hk = _HK_MO_TW_START.match(norm) if st.province is None else None
     if hk and not _ROAD_AFTER.match(norm, hk.end()):
-        return AddressParse(norm, detail=norm, review="港澳台地址，离线数据无法核对到街道门牌，请人工复核。")
+        return AddressParse(norm, detail=written, review="港澳台地址，离线数据无法核对到街道门牌，请人工复核。")
     pos = _skip_filler(norm, pos)
     pos = _match_city(idx, norm, pos, st)
     pos = _skip_filler(norm, pos)
@@ -135,7 +137,7 @@ def _parse(raw: str) -> AddressParse:
         if st.county is None and ambiguous is None and (st.city is not None or st.province is not None):
             pos, renamed = _match_renamed(idx, norm, pos, st, notes)
     if st.province and st.province.code in REVIEW_PROVINCES:  # reached through a city/district
-        return AddressParse(norm, province=st.province.name, detail=norm[pos:],
+        return AddressParse(norm, province=st.province.name, detail=written[pos:],
                             review=f"{st.province.name}地址，离线数据无法核对到街道门牌，请人工复核。")
     zone = None
     if st.county is None and ambiguous is None and st.city is not None and idx.has_districts(st.city):
@@ -143,7 +145,7 @@ def _parse(raw: str) -> AddressParse:
         if m:
             zone = m.group(0)
             pos = m.end()
-    detail = norm[pos:]
+    detail = written[pos:]
     missing: list[str] = []
     if ambiguous is None:
         if st.province is None:
@@ -174,6 +176,16 @@ def _parse(raw: str) -> AddressParse:
         review=review,
         zone=zone,
     )
+
+
+def _as_written(raw: str, norm: str) -> str:
+    """``norm`` with the letters' case as the address was written (B座 stays B座, not b座).
+
+    Matching runs on the folded text; what goes back to the workbook keeps the writer's capitals."""
+    from .text import INVISIBLE, to_simplified
+
+    cased = _COUNTRY.sub("", _STRIP.sub("", to_simplified(INVISIBLE.sub("", unicodedata.normalize("NFKC", raw)))))
+    return cased if len(cased) == len(norm) and cased.lower() == norm else norm
 
 
 def _skip_filler(text: str, pos: int) -> int:

@@ -94,7 +94,7 @@ def _uncovered_warning(years: list[int]) -> str:
     listed = "、".join(str(y) for y in years)
     return (f"{listed} 年的放假和调休安排尚未收录 (chinesecalendar {calendar_version()}, holidays {holidays_version()}), "
             f"预计送达日期按农历推算的法定假日 (含除夕、春节、清明、端午、中秋) 和周末计算, 未含调休上班日, 是估算值: "
-            f"国务院公布安排后升级 chinesecalendar 或 holidays 再重新计算")
+            f"国务院公布安排后请安装收录该年的 xl-logistics 新版本再重新计算（两个日历随产品固定版本发布，不要单独升级）")
 
 
 def add_working_days(start: _dt.date, n: int) -> DeliveryDate:
@@ -151,4 +151,4 @@ def calendar_warning(today: _dt.date) -> str | None:
     return (f"节假日日历 chinesecalendar {calendar_version()} 只收录到 {last_covered_year()} 年, 缺少 {listed} 年 "
             f"(holidays {holidays_version()} 也未收录): 跨入该年的预计送达日期按农历推算的法定假日和周末计算, "
             f"不含调休上班日, 并标记为估算。国务院公布次年安排后 (通常在11-12月), "
-            f"请升级: pip install -U chinesecalendar holidays")
+            f"请安装收录该年的 xl-logistics 新版本（chinesecalendar 与 holidays 随产品固定版本发布，不要单独升级）")
