@@ -133,3 +133,18 @@ def test_scheduled_jobs_leave_a_last_run_line_even_when_they_fail(tmp_path):
     assert runs["refresh"]["status"] == "failed"
     assert "KUAIDI100" in runs["refresh"]["summary"]
     assert (desk / "最近运行.xlsx").exists()
+
+
+@pytest.mark.parametrize("command", [["schedule", "--print-cron"], ["archive", "--month", "2026-11"],
+                                     ["summary", "--week", "2026-W48"], ["followups"]])
+def test_a_bad_desk_timezone_stops_the_command_with_the_key_named(tmp_path, command):
+    desk = tmp_path / "d"
+    assert run("init", str(desk)).returncode == 0
+    config = desk / "xl-logistics.toml"
+    text = config.read_text(encoding="utf-8")
+    assert 'timezone = "Asia/Shanghai"' in text
+    config.write_text(text.replace('timezone = "Asia/Shanghai"', 'timezone = "Asia/Shangai"'), encoding="utf-8")
+    result = run(*command, "--desk", str(desk))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "[desk] timezone" in result.stderr and "Asia/Shangai" in result.stderr
+    assert "Traceback" not in result.stderr

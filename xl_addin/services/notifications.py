@@ -37,7 +37,7 @@ from xl_addin.domain.notifications import (
     Notice, QuietHours, Recipient, Templates, load_templates, message_id, not_before, notice_for_event,
     notice_key, parse_key_nodes, parse_quiet_hours, render,
 )
-from xl_addin.domain.tracking.events import TrackingEvent, china_tz
+from xl_addin.domain.tracking.events import TrackingEvent
 from xl_addin.errors import ConfigError
 
 TEMPLATES_FILENAME = "notification_templates.toml"
@@ -202,15 +202,9 @@ class Notifier:
 
 # -- composition from a desk ---------------------------------------------------
 def desk_tz(settings: Any) -> tzinfo:
-    name = getattr(getattr(settings, "desk", None), "timezone", "") or "Asia/Shanghai"
-    if name == "Asia/Shanghai":
-        return china_tz()
-    try:
-        from zoneinfo import ZoneInfo
+    from xl_addin.config.timezone import desk_timezone
 
-        return ZoneInfo(name)
-    except Exception:
-        raise ConfigError(f"[desk] timezone “{name}” 不是有效的时区", "例如 Asia/Shanghai") from None
+    return desk_timezone(settings)
 
 
 def policy_from_settings(settings: Any) -> NotifyPolicy:

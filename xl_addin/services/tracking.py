@@ -361,12 +361,7 @@ def _client_factory(spec: ProviderSpec, settings) -> Callable[[], Any]:
 
 
 def _tz(settings):
-    from xl_addin.domain.tracking.events import china_tz
-
-    try:
-        return ZoneInfo(settings.desk.timezone)
-    except Exception:
-        return china_tz()
+    from xl_addin.config.timezone import desk_timezone; return desk_timezone(settings)  # noqa: E702
 
 
 def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write_workbook: bool,
