@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 

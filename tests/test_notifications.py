@@ -6,7 +6,7 @@ import dataclasses
 import email
 import json
 import socket
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from email import policy
 
 import pytest
@@ -21,7 +21,7 @@ from xl_addin.domain.notifications import (
     parse_quiet_hours, render,
 )
 from xl_addin.domain.tracking.events import TrackingEvent, china_tz
-from xl_addin.domain.tracking.status import MainStatus, SubStatus
+from xl_addin.domain.tracking.status import SubStatus
 from xl_addin.errors import ConfigError
 from xl_addin.services.notifications import build_notifier
 

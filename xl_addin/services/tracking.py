@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from contextlib import contextmanager
-from zoneinfo import ZoneInfo
 
 from xl_addin.errors import ConfigError, JobLocked, UserError, WorkbookError
 from xl_addin.processes import pid_alive
