@@ -10,7 +10,7 @@ import click
 import pytest
 
 from xl_addin import __version__
-from xl_addin.entrypoints.cli import cli
+from support.cli_commands import all_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,21 +22,6 @@ def run(*args, cwd=None, env=None, home=None):
     full_env = dict(os.environ, XL_LOGISTICS_HOME=home, **(env or {}))
     return subprocess.run([sys.executable, "-m", "xl_addin", *args], capture_output=True, text=True,
                           cwd=cwd, env=full_env)
-
-
-def all_commands():
-    ctx = click.Context(cli)
-    out = []
-
-    def walk(group, prefix):
-        for name in group.list_commands(ctx):
-            cmd = group.get_command(ctx, name)
-            out.append((prefix + [name], cmd))
-            if isinstance(cmd, click.Group):
-                walk(cmd, prefix + [name])
-
-    walk(cli, [])
-    return out
 
 
 def test_version():

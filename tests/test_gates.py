@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from test_validate import column, fill_desk, order, run
+from support.order_desk import column, fill_desk, order, run
 
 from xl_addin.adapters.store.orders import OrderRecords
 from xl_addin.bootstrap import load_desk, store_for

@@ -9,7 +9,7 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from test_archive import NOV, build_month
+from support.archive_month import NOV, build_month
 from support.net import free_port
 from support.smtp import Inbox
 
