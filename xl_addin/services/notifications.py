@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from xl_addin.adapters.notify.base import Channel, NotificationError, NotSent, OutcomeUnknown, OutgoingMessage
 from xl_addin.adapters.notify.outbox import OutboxChannel, write_eml
@@ -137,16 +137,6 @@ class Notifier:
         """The tracking refresh and the push receiver call this for every new event; non-key events add nothing."""
         notice = notice_for_event(event, self.policy.nodes, carrier=carrier, order_no=order_no, customer=customer)
         return [] if notice is None else self.offer_notice(notice, recipients, now)
-
-    def offer_events(self, events: Iterable[TrackingEvent], recipients_for: Callable[[str], Sequence[Recipient]],
-                     now: datetime, carrier_for: Callable[[str], str | None] | None = None) -> list[str]:
-        created: list[str] = []
-        for event in events:
-            if notice_for_event(event, self.policy.nodes) is None:
-                continue
-            carrier = carrier_for(event.carrier_code) if carrier_for else None
-            created += self.offer_event(event, recipients_for(event.waybill_no), now, carrier=carrier)
-        return created
 
     # -- sending ---------------------------------------------------------------
     def _transport(self, row: NotificationRow) -> Channel:

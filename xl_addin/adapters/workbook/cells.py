@@ -59,10 +59,6 @@ def split_ref(ref: str) -> tuple[int, int]:
     return int(m.group(2)), col_index(m.group(1))
 
 
-def cell_ref(row: int, col: int) -> str:
-    return f"{col_letter(col)}{row}"
-
-
 def safe_text(value: str) -> str:
     """Text Excel will show as given: illegal XML characters dropped, ``_xHHHH_`` look-alikes
     protected (Excel would decode them), cut at Excel's 32,767-character cell limit."""
