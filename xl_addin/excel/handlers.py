@@ -344,8 +344,11 @@ def dispatch(tag: str, ui: ExcelUI, now: datetime | None = None) -> str:
         ui.message(f"{handler.label}：{NOT_YET}")
         return "not_yet"
     _log_into_desk(ui)
+    from xl_addin.adapters.workbook.lock import job_scope
+
     try:
-        handler.run(Context(ui, now))
+        with job_scope():  # the button's workbooks stay locked until it is done, as for a command
+            handler.run(Context(ui, now))
         return "ok"
     except UserError as exc:
         ui.status(None)

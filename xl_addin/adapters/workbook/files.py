@@ -296,13 +296,19 @@ def atomic_replace(tmp: str | os.PathLike, path: str | os.PathLike, backup_dir: 
 
 def save_workbook(wb, path: str | os.PathLike, backup_dir: str | os.PathLike | None = None) -> Path:
     """Save an openpyxl workbook the product made (reports, archives, exports) atomically, never half-written."""
+    from contextlib import nullcontext
+
+    from xl_addin.adapters.workbook.lock import workbook_lock
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(path)
-    try:
-        wb.save(tmp)
-        atomic_replace(tmp, path, backup_dir)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # Replacing a workbook that exists: one writer at a time (a new file has no reader to race).
+    with workbook_lock(path) if path.exists() else nullcontext():
+        try:
+            wb.save(tmp)
+            atomic_replace(tmp, path, backup_dir)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
     return path

@@ -24,6 +24,7 @@ from xl_addin.adapters.workbook.files import (
     assert_not_open_in_excel, atomic_replace, check_workbook_file, part_relations, remove_stale_temps,
     sheet_parts, temp_path_for, uses_1904_dates,
 )
+from xl_addin.adapters.workbook.lock import workbook_lock
 from xl_addin.errors import WorkbookError
 
 CHUNK = 4 * 1024 * 1024
@@ -104,16 +105,17 @@ def _with_headers(rows, header_row: int, headers: dict[int, str]) -> Iterator[tu
 
 def _write(path, sheet_name, header_row, headers, plan, bounds, backup_dir, append_table_rows) -> None:
     path = check_workbook_file(path)
-    assert_not_open_in_excel(path)
-    remove_stale_temps(path)
-    tmp = temp_path_for(path)
-    try:
-        with zipfile.ZipFile(path) as zin:
-            _build_package(zin, tmp, path, sheet_name, header_row, headers, plan, bounds, append_table_rows)
-        atomic_replace(tmp, path, backup_dir)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with workbook_lock(path):  # one writer per workbook: the read of the old file and the replace
+        assert_not_open_in_excel(path)
+        remove_stale_temps(path)
+        tmp = temp_path_for(path)
+        try:
+            with zipfile.ZipFile(path) as zin:
+                _build_package(zin, tmp, path, sheet_name, header_row, headers, plan, bounds, append_table_rows)
+            atomic_replace(tmp, path, backup_dir)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
 
 
 # ---------------------------------------------------------------- package
