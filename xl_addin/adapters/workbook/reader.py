@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 
 from xl_addin.adapters.workbook.cells import col_index, col_letter
 from xl_addin.adapters.workbook.files import check_workbook_file, sheet_parts
+from xl_addin.adapters.workbook.lock import hold_for_job
 from xl_addin.adapters.workbook.schema import SheetSchema, header_key
 from xl_addin.errors import WorkbookError
 
@@ -47,7 +48,7 @@ class SheetTable:
     header_row: int               # 1-based Excel row of the header
     columns: dict[str, int]       # schema key → 1-based column index
     missing: list[str]            # optional schema keys not in the header
-    last_column: int              # 1-based index of the last non-empty header cell
+    last_column: int              # 1-based index of the sheet's last column holding anything (header or data)
     rows: list[RowRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -65,7 +66,7 @@ class SheetStream:
     header_row: int               # 1-based Excel row of the header
     columns: dict[str, int]       # schema key → 1-based column index
     missing: list[str]            # optional schema keys not in the header
-    last_column: int              # 1-based index of the last non-empty header cell
+    last_column: int              # 1-based index of the sheet's last column holding anything (header or data)
     last_row: int                 # 1-based Excel row of the sheet's last row with a cell
     notes: list[str] = field(default_factory=list)
     _rows: Iterator = None        # type: ignore[assignment]
@@ -114,6 +115,7 @@ def iter_sheet(path, schema: SheetSchema, sheet_name: str | None = None, *, chun
     own compact form meanwhile.
     """
     p = check_workbook_file(path)
+    hold_for_job(p)  # inside a job the workbook stays locked from this read to the job's end
     from python_calamine import CalamineWorkbook
 
     try:
@@ -214,6 +216,12 @@ def _prepare(p: Path, name: str, sheet, top: list[list], rest, header, schema: S
     last_column = max((j + 1 for j, v in enumerate(header_cells) if v not in ("", None)), default=0)
     missing = [c.key for c in schema.columns if c.key not in columns]
     hidden, no_cache = _scan_sheet_xml(p, name, h + 2)
+    # The product's new columns go after the last column holding anything anywhere in the sheet
+    # (unlabelled notes, a title row, formulas without a cached value), never onto an occupied cell.
+    if sheet.end:
+        last_column = max(last_column, sheet.end[1] + 1)
+    if no_cache:
+        last_column = max(last_column, max(c for _r, c in no_cache))
     notes = list(notes)
     merges = list(sheet.merged_cell_ranges or [])
     _merge_notes(merges, h, columns, schema, notes)
