@@ -133,7 +133,9 @@ def iter_sheet(path, schema: SheetSchema, sheet_name: str | None = None, *, chun
 
 
 def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStream:
-    worksheets = [m.name for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    metas = [m for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    worksheets = [m.name for m in metas]
+    hidden_sheets = {m.name for m in metas if not str(m.visible).endswith("Visible")}
     if sheet_name is not None:
         if sheet_name not in worksheets:
             raise WorkbookError(f"没有名为「{sheet_name}」的工作表（现有：{'、'.join(worksheets)}）",
@@ -142,16 +144,40 @@ def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStre
     elif schema.name in worksheets:
         candidates = [schema.name]
     else:
-        candidates = worksheets
+        # visible sheets first: a hidden decoy or an old copy never wins over the sheet staff see
+        candidates = [n for n in worksheets if n not in hidden_sheets] + [n for n in worksheets if n in hidden_sheets]
     best = None  # (missing required, name, header)
+    chosen = None  # (name, sheet, top, rest, header) of the first sheet whose header has every required column
+    also: list[str] = []  # other sheets that would match as well
     for name in candidates:
         sheet, top, rest = _load(p, wb, name)
         header = _find_header(top, schema)
         missing_required = [c for c in schema.required if c.key not in header[1]]
         if not missing_required and header[1]:
-            return _prepare(p, name, sheet, top, rest, header, schema)
+            if chosen is None:
+                chosen = (name, sheet, top, rest, header)
+                if len(candidates) == 1:
+                    break
+            else:
+                also.append(name)
+            continue
         if best is None or len(header[1]) > len(best[2][1]):
             best = (missing_required, name, header)
+    if chosen is not None:
+        name = chosen[0]
+        rivals = [n for n in also if n not in hidden_sheets]
+        if rivals and name not in hidden_sheets:
+            listed = "、".join(f"「{n}」" for n in [name, *rivals])
+            raise WorkbookError(f"有 {1 + len(rivals)} 个工作表都有订单表头（{listed}），不知道该读哪一个，未读取",
+                                f"请用 --sheet 指定工作表，或把要处理的工作表改名为「{schema.name}」", path=str(p))
+        stream = _prepare(p, *chosen, schema)
+        if len(worksheets) > 1:
+            skipped = [n for n in also if n in hidden_sheets]
+            note = f"读取的是工作表「{name}」" + ("（隐藏的工作表）" if name in hidden_sheets else "")
+            if skipped:
+                note += f"；隐藏的工作表{'、'.join(f'「{n}」' for n in skipped)}也有订单表头，未读取"
+            stream.notes.insert(0, note)
+        return stream
     if best is None:
         raise WorkbookError("工作簿里没有工作表", "请确认文件内容", path=str(p))
     missing_required, name, header = best
