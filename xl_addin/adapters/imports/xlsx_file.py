@@ -28,7 +28,10 @@ def read_xlsx_export(path: Path) -> ExportTable:
         raise WorkbookError(f"无法读取工作簿（{type(exc).__name__}: {exc}）",
                             "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(path)) from None
     try:
-        names = [m.name for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+        metas = [m for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+        # visible sheets first: a hidden sheet (an old copy, a lookup list) is read only when nothing else has data
+        names = ([m.name for m in metas if str(m.visible).endswith("Visible")]
+                 + [m.name for m in metas if not str(m.visible).endswith("Visible")])
         best: tuple[str | None, list] = (None, [])
         for name in names:  # the first sheet with data: exports put the orders first
             data = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
