@@ -121,8 +121,7 @@ def iter_sheet(path, schema: SheetSchema, sheet_name: str | None = None, *, chun
     try:
         wb = CalamineWorkbook.from_path(str(p))
     except Exception as exc:  # calamine raises its own family for password/zip/xml problems
-        raise WorkbookError(f"无法读取工作簿（{type(exc).__name__}: {exc}）",
-                            "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(p)) from None
+        raise unreadable(p, None, exc) from None
     try:
         stream = _open(p, wb, schema, sheet_name)
     except BaseException:
@@ -187,8 +186,48 @@ def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStre
                         "请在表头加上这些列（中文列名或英文别名均可）后重试", path=str(p))
 
 
+def unreadable(p: Path, sheet: str | None, exc: BaseException) -> WorkbookError:
+    """calamine's own errors as one Chinese line: what is wrong with which file, and what to do."""
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    where = f"工作表「{sheet}」" if sheet else "工作簿"
+    if "decompress" in low or "deflate" in low or "crc" in low or "invalid stored block" in low or "zip" in low:
+        what = f"{where}的压缩数据已损坏，无法解压"
+    elif "password" in low or "encrypt" in low:
+        what = "工作簿设置了密码（已加密），无法读取"
+    elif "xml" in low or "utf" in low or "unexpected" in low or "eof" in low:
+        what = f"{where}的 XML 内容已损坏"
+    elif "dimension" in low or "range" in low or "cell" in low:
+        what = f"{where}的单元格引用不合法"
+    else:
+        what = f"无法读取{where}"
+    return WorkbookError(f"{what}（{text[:160]}）", "请从备份恢复，或在 Excel 里打开（它会提示修复）后另存为 .xlsx",
+                         path=str(p))
+
+
+def _check_extent(p: Path, name: str) -> None:
+    """The bounded-reader checks before calamine allocates this sheet's grid."""
+    import zipfile
+
+    from xl_addin.adapters.workbook.files import rels_of, workbook_part
+    from xl_addin.adapters.workbook.limits import check_sheet
+
+    with zipfile.ZipFile(p) as zf:
+        part = sheet_parts(zf).get(name)
+        if part is None:
+            wb_part = workbook_part(zf)
+            raise WorkbookError(f"工作表「{name}」的部件不在工作簿里（{rels_of(wb_part)} 的关系指向压缩包之外或指向不存在的部件）",
+                                "请在 Excel 里打开修复后另存为 .xlsx", path=str(p))
+        if part not in zf.namelist():
+            raise WorkbookError(f"工作表「{name}」的部件 {part} 不在工作簿里（关系指向压缩包之外或已丢失）",
+                                "这不是 Excel 能保存出的文件：请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx",
+                                path=str(p))
+        check_sheet(p, zf, part, name)
+
+
 def _load(p: Path, wb, name: str):
     """(sheet, its first rows, an iterator over the rest); rows are padded to absolute columns."""
+    _check_extent(p, name)
     try:
         sheet = wb.get_sheet_by_name(name)
         lead = sheet.start[1] if sheet.start else 0
@@ -199,8 +238,7 @@ def _load(p: Path, wb, name: str):
         top = list(islice(rows, HEADER_SCAN_ROWS))
         return sheet, top, rows
     except Exception as exc:
-        raise WorkbookError(f"无法读取工作表「{name}」（{type(exc).__name__}: {exc}）",
-                            "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(p)) from None
+        raise unreadable(p, name, exc) from None
 
 
 def _find_header(data: list[list], schema: SheetSchema) -> tuple[int, dict[str, int], list[str]]:
