@@ -205,7 +205,7 @@ def unreadable(p: Path, sheet: str | None, exc: BaseException) -> WorkbookError:
                          path=str(p))
 
 
-def _check_extent(p: Path, name: str) -> None:
+def check_extent(p: Path, name: str) -> None:
     """The bounded-reader checks before calamine allocates this sheet's grid."""
     import zipfile
 
@@ -227,7 +227,7 @@ def _check_extent(p: Path, name: str) -> None:
 
 def _load(p: Path, wb, name: str):
     """(sheet, its first rows, an iterator over the rest); rows are padded to absolute columns."""
-    _check_extent(p, name)
+    check_extent(p, name)
     try:
         sheet = wb.get_sheet_by_name(name)
         lead = sheet.start[1] if sheet.start else 0
