@@ -26,6 +26,7 @@ from xl_addin.domain.confirmation import (
 )
 from xl_addin.domain.problems import CheckResult
 from xl_addin.errors import WorkbookLocked
+from xl_addin.services.row_checking import ONE_CORE, RowCheckers
 
 log = logging.getLogger(__name__)
 
@@ -252,12 +253,16 @@ CHUNK = 20000  # rows checked, saved and written per step: memory stays flat on 
 def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_name: str = "Asia/Shanghai",
                     confirm_within: timedelta = timedelta(hours=1), backup_dir: Path | None = None,
                     sheet_name: str | None = None, write: bool = True,
-                    progress: Callable[[int, int], None] | None = None, chunk: int = CHUNK) -> ValidationReport:
+                    progress: Callable[[int, int], None] | None = None, chunk: int = CHUNK,
+                    plan=None, stream_from_bytes: int | None = -1) -> ValidationReport:
     """Check every order row of ``path`` as of ``now``; with a ``store``, keep the results there too.
 
-    One pass: a chunk of rows is read, checked, saved in the store (one transaction per chunk)
+    One pass: a chunk of rows is read, checked, saved in the store (one transaction per part)
     and its product cells are streamed into the rewritten sheet, so neither the rows nor the
     cells of a big sheet are all in memory at once. The workbook is replaced only at the end.
+    ``plan`` (a ``row_checking.CheckPlan``) lets the pure per-row work run on every core for a
+    big sheet; without one, one core (the ribbon's case). Results are the same either way.
+    ``stream_from_bytes``: see ``reader.iter_sheet`` (-1: its default, a huge sheet is streamed).
     """
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.files import check_workbook_file
@@ -269,7 +274,8 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
     path = Path(path).resolve()
     check_workbook_file(path)
     schema = ORDERS.sheets[0]
-    stream = iter_sheet(path, schema, sheet_name=sheet_name, chunk=chunk)
+    more = {} if stream_from_bytes == -1 else {"stream_from_bytes": stream_from_bytes}
+    stream = iter_sheet(path, schema, sheet_name=sheet_name, chunk=chunk, **more)
     try:
         rules = rules or IntakeRules.default()
         report = ValidationReport(file=path, sheet=stream.sheet, notes=list(stream.notes))
@@ -289,25 +295,45 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
     if total > KEEP_IN_MEMORY:  # a big sheet: every chunk's reports go to disk, memory stays flat
         report.rows = RowLog(keep=0)
 
-    def checked_cells():
-        """(row, {col: value}) for every checked row, in sheet order; checking and saving happen here."""
-        done = 0
+    plan = plan or ONE_CORE
+    workers = plan.workers_for(total)
+    checkers = RowCheckers(_check_part, _Shared(rules, now, tz, confirm_within, columns, records is not None,
+                                                str(path)), workers)
+
+    def jobs():
+        """(tag, job) per part of each chunk read, in sheet order; duplicates are judged here, in order."""
         for part in stream.chunks():
             previous: dict[str, Any] = {}
+            numbers = [_text(rec.values.get("order_no")) for rec in part]
             if records is not None:  # this chunk's earlier results only: the store is not loaded whole
-                numbers = {t for rec in part if (t := _text(rec.values.get("order_no")))}
-                previous = records.by_numbers(str(path), numbers)
-            rows, to_save = _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz,
-                                         confirm_within)
+                previous = records.by_numbers(str(path), {t for t in numbers if t})
+            step = max(1, plan.part_rows) if workers > 1 else len(part)
+            for i in range(0, len(part), step):
+                recs, nos = part[i:i + step], numbers[i:i + step]
+                dup = [dups.check(t) if t else None for t in nos]
+                prev = {t: previous[t] for t in nos if t in previous}
+                mism = {t: mismatches[t] for t in nos if t in mismatches}
+                yield (recs, previous, i + step >= len(part), len(part)), (recs, nos, dup, mism, prev)
+
+    def checked_cells():
+        """(row, {col: value}) for every checked row, in sheet order; saving happens here."""
+        done = 0
+        checked: dict[str, Any] = {}  # this chunk's saved check times so far (a later duplicate shows its first's)
+        for (recs, previous, last_part, size), (rows, to_save, cells) in checkers.ordered(jobs()):
             if records is not None:
                 _save(store, records, to_save, previous, now)
-            checked = {r.order_no: r.checked_at for r in to_save}
-            for rec, row in zip(part, rows):
-                yield rec.row, _row_cells(rec, row, columns, checked, now, tz, schema)
+            own = {r.order_no: r.checked_at for r in to_save}
+            checked.update(own)
+            for rec, row, row_cells in zip(recs, rows, cells):
+                if row.order_no in checked and row.order_no not in own:
+                    row_cells = _row_cells(rec, row, columns, checked, now, tz, schema)
+                yield rec.row, row_cells
             report.add_rows(rows)
-            done += len(part)
-            if progress:
-                progress(done, max(done, total))
+            if last_part:
+                checked = {}
+                done += size
+                if progress:
+                    progress(done, max(done, total))
         if progress:
             progress(done, done)
         report.stored = records is not None
@@ -329,6 +355,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
             for _ in cells:
                 pass
     finally:
+        checkers.close()
         stream.close()
     return report
 
@@ -349,17 +376,52 @@ def _product_columns(table, schema) -> tuple[dict[str, int], dict[int, str]]:
     return columns, headers
 
 
-def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz, confirm_within):
-    """RowReports for one chunk of records, and the OrderRecords to save for it."""
+@dataclass(frozen=True)
+class _Shared:
+    """What checking every part of one run needs; sent once to each worker process."""
+
+    rules: Any
+    now: datetime
+    tz: ZoneInfo
+    confirm_within: timedelta
+    columns: dict[str, int]
+    keep_records: bool
+    source: str
+
+    def __reduce__(self):  # the rules' derived structures (automatons) are rebuilt in each worker
+        import dataclasses
+        rules = dataclasses.replace(self.rules, _cache={}) if self.rules is not None else None
+        return _Shared, (rules, self.now, self.tz, self.confirm_within, self.columns, self.keep_records,
+                         self.source)
+
+
+def _check_part(job, shared: _Shared):
+    """One part of a chunk, checked: (RowReports, OrderRecords to save, product cells per row).
+
+    Pure: runs in this process or in a worker (``row_checking``). ``job`` = (records, their order
+    numbers, their duplicate findings, pending source mismatches and earlier results by number).
+    """
+    from xl_addin.adapters.workbook.books import ORDERS
+
+    recs, numbers, dup, mismatches, previous = job
+    rows, to_save = _check_chunk(recs, numbers, dup, shared.rules, mismatches, previous, shared.keep_records,
+                                 shared.source, shared.now, shared.tz, shared.confirm_within)
+    checked = {r.order_no: r.checked_at for r in to_save}
+    schema = ORDERS.sheets[0]
+    cells = [_row_cells(rec, row, shared.columns, checked, shared.now, shared.tz, schema)
+             for rec, row in zip(recs, rows)]
+    return rows, to_save, cells
+
+
+def _check_chunk(part, numbers, dups, rules, mismatches, previous, keep_records, path, now, tz, confirm_within):
+    """RowReports for records, and the OrderRecords to save for them (``dups``: each row's duplicate finding)."""
     from xl_addin.domain.intake import check_order
 
     out: list[RowReport] = []
     to_save = []
-    for rec in part:
+    for rec, order_no, dup in zip(part, numbers, dups):
         values = rec.values
         result = check_order({k: values.get(k) for k in USER_FIELDS}, rules)
-        order_no = _text(values.get("order_no"))
-        dup = dups.check(order_no) if order_no else None
         if dup is not None:
             result.problems.append(dup)
         if order_no in mismatches:
@@ -374,7 +436,7 @@ def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz
             outcome = Outcome(None)  # our own earlier entry, not a person's
         decision = decide(result.status, outcome, prev, fp, now, confirm_within)
         out.append(RowReport(rec.row, order_no, result, decision))
-        if records is not None and order_no and dup is None:
+        if keep_records and order_no and dup is None:
             from xl_addin.adapters.store.orders import OrderRecord
             same = prev_rec is not None and prev_rec.fingerprint == fp
             to_save.append(OrderRecord(
@@ -384,7 +446,7 @@ def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz
                 fingerprint=fp, checked_at=prev_rec.checked_at if same and prev_rec.checked_at else now,
                 confirm_deadline=decision.deadline, confirmation=decision.confirmation,
                 confirmed_by=decision.confirmed_by, confirmed_at=decision.confirmed_at,
-                confirm_channel=decision.channel, source=str(path)))
+                confirm_channel=decision.channel, source=path))
     return out, to_save
 
 
