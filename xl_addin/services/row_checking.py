@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, Callable, Iterable, Iterator
 
-PARALLEL_FROM_ROWS = 20_000  # below this many rows one core is faster than starting workers
+PARALLEL_FROM_ROWS = 50_000  # below this many rows one core is faster than starting workers (measured: docs/performance.md)
 PART_ROWS = 2_000            # rows per part sent to a worker: small enough to keep both cores busy
 
 
