@@ -146,8 +146,9 @@ def test_every_core_gives_the_same_reports_workbook_and_store_as_one_core(sheet_
 
 
 def test_small_sheets_and_callers_without_a_plan_stay_on_one_core():
-    assert CheckPlan().workers_for(49_999) == 1
-    assert CheckPlan(workers=4).workers_for(100_000) == 4
+    assert CheckPlan().workers_for(10**6) == 1  # off unless a desk sets a threshold
+    assert CheckPlan(50_000).workers_for(49_999) == 1
+    assert CheckPlan(50_000, workers=4).workers_for(100_000) == 4
     assert CheckPlan(parallel_from_rows=0).workers_for(10**6) == 1
     assert ONE_CORE.workers_for(10**6) == 1
 

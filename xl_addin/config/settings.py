@@ -37,7 +37,7 @@ exceptions = "异常订单处理台账.xlsx"
 [intake]
 confirm_within_minutes = 60     # the procedure's 1-hour rule for problem rows
 extra_goods_file = ""           # optional CSV/TSV (term, category, kind=prohibited|allowed|restricted) extending the keyword lists
-parallel_from_rows = 50000      # `validate` checks sheets with at least this many rows on every core (0: always one core)
+parallel_from_rows = 0          # `validate` checks sheets with at least this many rows on every core (0: always one core; try 50000 on a PC with idle cores)
 workers = 0                     # processes for that (0: one per core)
 
 [waybills]
@@ -115,7 +115,7 @@ class WorkbooksSection:
 class IntakeSection:
     confirm_within_minutes: int = 60
     extra_goods_file: str = ""
-    parallel_from_rows: int = 50000
+    parallel_from_rows: int = 0
     workers: int = 0
 
 

@@ -6,6 +6,9 @@ process. A pool costs something too — each worker is a fresh interpreter that 
 and loads their data (about a second on a busy two-core machine) and every part travels there and
 back pickled — so one core stays the rule for small sheets (``CheckPlan.parallel_from_rows``) and
 wherever the caller does not ask for more (the ribbon runs inside Excel's Python: no pool there).
+The reading and rewriting of the workbook stay in the first process and bound what a pool can
+gain; on the shared two-core build machine a pool never beat one core (docs/performance.md), so
+the pool is off unless a desk sets ``[intake] parallel_from_rows`` (e.g. 50000 on a PC with idle cores).
 
 Workers are started with ``spawn`` on every platform: the same start method as on Windows, where
 the add-in runs, and no copy of the parent's threads, open workbook or store connection.
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, Callable, Iterable, Iterator
 
-PARALLEL_FROM_ROWS = 50_000  # below this many rows one core is faster than starting workers (measured: docs/performance.md)
+PARALLEL_FROM_ROWS = 0  # 0: one core unless a desk sets a threshold (measured: docs/performance.md, issue 21)
 PART_ROWS = 2_000            # rows per part sent to a worker: small enough to keep both cores busy
 
 
