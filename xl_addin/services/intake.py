@@ -307,7 +307,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
             numbers = [_text(rec.values.get("order_no")) for rec in part]
             if records is not None:  # this chunk's earlier results only: the store is not loaded whole
                 previous = records.by_numbers(str(path), {t for t in numbers if t})
-            step = max(1, plan.part_rows) if workers > 1 else len(part)
+            step = max(1, plan.part_rows)  # parts on one core too: only one part's cells are held at a time
             for i in range(0, len(part), step):
                 recs, nos = part[i:i + step], numbers[i:i + step]
                 dup = [dups.check(t) if t else None for t in nos]

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import Any, Callable, Iterable, Iterator
 
 PARALLEL_FROM_ROWS = 0  # 0: one core unless a desk sets a threshold (measured: docs/performance.md, issue 21)
@@ -76,7 +74,10 @@ class RowCheckers:
     def __init__(self, fn: Callable, shared: Any, workers: int = 1):
         self.fn, self.shared, self.workers = fn, shared, max(1, workers)
         self._pool = None
-        if self.workers > 1:
+        if self.workers > 1:  # imported here: a one-core check (most commands) does not pay for them
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
+
             self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
                                              initializer=_share, initargs=(shared,))
 

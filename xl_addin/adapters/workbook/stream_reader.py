@@ -25,8 +25,6 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Iterator
 
-from lxml import etree
-
 from xl_addin.adapters.workbook.cells import col_index
 from xl_addin.adapters.workbook.files import part_relations, sheet_parts, uses_1904_dates, workbook_part
 
@@ -109,6 +107,8 @@ class StreamingSheet:
         """Every row from the first to ``end`` as a list of cell values from column A ('' when empty)."""
         if self.start is None:
             return
+        from lxml import etree
+
         wb = self._wb
         strings, formats, epoch = wb._strings, wb._formats, _EPOCH_1904 if wb._date1904 else _EPOCH
         cols: dict[str, int] = {}
@@ -228,11 +228,14 @@ class _SharedStrings:
 
     def __init__(self, zf: zipfile.ZipFile):
         self._file = tempfile.TemporaryFile(prefix="xl-strings-")
+        self._fd = self._file.fileno()
         self._offsets = array.array("Q", [0])
         part = next((p for _rid, typ, p in part_relations(zf, workbook_part(zf)) if typ.endswith("/sharedStrings")),
                     None)
         if part is None or part not in zf.NameToInfo:
             return
+        from lxml import etree
+
         buf, pos, offsets = [], 0, self._offsets
         with zf.open(part) as fh:
             for _, si in etree.iterparse(fh, events=("end",), tag=_SI, huge_tree=True):
@@ -266,6 +269,8 @@ def _date_formats(zf: zipfile.ZipFile) -> dict[int, str]:
     part = next((p for _rid, typ, p in part_relations(zf, workbook_part(zf)) if typ.endswith("/styles")), None)
     if part is None or part not in zf.NameToInfo:
         return {}
+    from lxml import etree
+
     root = etree.fromstring(zf.read(part), etree.XMLParser(resolve_entities=False, no_network=True))
     custom = {int(n.get("numFmtId")): n.get("formatCode", "") for n in root.iterfind(f"{{{_NS}}}numFmts/{{{_NS}}}numFmt")}
     out: dict[int, str] = {}
