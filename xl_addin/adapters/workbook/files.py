@@ -175,6 +175,12 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+def hidden_sheets(zf: zipfile.ZipFile) -> set[str]:
+    """Names of the sheets the workbook hides (``state="hidden"`` or ``"veryHidden"``)."""
+    root = parse_xml(zf.read(workbook_part(zf)))
+    return {s.get("name", "") for s in root.iter(f"{{{_NS_MAIN}}}sheet") if s.get("state", "visible") != "visible"}
+
+
 def uses_1904_dates(zf: zipfile.ZipFile) -> bool:
     root = parse_xml(zf.read(workbook_part(zf)))
     pr = root.find(f"{{{_NS_MAIN}}}workbookPr")

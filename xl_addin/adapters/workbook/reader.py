@@ -26,6 +26,7 @@ from xl_addin.adapters.workbook.cells import col_index, col_letter
 from xl_addin.adapters.workbook.files import check_workbook_file, sheet_parts
 from xl_addin.adapters.workbook.lock import hold_for_job
 from xl_addin.adapters.workbook.schema import SheetSchema, header_key
+from xl_addin.adapters.workbook.stream_reader import STREAM_FROM_BYTES
 from xl_addin.errors import WorkbookError
 
 HEADER_SCAN_ROWS = 10
@@ -107,19 +108,28 @@ def read_sheet(path, schema: SheetSchema, sheet_name: str | None = None,
 
 
 def iter_sheet(path, schema: SheetSchema, sheet_name: str | None = None, *, chunk: int = 20000,
-               progress: Callable[[int, int], None] | None = None) -> SheetStream:
+               progress: Callable[[int, int], None] | None = None,
+               stream_from_bytes: int | None = STREAM_FROM_BYTES) -> SheetStream:
     """Like ``read_sheet``, but the rows come later, ``chunk`` at a time, from ``SheetStream.chunks()``.
 
     Header, columns and notes are known on return (and the same errors raised as ``read_sheet``).
     Only one chunk of Python row objects exists at a time; calamine keeps the sheet's cells in its
-    own compact form meanwhile.
+    own compact form meanwhile — unless the sheet's XML unpacks to ``stream_from_bytes`` or more
+    (``stream_reader``: parsed row by row, same values; ``None`` = always calamine, 0 = always streaming).
     """
     p = check_workbook_file(path)
     hold_for_job(p)  # inside a job the workbook stays locked from this read to the job's end
     from python_calamine import CalamineWorkbook
 
+    from xl_addin.adapters.workbook.stream_reader import StreamingWorkbook, before_reading, use_streaming
+
     try:
-        wb = CalamineWorkbook.from_path(str(p))
+        before_reading(p)
+        # a huge sheet is parsed row by row (memory independent of its length); calamine holds a sheet whole
+        big = stream_from_bytes is not None and use_streaming(p, sheet_name, stream_from_bytes)
+        wb = StreamingWorkbook(p) if big else CalamineWorkbook.from_path(str(p))
+    except WorkbookError:
+        raise
     except Exception as exc:  # calamine raises its own family for password/zip/xml problems
         raise unreadable(p, None, exc) from None
     try:
