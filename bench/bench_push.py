@@ -156,7 +156,7 @@ def run_level(tmp: Path, n: int, clients: int, threads: int) -> list[Figure]:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     levels = [int(c) for c in sys.argv[2].split(",")] if len(sys.argv) > 2 else [1, 20, 50]
-    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 32  # xl-logistics serve's default
     tmp = Path(tempfile.mkdtemp(prefix="bench-push-"))
     try:
         figures: list[Figure] = []
