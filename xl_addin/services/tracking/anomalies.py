@@ -7,7 +7,8 @@ from datetime import date, datetime
 from xl_addin.services.tracking.config import _tz, anomaly_config
 from xl_addin.services.tracking.report import RefreshResult
 
-def _evaluate(ts, now: datetime, cfg, tz, waybills, rows: dict[str, tuple], events: dict, res: RefreshResult) -> None:
+def evaluate_waybills(ts, now: datetime, cfg, tz, waybills, rows: dict[str, tuple], events: dict,
+                      res: RefreshResult) -> None:
     """The anomaly rules for these waybills, synced into the store. Inside a transaction."""
     from xl_addin.adapters.store.store import from_iso
     from xl_addin.domain.tracking.anomalies import Journey, evaluate
@@ -24,7 +25,7 @@ def _evaluate(ts, now: datetime, cfg, tz, waybills, rows: dict[str, tuple], even
         res.anomalies_resolved += resolved
 
 
-def _run_anomalies(desk, store, now: datetime, tz, res: RefreshResult, touched: set[str],
+def run_anomalies(desk, store, now: datetime, tz, res: RefreshResult, touched: set[str],
                    skip: set[str] = frozenset()) -> None:
     """The rules over every active waybill (and ``touched``), except those already judged this run (``skip``)."""
     from xl_addin.adapters.store.tracking import TrackingStore
@@ -35,7 +36,7 @@ def _run_anomalies(desk, store, now: datetime, tz, res: RefreshResult, touched: 
     with store.transaction():
         for i in range(0, len(targets), 2000):
             part = targets[i:i + 2000]
-            _evaluate(ts, now, cfg, tz, part, ts.status_rows(part), ts.events_of(part), res)
+            evaluate_waybills(ts, now, cfg, tz, part, ts.status_rows(part), ts.events_of(part), res)
     res.anomalies = len(ts.anomalies(open_only=True))
     res.cases_opened = open_exception_cases(store, now, tz)
 
@@ -50,5 +51,5 @@ def open_exception_cases(store, now: datetime, tz) -> int:
 def detect_for_waybills(desk, store, now: datetime, waybills: set[str]) -> tuple[int, int]:
     """Anomaly rules and case opening for waybills that just received pushed nodes; (anomalies open, cases opened)."""
     res = RefreshResult(as_of=now)
-    _run_anomalies(desk, store, now, _tz(desk.settings), res, set(waybills))
+    run_anomalies(desk, store, now, _tz(desk.settings), res, set(waybills))
     return res.anomalies, res.cases_opened

@@ -11,7 +11,7 @@ __all__ = ["_tz", "anomaly_config", "provider_code", "provider_codes"]
 log = logging.getLogger(__name__)
 
 
-def _setting(section, name: str, default):
+def setting(section, name: str, default):
     return getattr(section, name, default)
 
 
@@ -20,11 +20,11 @@ def anomaly_config(settings):
 
     t = settings.tracking
     return AnomalyConfig(
-        no_pickup_hours=float(_setting(t, "no_pickup_hours", 24.0)),
-        after_pickup_hours=float(_setting(t, "after_pickup_hours", 24.0)),
-        in_transit_hours=float(_setting(t, "in_transit_hours", 48.0)),
-        pause_on_non_working_days=bool(_setting(t, "pause_on_non_working_days", False)),
-        no_record_days=float(_setting(t, "no_record_days", 3)))
+        no_pickup_hours=float(setting(t, "no_pickup_hours", 24.0)),
+        after_pickup_hours=float(setting(t, "after_pickup_hours", 24.0)),
+        in_transit_hours=float(setting(t, "in_transit_hours", 48.0)),
+        pause_on_non_working_days=bool(setting(t, "pause_on_non_working_days", False)),
+        no_record_days=float(setting(t, "no_record_days", 3)))
 
 
 def provider_codes(desk) -> dict[str, str]:

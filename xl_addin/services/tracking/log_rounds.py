@@ -6,13 +6,13 @@ import threading
 from datetime import datetime
 
 from xl_addin.errors import WorkbookError
-from xl_addin.services.tracking.config import _setting, anomaly_config
+from xl_addin.services.tracking.config import setting, anomaly_config
 from xl_addin.services.tracking.report import RefreshResult
 
 LOG_ROUND_GAP = 3.0   # seconds between Tracking Log rounds while the queries run
 
 
-class _LogRounds:
+class LogRounds:
     """Brings the Tracking Log up to date in rounds on its own thread and store connection while the
     queries run, so the round after the last answer has little left to write. A workbook open in
     Excel or unreadable ends the rounds; the store keeps everything and the next run catches up."""
@@ -23,8 +23,8 @@ class _LogRounds:
         t = desk.settings.tracking
         self.desk = desk
         self.writer = LogWriter(desk.workbook("tracking"), now, tz, backup_dir=desk.backup_dir,
-                                keep_delivered_days=int(_setting(t, "keep_delivered_days", 3)),
-                                node_days=int(_setting(t, "node_days", 7)), config=anomaly_config(desk.settings),
+                                keep_delivered_days=int(setting(t, "keep_delivered_days", 3)),
+                                node_days=int(setting(t, "node_days", 7)), config=anomaly_config(desk.settings),
                                 carrier_names=names)
         self._final = threading.Event()
         self._abandon = threading.Event()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from xl_addin.errors import UserError
-from xl_addin.services.tracking.config import _setting
+from xl_addin.services.tracking.config import setting
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def notify_queued(desk, store, now: datetime, *, notifier=None, send: bool = Tru
         notifier = build_notifier(desk, store)
     offered: list[str] = []
     if waiting:
-        wanted = list(_setting(desk.settings.notifications, "channels", ["email", "sms", "webhook"]))
+        wanted = list(setting(desk.settings.notifications, "channels", ["email", "sms", "webhook"]))
         events = _events_by_key(store, [k for k, _w in waiting])
         orders = OrderRecords(store)
         context: dict[str, tuple] = {}

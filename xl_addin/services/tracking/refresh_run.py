@@ -15,15 +15,15 @@ from typing import Any, Callable
 from xl_addin.adapters.providers.base import provider_spec
 from xl_addin.adapters.providers.factory import client_factory as _client_factory
 from xl_addin.errors import ConfigError, UserError, WorkbookError
-from xl_addin.services.tracking.anomalies import _run_anomalies
-from xl_addin.services.tracking.config import _setting, _tz, anomaly_config, provider_code, provider_codes
+from xl_addin.services.tracking.anomalies import run_anomalies
+from xl_addin.services.tracking.config import setting, _tz, anomaly_config, provider_code, provider_codes
 from xl_addin.services.tracking.locks import job_lock
-from xl_addin.services.tracking.log_rounds import _LogRounds
+from xl_addin.services.tracking.log_rounds import LogRounds
 from xl_addin.services.tracking.notices import notify_quietly
 from xl_addin.services.tracking.rate_limit import RateLimiter
 from xl_addin.services.tracking.registration import register_bindings
 from xl_addin.services.tracking.report import RefreshResult
-from xl_addin.services.tracking.results import _store_results
+from xl_addin.services.tracking.results import store_results
 
 STORE_BATCH = 50      # answers stored per transaction at most …
 
@@ -76,7 +76,7 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     if not include_pushed:
         from xl_addin.adapters.store.subscriptions import SubscriptionStore
 
-        trust = timedelta(hours=max(0, int(_setting(settings.tracking, "trust_push_hours", 24))))
+        trust = timedelta(hours=max(0, int(setting(settings.tracking, "trust_push_hours", 24))))
         kept = SubscriptionStore(store).kept_by_push(now, trust) if trust else set()
         if kept:
             res.kept_by_push = sum(1 for d in due if d.waybill_no in kept)
@@ -128,13 +128,13 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
     last_store = _time.monotonic()
     unknown: set[str] = set()
     batch_state = {"done": 0}
-    log_rounds = _LogRounds(desk, now, tz, names) if write_workbook and stop_after is None else None
+    log_rounds = LogRounds(desk, now, tz, names) if write_workbook and stop_after is None else None
     cfg = anomaly_config(settings)
 
     def store_arrived() -> None:
         nonlocal config_error
         batch, arrived[:] = list(arrived), []
-        config_error = _store_results(store, ts, now, interval, run_id, batch, res, touched, evaluated, unknown,
+        config_error = store_results(store, ts, now, interval, run_id, batch, res, touched, evaluated, unknown,
                                       cfg, tz, config_error)
         batch_state["done"] += len(batch)
         if progress:
@@ -200,7 +200,7 @@ def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write
         return res  # the run stays 'running': the next run resumes it
 
     try:
-        _run_anomalies(desk, store, now, tz, res, set(), skip=evaluated)
+        run_anomalies(desk, store, now, tz, res, set(), skip=evaluated)
     except BaseException:
         if log_rounds:
             log_rounds.abandon()

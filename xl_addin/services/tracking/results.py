@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from xl_addin.services.order_completion import complete_on_signing
-from xl_addin.services.tracking.anomalies import _evaluate
+from xl_addin.services.tracking.anomalies import evaluate_waybills
 from xl_addin.services.tracking.registration import follow_forwarding
 from xl_addin.services.tracking.report import RefreshResult
 
 MIN_RETRY = timedelta(minutes=30)
 
 
-def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, batch: list, res: RefreshResult,
+def store_results(store, ts, now: datetime, interval: timedelta, run_id: int, batch: list, res: RefreshResult,
                    touched: set[str], evaluated: set[str], unknown: set[str], cfg, tz, config_error):
     """Store one batch of answers in one transaction and run the anomaly rules on the waybills they
     touched (their nodes are at hand now; the run's ``now`` is fixed, so the verdict is the one the
@@ -71,6 +71,6 @@ def _store_results(store, ts, now: datetime, interval: timedelta, run_id: int, b
                 ts.record_check(item.waybill_no, now, RETRYABLE, f"{out.message} {out.hint or ''}".strip(),
                                 now + MIN_RETRY, checked=False)
             ts.item_done(run_id, item.waybill_no, kind, now)
-        _evaluate(ts, now, cfg, tz, waybills, rows, events, res)
+        evaluate_waybills(ts, now, cfg, tz, waybills, rows, events, res)
         evaluated.update(waybills)
     return config_error

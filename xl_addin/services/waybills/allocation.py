@@ -18,7 +18,7 @@ from xl_addin.adapters.store.order_status import OrderStatuses
 from xl_addin.adapters.store.waybills import AUTO, Binding, WaybillStore, new_batch_id
 from xl_addin.errors import StoreError, UserError
 from xl_addin.services.waybills.carrier_sheets import load_carriers
-from xl_addin.services.waybills.policy import CHUNK, Books, WaybillPolicy, _service_label, _shipping
+from xl_addin.services.waybills.policy import CHUNK, Books, WaybillPolicy, service_label, shipping_of
 from xl_addin.services.waybills.sheet_sync import SyncResult, sync_workbooks
 
 @dataclass
@@ -94,7 +94,7 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
 
     def choose(recs) -> list[tuple[str, Selection]]:
         picked = []
-        for (order_no, _), sel in zip(recs, select_carriers([_shipping(o, f, chosen_by.get(o)) for o, f in recs],
+        for (order_no, _), sel in zip(recs, select_carriers([shipping_of(o, f, chosen_by.get(o)) for o, f in recs],
                                                             carriers, policy.shipper_province)):
             if isinstance(sel, Selection):
                 picked.append((order_no, sel))
@@ -146,7 +146,7 @@ def allocate(store, now: datetime, *, policy: WaybillPolicy = WaybillPolicy(), b
             key = (s.carrier.code, s.service, s.dest_group)
             label = labels.get((s.service, s.addons))
             if label is None:
-                label = labels[(s.service, s.addons)] = _service_label(s)
+                label = labels[(s.service, s.addons)] = service_label(s)
             eta = eta_cache.get(key)
             if eta is None:
                 try:

@@ -1,4 +1,4 @@
-"""The qualified-carrier list and its prices: the “合格物流商名录” and “运价与时效” sheets of the Binding Table."""
+"""The qualified-carrier list and its prices: the Binding Table's “合格物流商名录” and “运价与时效” sheets."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def _fill_rates_sheet(books: Books, table, rates) -> None:
     from xl_addin.domain.waybills.rates import RATE_GROUP_LABELS, RATE_SERVICE_LABELS
 
     keys = ("carrier_code", "service", "dest_group", "first_weight_price", "additional_price", "transit_days")
-    columns, headers = _ensure_columns(table, RATES_SHEET, keys)
+    columns, headers = ensure_columns(table, RATES_SHEET, keys)
     cells: dict[tuple[int, int], Any] = {}
     for i, r in enumerate(rates):
         row = table.header_row + 1 + i
@@ -125,7 +125,7 @@ def _fill_carriers_sheet(books: Books, table, carriers) -> None:
     from xl_addin.adapters.workbook.xml_patch import write_cells
     from xl_addin.domain.waybills.carriers import SERVICE_LABELS, STANDARD
 
-    columns, headers = _ensure_columns(table, CARRIERS_SHEET,
+    columns, headers = ensure_columns(table, CARRIERS_SHEET,
                                        ("carrier_code", "name", "kuaidi100_code", "short_code", "qualified",
                                         "services", "transit_days"))
     cells: dict[tuple[int, int], Any] = {}
@@ -142,7 +142,7 @@ def _fill_carriers_sheet(books: Books, table, carriers) -> None:
                 append_table_rows=True)
 
 
-def _ensure_columns(table, schema, keys) -> tuple[dict[str, int], dict[int, str]]:
+def ensure_columns(table, schema, keys) -> tuple[dict[str, int], dict[int, str]]:
     """Columns of ``keys`` in the sheet; missing ones get a header after the last column."""
     columns = dict(table.columns)
     headers: dict[int, str] = {}

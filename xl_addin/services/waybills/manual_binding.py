@@ -10,7 +10,7 @@ from xl_addin.adapters.store.order_status import OrderStatuses
 from xl_addin.adapters.store.waybills import AUTO, MANUAL, VOID, Binding, WaybillStore, WaybillTaken
 from xl_addin.errors import UserError
 from xl_addin.services.waybills.carrier_sheets import load_carriers
-from xl_addin.services.waybills.policy import SOURCES, Books, WaybillPolicy, _order_for_shipping, _service_label
+from xl_addin.services.waybills.policy import SOURCES, Books, WaybillPolicy, order_for_shipping, service_label
 from xl_addin.services.waybills.sheet_sync import SyncResult, sync_workbooks
 from xl_addin.services.waybills.suggestions import CarrierNeeded, shell_arg, suggest_carriers_for
 
@@ -27,7 +27,7 @@ def _sheet_bindings(books: Books | None) -> dict[str, str]:
             for r in table.rows if r.values.get("waybill_no") not in (None, "")}
 
 
-def _checked_number(store, waybill: str, carrier_name: str, carriers, policy: WaybillPolicy, books: Books | None):
+def checked_number(store, waybill: str, carrier_name: str, carriers, policy: WaybillPolicy, books: Books | None):
     """Normalise and check a hand-entered number; refuse one known anywhere. Returns (number, carrier)."""
     from xl_addin.domain.waybills.carriers import find_carrier
     from xl_addin.domain.waybills.formats import check_waybill, normalize_waybill
@@ -53,7 +53,7 @@ def _checked_number(store, waybill: str, carrier_name: str, carriers, policy: Wa
     return number, carrier, [p.as_dict() for p in problems]
 
 
-def _manual_binding(store, order_no, number, carrier, source, by, now, policy, reason, carriers) -> Binding:
+def binding_row(store, order_no, number, carrier, source, by, now, policy, reason, carriers) -> Binding:
     """The binding row for a hand-entered number: service and expected date from the rule's choice."""
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.domain.waybills.calendar import expected_delivery
@@ -62,11 +62,11 @@ def _manual_binding(store, order_no, number, carrier, source, by, now, policy, r
     rec = OrderRecords(store).get(order_no)
     eta, service, freight = None, None, None
     if rec is not None:
-        base = _order_for_shipping(rec)
+        base = order_for_shipping(rec)
         sel = select_carrier(OrderForShipping(**{**base.__dict__, "override": Override(carrier.code, by)}),
                              carriers, policy.shipper_province)
         if isinstance(sel, Selection):
-            service, freight = _service_label(sel), (str(sel.freight) if sel.freight is not None else None)
+            service, freight = service_label(sel), (str(sel.freight) if sel.freight is not None else None)
             try:
                 eta = expected_delivery(now.astimezone(ZoneInfo(policy.timezone)), carrier, sel.service, sel.dest_group)
             except ValueError:
@@ -77,7 +77,7 @@ def _manual_binding(store, order_no, number, carrier, source, by, now, policy, r
                    selection_reason=reason, decided_by="override")
 
 
-def _bump_if_own(ws: WaybillStore, number: str) -> None:
+def bump_if_own(ws: WaybillStore, number: str) -> None:
     from xl_addin.domain.waybills.numbering import parse_own_waybill
 
     own = parse_own_waybill(number)
@@ -118,14 +118,14 @@ def bind_manual(store, order_no: str, waybill: str, carrier_name: str | None, by
     if not (carrier_name or "").strip():
         _refuse_without_carrier(store, order_no, waybill, by.strip(), src, carriers, books, autonumber,
                                 command_suffix)
-    number, carrier, notes = _checked_number(store, waybill, carrier_name, carriers, policy, books)
-    binding = _manual_binding(store, order_no, number, carrier, src, by.strip(), now, policy,
+    number, carrier, notes = checked_number(store, waybill, carrier_name, carriers, policy, books)
+    binding = binding_row(store, order_no, number, carrier, src, by.strip(), now, policy,
                               f"人工录入 ({by.strip()})", carriers)
     with store.transaction():
         if ws.registry_entry(number) is not None:  # a concurrent bind since the check
             raise WaybillTaken(f"物流单号 {number} 刚被绑定", "请重试以查看绑定到哪个订单")
         ws.register([(number, carrier.code, order_no)], "bound", src, None, now)
-        _bump_if_own(ws, number)
+        bump_if_own(ws, number)
         ws.insert_bindings([binding])
         OrderStatuses(store).set([order_no], ALLOCATED, now)
         store.audit(now, by.strip(), "binding:create", "order", order_no,

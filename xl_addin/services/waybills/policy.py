@@ -44,11 +44,11 @@ class Books:
         return cls(b if b.exists() else None, o if o.exists() else None, desk.backup_dir)
 
 
-def _order_for_shipping(rec):
-    return _shipping(rec.order_no, rec.fields)
+def order_for_shipping(rec):
+    return shipping_of(rec.order_no, rec.fields)
 
 
-def _shipping(order_no: str, fields: dict | None, override=None):
+def shipping_of(order_no: str, fields: dict | None, override=None):
     from xl_addin.domain.waybills.selection import OrderForShipping
 
     f = fields or {}
@@ -61,7 +61,7 @@ def _shipping(order_no: str, fields: dict | None, override=None):
                             declared_value=n.get("declared_value"))
 
 
-def _service_label(sel) -> str:
+def service_label(sel) -> str:
     from xl_addin.domain.waybills.carriers import SERVICE_LABELS
 
     return "+".join(SERVICE_LABELS.get(s, s) for s in (sel.service, *sel.addons))

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from xl_addin.adapters.store.waybills import AUTO, Binding, WaybillStore
 from xl_addin.errors import UserError
 from xl_addin.services.waybills.carrier_sheets import load_carriers
-from xl_addin.services.waybills.manual_binding import _bump_if_own, _checked_number, _manual_binding
+from xl_addin.services.waybills.manual_binding import binding_row, bump_if_own, checked_number
 from xl_addin.services.waybills.policy import SOURCES, Books, WaybillPolicy
 from xl_addin.services.waybills.sheet_sync import SyncResult, sync_workbooks
 from xl_addin.services.waybills.suggestions import CarrierNeeded, shell_arg, suggest_carriers_for
@@ -39,13 +39,13 @@ def rebind(store, order_no: str, new_waybill: str, by: str, reason: str, now: da
         return _correct_carrier(store, old, carrier_name, by.strip(), reason.strip(), now, policy, books, carriers)
     if not (carrier_name or "").strip():
         _suggest_for_rebind(old, new_waybill, by.strip(), reason.strip(), carriers, policy, autonumber, command_suffix)
-    number, carrier, _ = _checked_number(store, new_waybill, carrier_name or old.carrier_code, carriers, policy, books)
-    new = _manual_binding(store, old.order_no, number, carrier, src, by.strip(), now, policy,
+    number, carrier, _ = checked_number(store, new_waybill, carrier_name or old.carrier_code, carriers, policy, books)
+    new = binding_row(store, old.order_no, number, carrier, src, by.strip(), now, policy,
                           f"换绑 ({by.strip()}): {reason.strip()}", carriers)
     with store.transaction():
         ws.retire(old, now, by.strip(), reason.strip(), number)
         ws.register([(number, carrier.code, old.order_no)], "bound", src, None, now)
-        _bump_if_own(ws, number)
+        bump_if_own(ws, number)
         ws.insert_bindings([new])
         store.audit(now, by.strip(), "binding:rebind", "order", old.order_no,
                     {"old_waybill": old.waybill_no, "new_waybill": number, "carrier": carrier.code,
@@ -105,7 +105,7 @@ def _correct_carrier(store, old: Binding, carrier_name: str | None, by: str, rea
               if p.severity == "error"]
     if errors:
         raise UserError(errors[0].message, "物流商未更正")
-    new = _manual_binding(store, old.order_no, old.waybill_no, carrier, old.source, by, now, policy,
+    new = binding_row(store, old.order_no, old.waybill_no, carrier, old.source, by, now, policy,
                           f"更正物流商 ({by}): {reason}", carriers)
     before = find_carrier(old.carrier_code, carriers)
     ws = WaybillStore(store)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from xl_addin.adapters.store.order_status import OrderStatuses
 from xl_addin.adapters.store.waybills import REVIEWED, SOURCE_LABELS, Binding, WaybillStore
 from xl_addin.errors import WorkbookLocked
-from xl_addin.services.waybills.carrier_sheets import _ensure_columns, load_carriers
+from xl_addin.services.waybills.carrier_sheets import ensure_columns, load_carriers
 from xl_addin.services.waybills.policy import Books, WaybillPolicy
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
     checks = checks or {}
     table = read_sheet(books.bindings, BINDINGS_SHEET)
     keys = (tuple(_binding_cells(current[0], tz)) + CHECK_KEYS) if current else ()
-    columns, headers = _ensure_columns(table, BINDINGS_SHEET, keys)
+    columns, headers = ensure_columns(table, BINDINGS_SHEET, keys)
     rows_by_waybill = {normalize_waybill(r.values.get("waybill_no")): r for r in table.rows
                        if r.values.get("waybill_no") not in (None, "")}
     replaced = {h.waybill_no for h in history}
@@ -150,7 +150,7 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
         return
     htable = read_sheet(books.bindings, BINDING_HISTORY_SHEET)
     hkeys = ("order_no", "old_waybill", "new_waybill", "changed_at", "changed_by", "reason")
-    hcols, hheaders = _ensure_columns(htable, BINDING_HISTORY_SHEET, hkeys)
+    hcols, hheaders = ensure_columns(htable, BINDING_HISTORY_SHEET, hkeys)
     seen = {(str(r.values.get("order_no") or "").strip(), normalize_waybill(r.values.get("old_waybill")),
              normalize_waybill(r.values.get("new_waybill"))) for r in htable.rows}
     hrow = max([htable.header_row, *(r.row for r in htable.rows)]) + 1
@@ -191,7 +191,7 @@ def _sync_orders_sheet(store, books: Books, current: list[Binding], result: Sync
 
     schema = ORDERS.sheets[0]
     table = read_sheet(books.orders, schema)
-    columns, headers = _ensure_columns(table, schema, ("order_status", "waybill_no"))
+    columns, headers = ensure_columns(table, schema, ("order_status", "waybill_no"))
     waybill_of = {b.order_no: b.waybill_no for b in current}
     statuses = OrderStatuses(store).all()
     cells: dict[tuple[int, int], Any] = {}

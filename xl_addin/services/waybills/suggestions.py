@@ -1,4 +1,4 @@
-"""Which carriers a waybill number may belong to (its format, the provider's detection): a suggestion, never a verdict."""
+"""Which carriers a waybill number may belong to (its format, the provider's detection): a suggestion only."""
 
 from __future__ import annotations
 
