@@ -21,15 +21,12 @@ SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\
 
 KNOWN = {
     "cycles": {
-        frozenset({"xl_addin.adapters.imports.csv_file", "xl_addin.adapters.imports.table",
-                   "xl_addin.adapters.imports.xlsx_file"}),
-        frozenset({"xl_addin.services.intake", "xl_addin.services.order_import"}),
         frozenset({"xl_addin.services.tracking", "xl_addin.services.waybills"}),
     },
     "large": {"xl_addin.services.waybills", "xl_addin.services.tracking", "xl_addin.adapters.workbook.xml_patch",
               "xl_addin.sandbox.app", "xl_addin.services.order_import",
               "xl_addin.services.intake"},
-    "sql": {"xl_addin.services.weekly_summary", "xl_addin.services.tracking_log", "xl_addin.services.order_import",
+    "sql": {"xl_addin.services.weekly_summary", "xl_addin.services.tracking_log",
             "xl_addin.services.push", "xl_addin.services.waybills", "xl_addin.services.cases",
             "xl_addin.services.tracking", "xl_addin.adapters.imports.ledger"},
     "openpyxl": {"xl_addin.services.tracking_log", "xl_addin.services.closing",

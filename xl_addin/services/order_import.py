@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from xl_addin.adapters.store.orders import OrderRecords
+from xl_addin.display.import_mismatch import MISMATCH_MARK, mismatch_text  # noqa: F401  (re-exported)
 from xl_addin.errors import UserError, WorkbookError, WorkbookLocked
 
 # skip / flag codes in the import report
@@ -34,7 +36,6 @@ KEPT = "kept"
 REJECTED = "rejected"
 
 IMPORTER = "系统导入"
-MISMATCH_MARK = "[SOURCE_MISMATCH]"
 NOT_COMPARED = ("channel", "received_at")  # when/where it arrived is not the order's content
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d",
                  "%Y/%m/%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y-%m-%dT%H:%M:%S")
@@ -321,7 +322,7 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
     if lacking:
         report.notes.append(f"订单确认单没有这些列，相应内容未导入: {'、'.join(lacking)}")
     in_sheet = {order_key(r.values.get("order_no")): r for r in sheet.rows if order_key(r.values.get("order_no"))}
-    in_store = {order_key(r[0]) for r in store.conn.execute("SELECT order_no FROM orders")} if store else set()
+    in_store = {order_key(no) for no in OrderRecords(store).numbers()} if store else set()
     previous = ledger.orders_of(source or "") if ledger else {}
     next_row = max([sheet.header_row, *(r.row for r in sheet.rows)]) + 1
     received = now.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
@@ -446,13 +447,6 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
     if validate:
         _validate(report, book, store, now, tz_name, confirm_within, backup_dir)
     return report
-
-
-def mismatch_text(src_name: str, row_no: int, shown: list[dict[str, Any]], order_no: str) -> str:
-    parts = "；".join(f"{d['label']}: 表中“{d['current']}” / 来源“{d['incoming']}”" for d in shown)
-    return (f"✗ 来源不一致{MISMATCH_MARK} {src_name}第{row_no}行再次发来此订单，内容不同 — {parts}。"
-            f"表中内容未改动；核对后用 import … --accept-changes {order_no} --by 姓名 采用新值，"
-            f"或 --keep-current {order_no} 保留")
 
 
 def _record(store, ledger, report: ImportReport, source: str, remember, mismatches, decisions, by, now) -> None:

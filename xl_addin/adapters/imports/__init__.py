@@ -9,7 +9,8 @@ Public API::
 
 from .ledger import ImportLedger, SavedSource
 from .mapping import find_header_row, guess_mapping, parse_map_options, target_column
-from .table import ExportTable, read_export
+from .export_file import read_export
+from .table import ExportTable
 
 __all__ = ["ExportTable", "ImportLedger", "SavedSource", "find_header_row", "guess_mapping",
            "parse_map_options", "read_export", "target_column"]
