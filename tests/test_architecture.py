@@ -28,7 +28,7 @@ KNOWN = {
               "xl_addin.services.intake"},
     "sql": {"xl_addin.services.weekly_summary", "xl_addin.services.tracking_log",
             "xl_addin.services.push", "xl_addin.services.waybills", "xl_addin.services.cases",
-            "xl_addin.services.tracking", "xl_addin.adapters.imports.ledger"},
+            "xl_addin.services.tracking"},
     "openpyxl": {"xl_addin.services.tracking_log", "xl_addin.services.closing",
                  "xl_addin.services.job_runs"},
 }

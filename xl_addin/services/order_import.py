@@ -281,8 +281,8 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
                   channel: str | None = None, tz_name: str = "Asia/Shanghai", backup_dir: Path | None = None,
                   validate: bool = False, confirm_within: timedelta = timedelta(hours=1)) -> ImportReport:
     """Append the orders of export ``path`` to the Order Confirmation workbook ``book``."""
-    from xl_addin.adapters.imports import ImportLedger, read_export
-    from xl_addin.adapters.imports.ledger import ACCEPTED, KEPT as KEPT_STATE, SourceOrder
+    from xl_addin.adapters.imports import read_export
+    from xl_addin.adapters.store.import_ledger import ACCEPTED, KEPT as KEPT_STATE, ImportLedger, SourceOrder
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.domain.intake import order_key
@@ -488,7 +488,7 @@ def reflag_pending(book: Path, store, backup_dir: Path | None = None) -> int:
 
     Returns the number of rows written. ``validate`` may call this after its own write-back.
     """
-    from xl_addin.adapters.imports import ImportLedger
+    from xl_addin.adapters.store.import_ledger import ImportLedger
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.adapters.workbook.xml_patch import write_cells

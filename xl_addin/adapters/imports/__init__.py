@@ -7,9 +7,10 @@ Public API::
     ledger = ImportLedger(store)                   # saved mappings, what each source said, mismatches
 """
 
-from .ledger import ImportLedger, SavedSource
-from .mapping import find_header_row, guess_mapping, parse_map_options, target_column
+from xl_addin.adapters.store.import_ledger import ImportLedger, SavedSource  # the repository, re-exported
+
 from .export_file import read_export
+from .mapping import find_header_row, guess_mapping, parse_map_options, target_column
 from .table import ExportTable
 
 __all__ = ["ExportTable", "ImportLedger", "SavedSource", "find_header_row", "guess_mapping",
