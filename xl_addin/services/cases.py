@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from xl_addin.adapters.store.cases import CaseStore
+from xl_addin.adapters.store.shipments import ShipmentLookup
 from xl_addin.adapters.store.store import Store, from_iso
 from xl_addin.domain import cases as dc
 from xl_addin.display.moments import desk_time
@@ -142,15 +143,13 @@ def _binding_facts(store: Store, waybill_no: str | None, order_no: str | None) -
         return order_no or b.order_no, waybill_no or b.waybill_no, b.carrier_code
     carrier = None
     if waybill_no:
-        row = store.conn.execute("SELECT order_no, carrier_code FROM waybill_status WHERE waybill_no = ?",
-                                 (waybill_no,)).fetchone()
-        if row:
-            order_no, carrier = order_no or row[0], row[1]
+        tracked = ShipmentLookup(store).tracked_waybill(waybill_no)
+        if tracked:
+            order_no, carrier = order_no or tracked[0], tracked[1]
     elif order_no:
-        row = store.conn.execute("SELECT waybill_no, carrier_code FROM waybill_status WHERE order_no = ? "
-                                 "ORDER BY updated_at DESC", (order_no,)).fetchone()
-        if row:
-            waybill_no, carrier = row
+        latest = ShipmentLookup(store).latest_tracked_for_order(order_no)
+        if latest:
+            waybill_no, carrier = latest
     return order_no, waybill_no, carrier
 
 
@@ -171,16 +170,10 @@ def _create(store: Store, now: datetime, fields: dict[str, Any], by: str, source
 
 def _unknown_shipment(store: Store, waybill_no: str | None, order_no: str | None) -> str | None:
     """What the report names that this desk has no record of (None when every named number is known)."""
-    def found(sql: str, value: str) -> bool:
-        return store.conn.execute(sql, (value,)).fetchone() is not None
-
-    if waybill_no and not (found("SELECT 1 FROM bindings WHERE waybill_no = ?", waybill_no)
-                           or found("SELECT 1 FROM waybill_registry WHERE waybill_no = ?", waybill_no)
-                           or found("SELECT 1 FROM waybill_status WHERE waybill_no = ?", waybill_no)):
+    known = ShipmentLookup(store)
+    if waybill_no and not known.knows_waybill(waybill_no):
         return f"物流单号 {waybill_no}"
-    if order_no and not (found("SELECT 1 FROM orders WHERE order_no = ?", order_no)
-                         or found("SELECT 1 FROM bindings WHERE order_no = ?", order_no)
-                         or found("SELECT 1 FROM waybill_status WHERE order_no = ?", order_no)):
+    if order_no and not known.knows_order(order_no):
         return f"订单编号 {order_no}"
     return None
 
@@ -285,12 +278,10 @@ def open_cases_from_anomalies(store: Store, now: datetime, tz: ZoneInfo = CHINA)
     anomalies = open_anomalies(store)
     if not anomalies:
         return opened
-    subs = {r[0]: r[1] for r in store.conn.execute(
-        "SELECT waybill_no, sub_status FROM waybill_status WHERE waybill_no IN "
-        "(SELECT waybill_no FROM tracking_anomalies WHERE resolved_at IS NULL)")}
+    subs = ShipmentLookup(store).sub_status_of_anomalous()
     for a in anomalies:
         key = f"anomaly:{a['id']}"
-        if store.conn.execute("SELECT 1 FROM case_sources WHERE source_key = ?", (key,)).fetchone():
+        if cs.has_source(key):
             continue
         case_type = _anomaly_type(a["rule"], subs.get(a["waybill_no"]))
         evidence = " ".join(x for x in (desk_time(a.get("evidence_time"), tz, empty=""), a.get("evidence_text") or "")
