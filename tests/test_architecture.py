@@ -28,8 +28,7 @@ KNOWN = {
               "xl_addin.services.intake"},
     "sql": {"xl_addin.services.tracking_log", "xl_addin.services.push", "xl_addin.services.waybills",
             "xl_addin.services.tracking"},
-    "openpyxl": {"xl_addin.services.tracking_log", "xl_addin.services.closing",
-                 "xl_addin.services.job_runs"},
+    "openpyxl": {"xl_addin.services.tracking_log"},
 }
 
 

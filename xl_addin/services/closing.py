@@ -176,21 +176,10 @@ __all__ = ["CloseResult", "complete_signed_orders", "complete_on_signing", "foll
 
 def write_followups_report(items: list[dict[str, Any]], out_dir: Path, now: datetime, tz: tzinfo) -> Path:
     """The open follow-ups as a small workbook (the reminder e-mail's attachment)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from xl_addin.adapters.workbook.list_book import write_list_book
 
-    from xl_addin.adapters.workbook.files import save_workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "满意度回访"
-    ws.append(["订单编号", "物流单号", "签收时间", "回访截止", "回访状态", "剩余小时"])
-    for c in ws[1]:
-        c.font = Font(bold=True)
-    for f in items:
-        ws.append([f["order_no"], f["waybill_no"], _local(datetime.fromisoformat(f["signed_at"]), tz),
-                   _local(datetime.fromisoformat(f["due_at"]), tz), f["state_zh"], f["hours_left"]])
-        ws.cell(ws.max_row, 1).data_type = ws.cell(ws.max_row, 2).data_type = "s"
-        for col in (3, 4):
-            ws.cell(ws.max_row, col).number_format = "yyyy-mm-dd hh:mm"
-    return save_workbook(wb, out_dir / f"满意度回访-{now.astimezone(tz):%Y-%m-%d}.xlsx")
+    rows = [[f["order_no"], f["waybill_no"], _local(datetime.fromisoformat(f["signed_at"]), tz),
+             _local(datetime.fromisoformat(f["due_at"]), tz), f["state_zh"], f["hours_left"]] for f in items]
+    return write_list_book(out_dir / f"满意度回访-{now.astimezone(tz):%Y-%m-%d}.xlsx", "满意度回访",
+                           ["订单编号", "物流单号", "签收时间", "回访截止", "回访状态", "剩余小时"], rows,
+                           text_columns=(1, 2), time_columns=(3, 4))
