@@ -13,10 +13,6 @@ write that failed after the workbook was written (the rows are then found in the
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +22,9 @@ from zoneinfo import ZoneInfo
 from xl_addin.adapters.store.orders import OrderRecords
 from xl_addin.display.import_mismatch import MISMATCH_MARK, mismatch_text  # noqa: F401  (re-exported)
 from xl_addin.errors import UserError, WorkbookError, WorkbookLocked
+from xl_addin.services.import_values import (  # noqa: F401  (coerce, canon: re-exported)
+    NOT_COMPARED, canon, coerce, shown_value, source_fingerprint,
+)
 
 # skip / flag codes in the import report
 ADDED = "added"
@@ -36,11 +35,6 @@ KEPT = "kept"
 REJECTED = "rejected"
 
 IMPORTER = "系统导入"
-NOT_COMPARED = ("channel", "received_at")  # when/where it arrived is not the order's content
-_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d",
-                 "%Y/%m/%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y-%m-%dT%H:%M:%S")
-_FORCED_TEXT = re.compile(r'^="([^"]*)"$')  # exports write ="0012345" so Excel keeps leading zeros
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 class MappingNeedsConfirmation(UserError):
@@ -137,66 +131,6 @@ def _columns():
     from xl_addin.adapters.workbook.books import ORDERS
 
     return {c.key: c for c in ORDERS.sheets[0].columns}
-
-
-def coerce(value: object, kind: str) -> object:
-    """A source cell as the Order Confirmation column expects it; text that is not a clean value stays text."""
-    from xl_addin.adapters.workbook.schema import DATE, DATETIME, INT, MONEY, NUMBER
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        m = _FORCED_TEXT.match(text)
-        if m:
-            text = m.group(1).strip()
-        if not text:
-            return None
-        if kind in (INT, NUMBER, MONEY):
-            plain = unicodedata.normalize("NFKC", text).replace(",", "")
-            if _NUMBER.match(plain):
-                number = float(plain)
-                return int(number) if number.is_integer() and abs(number) < 2**53 else number
-        if kind in (DATETIME, DATE):
-            for fmt in _DATE_FORMATS:
-                try:
-                    return datetime.strptime(text, fmt)
-                except ValueError:
-                    continue
-        return text
-    if kind not in (INT, NUMBER, MONEY, DATE, DATETIME) and isinstance(value, (int, float)):
-        return str(value)  # an order number or phone read as a number goes back to text
-    return value
-
-
-def canon(value: object, key: str) -> str:
-    """The comparable form: what a person would call 'the same value'."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value))).strip()
-    if key == "receiver_phone":
-        digits = re.sub(r"\D", "", text)
-        return re.sub(r"^(0086|86)(?=1\d{10}$)", "", digits)
-    if _NUMBER.match(text) and "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-def source_fingerprint(values: dict[str, Any]) -> str:
-    data = {k: canon(v, k) for k, v in values.items() if k not in NOT_COMPARED}
-    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:20]
-
-
-def _shown(value: object) -> str:
-    if value is None or value == "":
-        return "（空）"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
 
 
 # ---------------------------------------------------------------- mapping
@@ -388,7 +322,7 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
             report.rows.append(ImportRow(row_no, key, SKIPPED, "ALREADY_PRESENT",
                                          f"已在第{existing.row}行，内容相同", sheet_row=existing.row))
             continue
-        shown = [{**d, "current": _shown(d["current"]), "incoming": _shown(d["incoming"])} for d in diffs]
+        shown = [{**d, "current": shown_value(d["current"]), "incoming": shown_value(d["incoming"])} for d in diffs]
         problems_col = column_of("problems")
         status_col = column_of("check_status")
         old_text = existing.values.get("problems")
