@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from xl_addin.adapters.store.followups import ClosingStore
+from xl_addin.adapters.store.orders import COMPLETED, OrderRecords
 from xl_addin.bootstrap import store_for
 from xl_addin.domain.closing import DONE, month_bounds, previous_month
 from xl_addin.services.archive import archive_month
@@ -25,7 +26,8 @@ def demo_closing(desk, now: datetime, say) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with store_for(desk) as store:
         res = complete_signed_orders(store, now, followup_hours=desk.settings.schedule.followup_hours)
-        say(f"完结已签收订单 {len(res.completed)} 单，暂缓 {len(res.held)} 单")
+        total = len(OrderRecords(store).all(status=COMPLETED))  # most were completed when their signing came in
+        say(f"已完成订单 {total} 单（签收时即完成，本次补完 {len(res.completed)} 单），暂缓 {len(res.held)} 单")
         open_items = [f for f in followup_list(store, now) if f["state"] != DONE]
         answers = [("是", "是", 5, "很满意"), ("是", "否", 3, "比预计晚了一天"), ("否", "是", 2, "外箱压扁")]
         recorded = []
@@ -33,7 +35,7 @@ def demo_closing(desk, now: datetime, say) -> dict[str, Any]:
             recorded.append(record_followup(store, now, f["order_no"], by="订单接收员小王", goods_intact=intact,
                                             speed_ok=fast, score=score, comment=comment))
         say(f"记录满意度回访 {len(recorded)} 单，生成/关联异常 {sum(len(r['case_ids']) for r in recorded)} 个")
-        out.update(completed=len(res.completed), held=len(res.held), followups=recorded)
+        out.update(completed=len(res.completed), completed_total=total, held=len(res.held), followups=recorded)
         month = previous_month(now.astimezone(tz).date())
         start, end = month_bounds(month, tz)
         if ClosingStore(store).completed_between(start, end):
