@@ -1,9 +1,12 @@
-"""1,000 signed pushes from 20 concurrent clients into the push receiver (waitress + SQLite ingestion).
+"""1,000 signed pushes from 1, 20 and 50 concurrent senders into the push receiver (waitress + SQLite,
+group commit through one writer).
 
 Beside it, in the same run and on the same server stack: a minimal receiver that only answers the
 success body. Checks no loss (every push acknowledged, every node stored) and no duplicate node,
 with pushes arriving repeated and out of order (each waybill's journey is pushed as it grows, in
-shuffled order). Usage: python bench/bench_push.py [PUSHES] [CLIENTS]
+shuffled order). Also counts unanswered requests (no answer within Kuaidi100's 20 s) and checks that every
+acknowledged push's nodes are in the store.
+Usage: python bench/bench_push.py [PUSHES] [SENDERS,SENDERS,...] [WAITRESS_THREADS]
 """
 
 from __future__ import annotations
@@ -59,67 +62,108 @@ def forms(n_pushes: int) -> list[dict]:
     return out
 
 
-def fire(url: str, payloads: list[dict], clients: int) -> tuple[float, list[float], int]:
-    """(seconds, per-request latencies in ms, acknowledged count)."""
+def fire(url: str, payloads: list[dict], clients: int) -> tuple[float, list[float], list[bool], int]:
+    """(seconds, latencies in ms of answered requests, acknowledged per payload, unanswered count)."""
     ack = '{"result":true,"returnCode":"200","message":"成功"}'
     sessions = [requests.Session() for _ in range(clients)]
 
-    def one(i: int) -> tuple[float, bool]:
+    def one(i: int) -> tuple[float | None, bool]:
         t0 = time.perf_counter()
-        r = sessions[i % clients].post(url, data=payloads[i], timeout=20)
+        try:
+            r = sessions[i % clients].post(url, data=payloads[i], timeout=20)  # Kuaidi100's 20 s
+        except requests.RequestException:
+            return None, False
         return (time.perf_counter() - t0) * 1000, r.status_code == 200 and r.text == ack
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         results = list(pool.map(one, range(len(payloads))))
-    return time.perf_counter() - started, [ms for ms, _ in results], sum(ok for _, ok in results)
+    lat = [ms for ms, _ in results if ms is not None]
+    return time.perf_counter() - started, lat, [ok for _, ok in results], sum(ms is None for ms, _ in results)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
 
 
 def p99(values: list[float]) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
+    return pct(values, 0.99)
+
+
+def run_level(tmp: Path, n: int, clients: int, threads: int) -> list[Figure]:
+    root = tmp / f"desk-{clients}"
+    init_desk(root, NOW, config_text=DEFAULT_CONFIG_TEXT)
+    desk = load_desk(root)
+    waybills = n // PER_WAYBILL
+    with store_for(desk) as st, st.transaction():
+        WaybillStore(st).insert_bindings([
+            Binding(order_no=f"BO{i:06d}", waybill_no=f"BP{i:010d}", carrier="中通", carrier_code="ZTO",
+                    source="auto", bound_at=NOW - timedelta(hours=3), bound_by="系统") for i in range(waybills)])
+    payloads = forms(n)
+    url = "/kuaidi100/callback"
+
+    minimal = serve_app(CallbackApp(lambda form: PushVerdict("ingested", True)), threads=threads)
+    try:
+        fire(minimal.url + url, payloads[:50], clients)  # warm up
+        base_s, base_lat, base_ok, base_lost = fire(minimal.url + url, payloads, clients)
+    finally:
+        minimal.stop()
+
+    rx = serve_receiver(desk, clock=lambda: NOW + timedelta(days=1), env={"KUAIDI100_SALT": SALT},
+                        threads=threads, send_interval=3600, access_log=False, notify=False)
+    try:
+        ours_s, ours_lat, ours_ok, ours_lost = fire(rx.url + url, payloads, clients)
+        writer = rx.service._push_writer
+        batches = (writer.batches, writer.largest_batch) if writer else (0, 0)
+    finally:
+        rx.stop()
+    # every acknowledged push's nodes are stored: per waybill, at least as many nodes as the longest acked push
+    need: dict[str, int] = {}
+    for form, ok in zip(payloads, ours_ok):
+        if ok:
+            last = json.loads(form["param"])["lastResult"]
+            need[last["nu"]] = max(need.get(last["nu"], 0), len(last["data"]))
+    with store_for(desk) as st:
+        events = st.conn.execute("SELECT COUNT(*), COUNT(DISTINCT event_key) FROM tracking_events").fetchone()
+        have = dict(st.conn.execute("SELECT waybill_no, COUNT(*) FROM tracking_events GROUP BY waybill_no").fetchall())
+    acked_missing = sum(1 for w, k in need.items() if have.get(w, 0) < k)
+    acked = sum(ours_ok)
+    print(f"\n{clients} concurrent senders, {n} pushes ({waybills} waybills × {PER_WAYBILL} growing pushes, shuffled), "
+          f"waitress threads {threads}; writer batches {batches[0]} (largest {batches[1]})")
+    print(f"  ours:    {n / ours_s:7.1f}/s  p50 {pct(ours_lat, .5):7.1f} ms  p99 {p99(ours_lat):7.1f} ms  "
+          f"acked {acked}/{n}  unanswered {ours_lost}")
+    print(f"  minimal: {n / base_s:7.1f}/s  p50 {pct(base_lat, .5):7.1f} ms  p99 {p99(base_lat):7.1f} ms  "
+          f"acked {sum(base_ok)}/{n}  unanswered {base_lost}")
+    print(f"  nodes stored {events[0]} (distinct {events[1]}); waybills with an acknowledged push whose nodes "
+          f"are missing: {acked_missing}")
+    return [
+        Figure(f"{clients} senders: pushes per second", "/s", round(n / ours_s, 1), round(n / base_s, 1),
+               "minimal receiver"),
+        Figure(f"{clients} senders: time for all pushes (rate ≥ 0.8×)", "s", round(ours_s, 2), round(base_s, 2),
+               "minimal receiver", max_ratio=1.25),
+        Figure(f"{clients} senders: p99 latency", "ms", round(p99(ours_lat), 1), round(p99(base_lat), 1),
+               "minimal receiver", max_ratio=2.0, max_value=20000),
+        Figure(f"{clients} senders: unanswered", "pushes", ours_lost, base_lost, "minimal receiver"),
+        Figure(f"{clients} senders: acknowledged", "pushes", acked, n, "sent", equal=True),
+        Figure(f"{clients} senders: acked but not stored", "waybills", acked_missing, 0, "none", equal=True),
+        Figure(f"{clients} senders: duplicate nodes", "nodes", events[0] - events[1], 0, "none", equal=True),
+    ]
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    levels = [int(c) for c in sys.argv[2].split(",")] if len(sys.argv) > 2 else [1, 20, 50]
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 32  # xl-logistics serve's default
     tmp = Path(tempfile.mkdtemp(prefix="bench-push-"))
     try:
-        init_desk(tmp / "desk", NOW, config_text=DEFAULT_CONFIG_TEXT)
-        desk = load_desk(tmp / "desk")
-        waybills = n // PER_WAYBILL
-        with store_for(desk) as st, st.transaction():
-            WaybillStore(st).insert_bindings([
-                Binding(order_no=f"BO{i:06d}", waybill_no=f"BP{i:010d}", carrier="中通", carrier_code="ZTO",
-                        source="auto", bound_at=NOW - timedelta(hours=3), bound_by="系统") for i in range(waybills)])
-        payloads = forms(n)
-
-        minimal = serve_app(CallbackApp(lambda form: PushVerdict("ingested", True)), threads=8)
-        try:
-            fire(minimal.url + "/kuaidi100/callback", payloads[:50], clients)  # warm up
-            base_s, base_lat, base_ok = fire(minimal.url + "/kuaidi100/callback", payloads, clients)
-        finally:
-            minimal.stop()
-
-        rx = serve_receiver(desk, clock=lambda: NOW + timedelta(days=1), env={"KUAIDI100_SALT": SALT},
-                            threads=8, send_interval=3600, access_log=False, notify=False)
-        try:
-            ours_s, ours_lat, ours_ok = fire(rx.url + "/kuaidi100/callback", payloads, clients)
-        finally:
-            rx.stop()
-        with store_for(desk) as st:
-            events = st.conn.execute("SELECT COUNT(*), COUNT(DISTINCT event_key) FROM tracking_events").fetchone()
-        expected = waybills * PER_WAYBILL
-        print(f"{n} pushes, {clients} concurrent clients, {waybills} waybills × {PER_WAYBILL} growing pushes (shuffled)")
-        print(f"acknowledged: ours {ours_ok}/{n}, minimal {base_ok}/{n}; nodes stored {events[0]} "
-              f"(distinct {events[1]}, expected {expected})")
-        print_table([
-            Figure("pushes per second", "/s", round(n / ours_s, 1), round(n / base_s, 1), "minimal receiver"),
-            Figure("p99 latency", "ms", round(p99(ours_lat), 1), round(p99(base_lat), 1), "minimal receiver",
-                   max_value=20000),
-            Figure("acknowledged", "pushes", ours_ok, n, "sent", equal=True),
-            Figure("nodes stored (no loss, no duplicate)", "nodes", events[0], expected, "expected", equal=True),
-        ], title="push receiver")
+        figures: list[Figure] = []
+        for clients in levels:
+            figures += run_level(tmp, n, clients, threads)
+        print()
+        print_table(figures, title="push receiver")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

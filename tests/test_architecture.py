@@ -24,7 +24,7 @@ KNOWN = {
         frozenset({"xl_addin.services.tracking", "xl_addin.services.waybills"}),
     },
     "large": {"xl_addin.services.waybills", "xl_addin.services.tracking", "xl_addin.adapters.workbook.xml_patch",
-              "xl_addin.sandbox.app", "xl_addin.services.intake"},
+              "xl_addin.sandbox.app"},
     "sql": {"xl_addin.services.tracking_log", "xl_addin.services.push", "xl_addin.services.waybills",
             "xl_addin.services.tracking"},
     "openpyxl": {"xl_addin.services.tracking_log"},

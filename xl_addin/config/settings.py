@@ -46,6 +46,8 @@ override_roles = ["物流主管"]      # roles that may let an error through: xl
 max_pieces = 10000              # plausibility ceilings: a row above one is held as a likely typo
 max_weight_kg = 30000
 max_volume_m3 = 150
+parallel_from_rows = 0          # `validate` checks sheets with at least this many rows on every core (0: always one core; try 50000 on a PC with idle cores)
+workers = 0                     # processes for that (0: one per core)
 
 [waybills]
 numbering = "carrier"           # "carrier": carrier short code + YYYYMMDD + 6-digit serial; "company": company_short_code + ...
@@ -129,6 +131,8 @@ class IntakeSection:
     max_pieces: int = 10000
     max_weight_kg: int = 30000
     max_volume_m3: int = 150
+    parallel_from_rows: int = 0
+    workers: int = 0
 
 
 @dataclass

@@ -43,14 +43,3 @@ class CheckResult:
 
     def add(self, code: str, severity: str, column: str | None, message: str) -> None:
         self.problems.append(Problem(code, severity, column, message))
-
-
-# Severity of the problem codes the intake checks added in round 2 (issue 19). An error holds
-# the order; a warning tags it for a person to look at.
-INTAKE_ROUND2_SEVERITY = {
-    "PHONE_SECOND_NUMBER": WARNING,  # two numbers in the phone cell: the first mobile is used
-    "QUANTITY_IMPLAUSIBLE": ERROR,  # above the pieces ceiling ([intake] max_pieces)
-    "WEIGHT_IMPLAUSIBLE": ERROR,  # above [intake] max_weight_kg
-    "VOLUME_IMPLAUSIBLE": ERROR,  # above [intake] max_volume_m3
-    "ADDRESS_FOREIGN": ERROR,  # an address abroad: not for the domestic services, a person handles it
-}

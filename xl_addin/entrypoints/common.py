@@ -63,6 +63,11 @@ def current_options() -> Options | None:
     return _current
 
 
+# Commands that keep running (scheduler loop, push receiver, sandbox server) hold no workbook for
+# their whole life; the one-shot commands they start (the scheduler's subprocesses) do.
+_SERVING_COMMANDS = frozenset({"schedule", "serve", "sandbox"})
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Adds --desk, --json and --now after the command name, as every example writes them."""
 
@@ -74,11 +79,16 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, desk: Path, as_json: bool, now_text: str | None, **kwargs: Any) -> Any:
         global _current
+        from xl_addin.adapters.workbook.lock import job_scope
+
         _current = Options(desk=desk, json=as_json, now_text=now_text)
         if func.__name__ not in _MAY_CREATE_DESK and not Path(desk).exists():
             raise UserError(f"台账文件夹 {desk} 不存在",
                             "请检查 --desk 的路径，或先用 xl-logistics init 该文件夹 创建台账")
-        return func(*args, opts=_current, **kwargs)
+        if func.__name__ in _SERVING_COMMANDS:  # runs for days: its jobs lock what they write, one by one
+            return func(*args, opts=_current, **kwargs)
+        with job_scope():  # every workbook the command reads stays locked until it ends
+            return func(*args, opts=_current, **kwargs)
 
     return wrapper
 

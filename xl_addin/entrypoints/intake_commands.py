@@ -69,18 +69,21 @@ def validate(file: Path | None, sheet: str | None, no_write: bool, opts: Options
     from xl_addin.bootstrap import store_for
     from xl_addin.services.intake import validate_orders
     from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
+    from xl_addin.services.row_checking import CheckPlan
 
     setup_logs(opts)
     path, desk = _target(opts, file)
     rules = rules_for_desk(desk)
     tz = desk.settings.desk.timezone if desk else "Asia/Shanghai"
     window = timedelta(minutes=desk.settings.intake.confirm_within_minutes) if desk else timedelta(hours=1)
+    intake = desk.settings.intake if desk else None
+    plan = CheckPlan(intake.parallel_from_rows, intake.workers) if intake else CheckPlan()
     bar = progress_bar(None, "校验订单")
     store = store_for(desk) if desk else None
     try:
         report = validate_orders(path, opts.now(tz), store=store, rules=rules, tz_name=tz, confirm_within=window,
                                  backup_dir=desk.backup_dir if desk else None, sheet_name=sheet,
-                                 write=not no_write, progress=bar, policy=policy_for_desk(desk))
+                                 write=not no_write, progress=bar, policy=policy_for_desk(desk), plan=plan)
     finally:
         bar.close()
         if store is not None:

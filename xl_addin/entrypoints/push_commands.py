@@ -59,7 +59,8 @@ def subscribe(show_all: bool, opts: Options) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (keep 127.0.0.1 behind a reverse proxy).")
 @click.option("--port", type=int, default=8780, show_default=True, help="Port to listen on.")
-@click.option("--threads", type=int, default=8, show_default=True, help="Worker threads.")
+@click.option("--threads", type=int, default=32, show_default=True,
+              help="Worker threads (a request waiting for its batch commit holds one).")
 @common_options
 def serve(host: str, port: int, threads: int, opts: Options) -> int:
     """Run the push-callback receiver: POST /kuaidi100/callback, GET /healthz.

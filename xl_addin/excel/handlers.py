@@ -354,9 +354,12 @@ def dispatch(tag: str, ui: ExcelUI, now: datetime | None = None) -> str:
     if not available(handler):
         ui.message(f"{handler.label}：{NOT_YET}")
         return "not_yet"
+    from xl_addin.adapters.workbook.lock import job_scope
+
     try:
         _log_into_desk(ui)
-        handler.run(Context(ui, now))
+        with job_scope():  # the button's workbooks stay locked until it is done, as for a command
+            handler.run(Context(ui, now))
         return "ok"
     except UserError as exc:
         ui.status(None)

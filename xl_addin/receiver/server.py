@@ -78,7 +78,7 @@ def serve_app(app: CallbackApp, host: str = "127.0.0.1", port: int = 0, *, threa
 
 
 def serve_receiver(desk, host: str = "127.0.0.1", port: int = 0, *, clock: Callable[[], datetime] | None = None,
-                   env: Mapping[str, str] | None = None, threads: int = 8, send_interval: float = 30.0,
+                   env: Mapping[str, str] | None = None, threads: int = 32, send_interval: float = 30.0,
                    access_log: bool = True, log_path: Path | None = None, max_body: int = MAX_BODY,
                    notify: bool = True) -> RunningReceiver:
     """The desk's receiver in a background thread; ``.url``, ``.service`` (PushService), ``.stop()``."""
@@ -100,7 +100,7 @@ def serve_receiver(desk, host: str = "127.0.0.1", port: int = 0, *, clock: Calla
     return running
 
 
-def run_receiver(desk, host: str = "127.0.0.1", port: int = 8780, *, threads: int = 8,
+def run_receiver(desk, host: str = "127.0.0.1", port: int = 8780, *, threads: int = 32,
                  on_ready: Callable[[RunningReceiver], None] | None = None) -> int:
     """Blocking entry for ``xl-logistics serve``: JSON-line logs to stderr and the desk's log folder,
     graceful stop on SIGTERM or SIGINT (Ctrl+C)."""

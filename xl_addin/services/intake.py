@@ -8,25 +8,25 @@ desk's own workbook) and writes only the product's columns back.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import logging
-import pickle
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from xl_addin.domain.confirmation import (
-    BY_CHECK, RELEASED, Decision, Outcome, Previous, decide, parse_outcome,
+    BY_CHECK, RELEASED, Outcome, Previous, decide, parse_outcome,
 )
 from xl_addin.domain.gates import Gate, GatePolicy, assess
 from xl_addin.domain.problems import CheckResult
 from xl_addin.errors import WorkbookLocked
+from xl_addin.services.intake_report import (  # noqa: F401  (re-exported: callers read reports from here)
+    KEEP_IN_MEMORY, RowLog, RowReport, ValidationReport,
+)
+from xl_addin.services.row_checking import ONE_CORE, RowCheckers
 
 log = logging.getLogger(__name__)
 
@@ -36,176 +36,6 @@ USER_FIELDS = ("order_no", "customer", "goods_name", "spec", "quantity", "weight
 PRODUCT_FIELDS = ("check_status", "problems", "phone_normalized", "province", "city", "district",
                   "address_detail", "tags", "declared_value", "checked_at", "confirm_deadline", "order_status")
 CONFIRM_FIELDS = ("confirmation", "confirmed_by", "confirmed_at", "confirm_channel")
-
-
-@dataclass
-class RowReport:
-    row: int
-    order_no: str | None
-    result: CheckResult
-    decision: Decision
-    entry: Any = None              # a stored person's outcome this check writes into the row
-    write_message: str | None = None  # set by record_confirmation / record_override when the book was not written
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "order_no": self.order_no, "status": self.result.status,
-                "problems": [p.as_dict() for p in self.result.problems],
-                "normalized": self.result.normalized,
-                "order_status": self.decision.status,
-                "confirm_deadline": self.decision.deadline.isoformat() if self.decision.deadline else None,
-                "overdue": self.decision.overdue, "note": self.decision.note}
-
-
-KEEP_IN_MEMORY = 100_000  # row reports kept as objects; later chunks go to a temporary file
-
-
-class RowLog(Sequence):
-    """The row reports of one check, in sheet order, without holding a 1,000,000-row sheet in memory.
-
-    The first ``keep`` reports stay as objects; every later chunk is pickled to an anonymous
-    temporary file (deleted when the log is dropped) and read back a chunk at a time when
-    iterated. Behaves as a read-only list: ``len``, indexing, slicing, iteration.
-    """
-
-    def __init__(self, rows=(), keep: int | None = None):
-        self._mem: list[RowReport] = list(rows)
-        self._keep = KEEP_IN_MEMORY if keep is None else keep
-        self._file = None
-        self._spans: list[tuple[int, int, int]] = []  # (first index, offset, length) of each spilled chunk
-        self._starts: list[int] = []
-        self._len = len(self._mem)
-        self._cached: tuple[int, list[RowReport]] | None = None
-
-    def extend(self, rows) -> None:
-        rows = list(rows)
-        if not rows:
-            return
-        if self._file is None and self._len + len(rows) <= self._keep:
-            self._mem.extend(rows)
-        else:
-            if self._file is None:
-                self._file = tempfile.TemporaryFile(prefix="xl-validate-")
-            blob = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
-            self._file.seek(0, 2)
-            self._spans.append((self._len, self._file.tell(), len(blob)))
-            self._starts.append(self._len)
-            self._file.write(blob)
-        self._len += len(rows)
-
-    def append(self, row: RowReport) -> None:
-        self.extend([row])
-
-    def _chunk(self, k: int) -> list[RowReport]:
-        if self._cached is not None and self._cached[0] == k:
-            return self._cached[1]
-        _, offset, length = self._spans[k]
-        self._file.seek(offset)
-        rows = pickle.loads(self._file.read(length))
-        self._cached = (k, rows)
-        return rows
-
-    def __len__(self) -> int:
-        return self._len
-
-    def __iter__(self):
-        yield from self._mem
-        for k in range(len(self._spans)):
-            yield from self._chunk(k)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._len))]
-        if i < 0:
-            i += self._len
-        if not 0 <= i < self._len:
-            raise IndexError("row report index out of range")
-        if i < len(self._mem):
-            return self._mem[i]
-        k = bisect.bisect_right(self._starts, i) - 1
-        return self._chunk(k)[i - self._spans[k][0]]
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, (list, RowLog)) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"RowLog({self._len} rows, {len(self._spans)} chunks on disk)"
-
-
-# rows = ok + warnings + errors = confirmed + awaiting + cancelled + later (already past intake)
-_SUMMARY_KEYS = ("rows", "ok", "warnings", "errors", "confirmed", "awaiting", "overdue", "cancelled", "later")
-_STATUS_KEY = {"ok": "ok", "warning": "warnings", "error": "errors"}
-
-
-@dataclass
-class ValidationReport:
-    file: Path
-    sheet: str
-    rows: RowLog = field(default_factory=RowLog)
-    notes: list[str] = field(default_factory=list)
-    written: bool = False
-    write_message: str | None = None
-    stored: bool = False
-    _counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SUMMARY_KEYS, 0), repr=False)
-    _overdue: list[int] = field(default_factory=list, repr=False)  # indexes into rows
-
-    def add_rows(self, rows: list[RowReport]) -> None:
-        """Record a chunk of checked rows; the summary is counted as they come."""
-        s = self._counts
-        base = len(self.rows)
-        for i, r in enumerate(rows):
-            s[_STATUS_KEY[r.result.status]] += 1
-            status = r.decision.status
-            s["confirmed"] += status == "confirmed"
-            s["awaiting"] += status == "awaiting_customer"
-            s["cancelled"] += status == "cancelled"
-            s["later"] += status not in ("confirmed", "awaiting_customer", "cancelled")
-            if r.decision.overdue:
-                s["overdue"] += 1
-                self._overdue.append(base + i)
-        s["rows"] += len(rows)
-        self.rows.extend(rows)
-
-    @property
-    def summary(self) -> dict[str, int]:
-        return dict(self._counts)
-
-    @property
-    def has_errors(self) -> bool:
-        return self._counts["errors"] > 0
-
-    def overdue_rows(self) -> list[RowReport]:
-        return [self.rows[i] for i in self._overdue]
-
-    def as_dict(self) -> dict[str, Any]:
-        """The whole report as one dict (``iter_json`` writes the same JSON without building it)."""
-        return {"file": str(self.file), "sheet": self.sheet, "rows": [r.as_dict() for r in self.rows],
-                **self._tail()}
-
-    def _tail(self) -> dict[str, Any]:
-        return {"summary": self.summary, "notes": self.notes, "written": self.written,
-                "write_message": self.write_message, "stored": self.stored,
-                "overdue": [{"row": r.row, "order_no": r.order_no,
-                             "confirm_deadline": r.decision.deadline.isoformat()} for r in self.overdue_rows()]}
-
-    def iter_json(self, indent: int | None = 2):
-        """``json.dumps(self.as_dict(), ensure_ascii=False, indent=indent, default=str)`` in pieces,
-        one row at a time: a 1,000,000-row report is printed without being held as one string."""
-        enc = json.JSONEncoder(ensure_ascii=False, indent=indent, default=str)
-        if indent is None:
-            nl, nl2, comma = "", "", ", "
-        else:
-            nl, nl2, comma = "\n" + " " * indent, "\n" + " " * (2 * indent), ","
-        yield "{" + nl + '"file": ' + enc.encode(str(self.file)) + comma + nl + '"sheet": ' + enc.encode(self.sheet)
-        yield comma + nl + '"rows": ['
-        first = True
-        for r in self.rows:
-            text = enc.encode(r.as_dict())
-            yield ("" if first else comma) + nl2 + (text if indent is None else text.replace("\n", nl2))
-            first = False
-        yield ("" if first else nl) + "]" + comma
-        yield enc.encode(self._tail())[1:]
 
 
 def fingerprint(values: dict[str, Any]) -> str:
@@ -258,12 +88,16 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
                     confirm_within: timedelta = timedelta(hours=1), backup_dir: Path | None = None,
                     sheet_name: str | None = None, write: bool = True,
                     progress: Callable[[int, int], None] | None = None, chunk: int = CHUNK,
-                    policy: GatePolicy | None = None) -> ValidationReport:
+                    policy: GatePolicy | None = None, plan=None,
+                    stream_from_bytes: int | None = -1) -> ValidationReport:
     """Check every order row of ``path`` as of ``now``; with a ``store``, keep the results there too.
 
-    One pass: a chunk of rows is read, checked, saved in the store (one transaction per chunk)
+    One pass: a chunk of rows is read, checked, saved in the store (one transaction per part)
     and its product cells are streamed into the rewritten sheet, so neither the rows nor the
     cells of a big sheet are all in memory at once. The workbook is replaced only at the end.
+    ``plan`` (a ``row_checking.CheckPlan``) lets the pure per-row work run on every core for a
+    big sheet; without one, one core (the ribbon's case). Results are the same either way.
+    ``stream_from_bytes``: see ``reader.iter_sheet`` (-1: its default, a huge sheet is streamed).
     """
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.files import check_workbook_file
@@ -275,7 +109,8 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
     path = Path(path).resolve()
     check_workbook_file(path)
     schema = ORDERS.sheets[0]
-    stream = iter_sheet(path, schema, sheet_name=sheet_name, chunk=chunk)
+    more = {} if stream_from_bytes == -1 else {"stream_from_bytes": stream_from_bytes}
+    stream = iter_sheet(path, schema, sheet_name=sheet_name, chunk=chunk, **more)
     try:
         rules = rules or IntakeRules.default()
         report = ValidationReport(file=path, sheet=stream.sheet, notes=list(stream.notes))
@@ -300,31 +135,55 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
     applied: list[int] = []  # stored outcomes written into the rows of this check
     with_overrides = entries is not None and entries.any_overrides()
 
-    def checked_cells():
-        """(row, {col: value}) for every checked row, in sheet order; checking and saving happen here."""
-        done = 0
+    plan = plan or ONE_CORE
+    workers = plan.workers_for(total)
+    checkers = RowCheckers(_check_part, _Shared(rules, now, tz, confirm_within, columns, records is not None,
+                                                str(path), policy), workers)
+
+    def jobs():
+        """(tag, job) per part of each chunk read, in sheet order; duplicates are judged here, in order."""
         for part in stream.chunks():
             previous: dict[str, Any] = {}
+            numbers = [_text(rec.values.get("order_no")) for rec in part]
             kept: dict[str, Any] = {}
             overrides: dict[str, Any] = {}
             if records is not None:  # this chunk's earlier results only: the store is not loaded whole
-                numbers = {t for rec in part if (t := _text(rec.values.get("order_no")))}
-                previous = records.by_numbers(str(path), numbers)
-                kept = entries.pending_outcomes(numbers)
-                overrides = _local_overrides(entries.overrides(numbers), tz) if with_overrides else {}
-            rows, to_save = _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz,
-                                         confirm_within, kept, overrides, policy)
+                wanted = {t for t in numbers if t}
+                previous = records.by_numbers(str(path), wanted)
+                kept = entries.pending_outcomes(wanted)
+                overrides = _local_overrides(entries.overrides(wanted), tz) if with_overrides else {}
+            step = max(1, plan.part_rows)  # parts on one core too: only one part's cells are held at a time
+            for i in range(0, len(part), step):
+                recs, nos = part[i:i + step], numbers[i:i + step]
+                dup = [dups.check(t) if t else None for t in nos]
+                prev = {t: previous[t] for t in nos if t in previous}
+                mism = {t: mismatches[t] for t in nos if t in mismatches}
+                kept_part = {t: kept[t] for t in nos if t in kept}
+                over_part = {t: overrides[t] for t in nos if t in overrides}
+                yield ((recs, previous, i + step >= len(part), len(part)),
+                       (recs, nos, dup, mism, prev, kept_part, over_part))
+
+    def checked_cells():
+        """(row, {col: value}) for every checked row, in sheet order; saving happens here."""
+        done = 0
+        checked: dict[str, Any] = {}  # this chunk's saved check times so far (a later duplicate shows its first's)
+        for (recs, previous, last_part, size), (rows, to_save, cells) in checkers.ordered(jobs()):
             if records is not None:
                 _save(store, records, to_save, previous, now)
-            checked = {r.order_no: r.checked_at for r in to_save}
-            for rec, row in zip(part, rows):
+            own = {r.order_no: r.checked_at for r in to_save}
+            checked.update(own)
+            for rec, row, row_cells in zip(recs, rows, cells):
                 if row.entry is not None:
                     applied.append(row.entry.id)
-                yield rec.row, _row_cells(rec, row, columns, checked, now, tz, schema)
+                if row.order_no in checked and row.order_no not in own:
+                    row_cells = _row_cells(rec, row, columns, checked, now, tz, schema)
+                yield rec.row, row_cells
             report.add_rows(rows)
-            done += len(part)
-            if progress:
-                progress(done, max(done, total))
+            if last_part:
+                checked = {}
+                done += size
+                if progress:
+                    progress(done, max(done, total))
         if progress:
             progress(done, done)
         report.stored = records is not None
@@ -349,6 +208,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
             for _ in cells:
                 pass
     finally:
+        checkers.close()
         stream.close()
     return report
 
@@ -370,9 +230,49 @@ def _product_columns(table, schema) -> tuple[dict[str, int], dict[int, str]]:
     return columns, headers
 
 
-def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz, confirm_within,
+@dataclass(frozen=True)
+class _Shared:
+    """What checking every part of one run needs; sent once to each worker process."""
+
+    rules: Any
+    now: datetime
+    tz: ZoneInfo
+    confirm_within: timedelta
+    columns: dict[str, int]
+    keep_records: bool
+    source: str
+    policy: Any = None
+
+    def __reduce__(self):  # the rules' derived structures (automatons) are rebuilt in each worker
+        import dataclasses
+        rules = dataclasses.replace(self.rules, _cache={}) if self.rules is not None else None
+        return _Shared, (rules, self.now, self.tz, self.confirm_within, self.columns, self.keep_records,
+                         self.source, self.policy)
+
+
+def _check_part(job, shared: _Shared):
+    """One part of a chunk, checked: (RowReports, OrderRecords to save, product cells per row).
+
+    Pure: runs in this process or in a worker (``row_checking``). ``job`` = (records, their order
+    numbers, their duplicate findings, pending source mismatches, earlier results, outcomes a person
+    recorded that the workbook does not show yet, and overrides in force — each by order number).
+    """
+    from xl_addin.adapters.workbook.books import ORDERS
+
+    recs, numbers, dup, mismatches, previous, kept, overrides = job
+    rows, to_save = _check_chunk(recs, numbers, dup, shared.rules, mismatches, previous, shared.keep_records,
+                                 shared.source, shared.now, shared.tz, shared.confirm_within, kept, overrides,
+                                 shared.policy)
+    checked = {r.order_no: r.checked_at for r in to_save}
+    schema = ORDERS.sheets[0]
+    cells = [_row_cells(rec, row, shared.columns, checked, shared.now, shared.tz, schema)
+             for rec, row in zip(recs, rows)]
+    return rows, to_save, cells
+
+
+def _check_chunk(part, numbers, dups, rules, mismatches, previous, keep_records, path, now, tz, confirm_within,
                  kept=None, overrides=None, policy=None):
-    """RowReports for one chunk of records, and the OrderRecords to save for it.
+    """RowReports for records, and the OrderRecords to save for them (``dups``: each row's duplicate finding).
 
     ``kept``: outcomes a person recorded that the workbook does not show yet (they win over the
     row's cells); ``overrides``: order → code → Override in force.
@@ -384,11 +284,9 @@ def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz
     policy = policy or GatePolicy()
     out: list[RowReport] = []
     to_save = []
-    for rec in part:
+    for rec, order_no, dup in zip(part, numbers, dups):
         values = rec.values
         result = check_order({k: values.get(k) for k in USER_FIELDS}, rules)
-        order_no = _text(values.get("order_no"))
-        dup = dups.check(order_no) if order_no else None
         if dup is not None:
             result.problems.append(dup)
         if order_no in mismatches:
@@ -412,7 +310,7 @@ def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz
             result.normalized["tags"] = [*(result.normalized.get("tags") or []), policy.special_tag]
         decision = decide(result.status, outcome, prev, fp, now, confirm_within, gate)
         out.append(RowReport(rec.row, order_no, result, decision, entry))
-        if records is not None and order_no and dup is None:
+        if keep_records and order_no and dup is None:
             from xl_addin.adapters.store.orders import OrderRecord
             same = prev_rec is not None and prev_rec.fingerprint == fp
             to_save.append(OrderRecord(
@@ -422,7 +320,7 @@ def _check_chunk(part, rules, dups, mismatches, previous, records, path, now, tz
                 fingerprint=fp, checked_at=prev_rec.checked_at if same and prev_rec.checked_at else now,
                 confirm_deadline=decision.deadline, confirmation=decision.confirmation,
                 confirmed_by=decision.confirmed_by, confirmed_at=decision.confirmed_at,
-                confirm_channel=decision.channel, source=str(path)))
+                confirm_channel=decision.channel, source=path))
     return out, to_save
 
 

@@ -185,8 +185,8 @@ def subscription_overview(desk) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the service behind the receiver
 
 class PushService:
-    """What ``xl-logistics serve`` runs: one store connection per request thread, ingestion, and a
-    background sender that offers queued notices and sends them (also once at start, to finish
+    """What ``xl-logistics serve`` runs: verification in the request threads, one writer thread that
+    stores pushes in batches (``push_writer``, group commit), and a background sender that offers queued notices and sends them (also once at start, to finish
     whatever a killed predecessor left). ``clock`` gives "now" (the sandbox's clock in the demo)."""
 
     def __init__(self, desk, *, clock: Callable[[], datetime] | None = None, env: Mapping[str, str] | None = None,
@@ -219,6 +219,8 @@ class PushService:
         # (the crash window the pending-notice queue exists for)
         crash = self.env.get(CRASH_ENV, "")
         self._crash_after = int(crash) if crash.isdigit() else 0
+        self._stored = 0
+        self._push_writer = None
 
     def _store(self):
         store = getattr(self._local, "store", None)
@@ -232,24 +234,52 @@ class PushService:
 
     # -- the receiver calls these ------------------------------------------------------
     def handle(self, form: Mapping[str, Any]) -> PushVerdict:
+        """Verify and parse here (request thread); store through the one writer (group commit) and
+        answer only once the commit holding this push has returned."""
+        from xl_addin.services.push_ingest import verify_push
+
         try:
-            verdict = ingest_push(self._store(), form, self.salt, self.clock(), tz=self.tz,
-                                  resubscribe_on_abort=self.resubscribe_on_abort,
-                                  refresh_interval=self.refresh_interval)
+            verified = verify_push(form, self.salt, tz=self.tz)
+            if isinstance(verified, PushVerdict):
+                verdict = verified
+            else:
+                verdict = self._writer().submit(verified, self.clock())
         except Exception as exc:  # store busy or broken: not acknowledged, the provider retries later
             log.exception("push ingestion failed")
             verdict = PushVerdict("error", False, detail=f"{type(exc).__name__}: {exc}")
         with self._lock:
             self.counts[verdict.outcome] = self.counts.get(verdict.outcome, 0) + 1
-            crash = self._crash_after and self.counts.get("ingested", 0) >= self._crash_after
-        if crash:
-            with self._flush_lock:  # die mid-ingest, not mid-send (that window is the send log's 'unknown')
-                os._exit(137)
         if verdict.new_events:
             with self._lock:
                 self._touched.add(verdict.waybill_no)
             self._wake.set()
         return verdict
+
+    def _writer(self):
+        writer = self._push_writer
+        if writer is None:
+            from xl_addin.bootstrap import store_for
+            from xl_addin.services.push_writer import PushWriter
+
+            with self._lock:
+                if self._push_writer is None:
+                    self._push_writer = PushWriter(lambda: store_for(self.desk),
+                                                   resubscribe_on_abort=self.resubscribe_on_abort,
+                                                   refresh_interval=self.refresh_interval,
+                                                   after_commit=self._after_commit).start()
+                writer = self._push_writer
+        return writer
+
+    def _after_commit(self, verdicts: list[PushVerdict]) -> None:
+        """Runs on the writer after each commit, before anyone is answered."""
+        if not self._crash_after:
+            return
+        with self._lock:
+            self._stored += sum(v.outcome == "ingested" for v in verdicts)
+            crash = self._stored >= self._crash_after
+        if crash:
+            with self._flush_lock:  # die mid-ingest, not mid-send (that window is the send log's 'unknown')
+                os._exit(137)
 
     def health(self) -> dict[str, Any]:
         from xl_addin.adapters.store.subscriptions import NoticeQueue
@@ -303,6 +333,8 @@ class PushService:
                 self.flush()  # send what is due before leaving
             except Exception:
                 log.exception("final notification run failed")
+        if self._push_writer is not None:
+            self._push_writer.close(timeout)
         with self._lock:
             stores, self._stores = self._stores, []
         for s in stores:

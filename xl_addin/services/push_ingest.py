@@ -40,20 +40,20 @@ class PushVerdict:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "", 0) or k in ("outcome", "ack")}
 
 
-def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=None,
-                resubscribe_on_abort: bool = True, refresh_interval: timedelta = timedelta(hours=2)) -> PushVerdict:
-    """Verify, then ingest one push form (``param``, ``sign``) in one transaction.
+@dataclass(frozen=True)
+class VerifiedPush:
+    """A push whose signature held and whose body parsed: what the store step needs (pure to make)."""
 
-    Nothing is read from ``param`` before the signature holds. A signed push for a waybill this
-    desk does not track is acknowledged (so the provider stops retrying) and changes nothing — but
-    only when the store could say so: any store error propagates, and the caller answers a
-    non-success so that Kuaidi100 sends the push again. A copy of a push already taken in (the
-    provider re-sends when our answer was lost) is acknowledged and changes nothing."""
+    param: str
+    digest: str  # the body's fingerprint: a re-sent copy has the same one
+    push: Any  # kuaidi100.Push
+
+
+def verify_push(form: Mapping[str, Any], salt: str, *, tz=None) -> "VerifiedPush | PushVerdict":
+    """Signature first, then parse — no store involved, so request threads do it in parallel.
+    A refusal comes back as a (non-ack) ``PushVerdict``."""
     import hashlib
 
-    from xl_addin.adapters.store.carrier_corrections import KUAIDI100, CarrierCorrections
-    from xl_addin.adapters.store.subscriptions import NoticeQueue, PushReceipts, SubscriptionStore
-    from xl_addin.adapters.store.tracking import TrackingStore
     from xl_addin.adapters.tracking.kuaidi100 import parse_push, verify_push_sign
 
     param, sign = _field(form, "param"), _field(form, "sign")
@@ -64,10 +64,37 @@ def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=
     push = parse_push({"param": param}, None, tz)
     if not push.valid:
         return PushVerdict("malformed", False, detail=push.error or "")
-    waybill = push.waybill_no
-    if not waybill:
+    if not push.waybill_no:
         return PushVerdict("malformed", False, status=push.status, detail="lastResult 缺少单号 nu")
-    digest = hashlib.sha256(param.encode("utf-8")).hexdigest()
+    return VerifiedPush(param, hashlib.sha256(param.encode("utf-8")).hexdigest(), push)
+
+
+def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=None,
+                resubscribe_on_abort: bool = True, refresh_interval: timedelta = timedelta(hours=2)) -> PushVerdict:
+    """Verify, then ingest one push form (``param``, ``sign``) in one transaction.
+
+    Nothing is read from ``param`` before the signature holds. A signed push for a waybill this
+    desk does not track is acknowledged (so the provider stops retrying) and changes nothing — but
+    only when the store could say so: any store error propagates, and the caller answers a
+    non-success so that Kuaidi100 sends the push again. A copy of a push already taken in (the
+    provider re-sends when our answer was lost) is acknowledged and changes nothing."""
+    verified = verify_push(form, salt, tz=tz)
+    if isinstance(verified, PushVerdict):
+        return verified
+    return store_push(store, verified, now, resubscribe_on_abort=resubscribe_on_abort,
+                      refresh_interval=refresh_interval)
+
+
+def store_push(store, verified: VerifiedPush, now: datetime, *, resubscribe_on_abort: bool = True,
+               refresh_interval: timedelta = timedelta(hours=2)) -> PushVerdict:
+    """Store one verified push (its own transaction — a savepoint when the caller batches pushes).
+    Any store error propagates: the push must not be acknowledged."""
+    from xl_addin.adapters.store.carrier_corrections import KUAIDI100, CarrierCorrections
+    from xl_addin.adapters.store.subscriptions import NoticeQueue, PushReceipts, SubscriptionStore
+    from xl_addin.adapters.store.tracking import TrackingStore
+
+    push, digest = verified.push, verified.digest
+    waybill = push.waybill_no
     receipts = PushReceipts(store)
     if receipts.seen(digest, now - RESEND_WINDOW):
         return PushVerdict("repeat", True, waybill, push.status, detail="重复推送（已处理过同一推送）")

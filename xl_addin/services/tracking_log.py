@@ -153,8 +153,15 @@ def _node_row(e: TrackingEvent, order_no: str | None, tz: tzinfo) -> dict[str, A
 
 
 def _node_key(waybill: Any, when: Any, note: Any) -> tuple:
+    """The same key for a node from the store and for the row read back from the sheet: the note as
+    the cell holds it (control characters dropped, cut at Excel's limit), the time to the minute."""
+    from xl_addin.adapters.workbook.cells import safe_text
+
     t = when.strftime("%Y-%m-%d %H:%M") if isinstance(when, datetime) else str(when or "")
-    return (str(waybill or "").strip(), t, " ".join(str(note or "").split()))
+    text = str(note or "")
+    if "_x" in text:  # the sheet shows Excel's escape look-alikes as written: compare the shown text
+        text = text.replace("_x005F_", "_")
+    return (str(waybill or "").strip(), t, " ".join(safe_text(text).replace("_x005F_", "_").split()))
 
 
 def _cells_for(rows: list[dict[str, Any]], columns: dict[str, int], first_row: int) -> dict[tuple[int, int], object]:

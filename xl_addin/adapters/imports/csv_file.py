@@ -59,7 +59,10 @@ def _delimiter(text: str) -> str:
 
 
 def read_csv_export(path: Path) -> ExportTable:
+    from xl_addin.adapters.workbook.limits import check_text_lines
+
     data = path.read_bytes()
+    check_text_lines(path, data)  # a 20 MB single line is refused before the parser sees it
     text, encoding = decode(data, path)
     delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

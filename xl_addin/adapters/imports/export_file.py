@@ -7,7 +7,7 @@ from pathlib import Path
 from xl_addin.errors import WorkbookError
 
 from .csv_file import read_csv_export
-from .table import ExportTable
+from .table import ExportTable, clean_rows
 from .xlsx_file import read_xlsx_export
 
 
@@ -26,6 +26,8 @@ def read_export(path) -> ExportTable:
         table = read_xlsx_export(p)
     else:
         table = read_csv_export(p)
+    table.rows, cleaned = clean_rows(table.rows)
+    table.notes.extend(cleaned)
     if not table.rows:
         raise WorkbookError("文件里没有任何内容（只有空行）", "请重新从后台导出订单", path=str(p))
     return table

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xl_addin.errors import WorkbookError
 
 from .table import ExportTable
 
@@ -19,19 +18,26 @@ def _plain(value: object) -> object:
 
 def read_xlsx_export(path: Path) -> ExportTable:
     from xl_addin.adapters.workbook.files import check_workbook_file
+    from xl_addin.adapters.workbook.reader import check_extent, unreadable
     from python_calamine import CalamineWorkbook
 
     check_workbook_file(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own family for zip/xml/password problems
-        raise WorkbookError(f"无法读取工作簿（{type(exc).__name__}: {exc}）",
-                            "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(path)) from None
+        raise unreadable(path, None, exc) from None
     try:
-        names = [m.name for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+        metas = [m for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+        # visible sheets first: a hidden sheet (an old copy, a lookup list) is read only when nothing else has data
+        names = ([m.name for m in metas if str(m.visible).endswith("Visible")]
+                 + [m.name for m in metas if not str(m.visible).endswith("Visible")])
         best: tuple[str | None, list] = (None, [])
         for name in names:  # the first sheet with data: exports put the orders first
-            data = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            check_extent(path, name)  # bounded: no grid allocated for a far cell or a padded part
+            try:
+                data = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception as exc:  # calamine's own family
+                raise unreadable(path, name, exc) from None
             rows = []
             for i, row in enumerate(data, 1):
                 cells = [_plain(c) for c in row]

@@ -56,7 +56,10 @@ def split_ref(ref: str) -> tuple[int, int]:
     m = _REF.match(ref.strip())
     if not m:
         raise ValueError(f"not a cell reference: {ref!r}")
-    return int(m.group(2)), col_index(m.group(1))
+    row, col = int(m.group(2)), col_index(m.group(1))
+    if not (1 <= row <= 1_048_576 and 1 <= col <= MAX_COLUMN):
+        raise ValueError(f"cell reference outside the sheet (past XFD1048576): {ref!r}")
+    return row, col
 
 
 def cell_ref(row: int, col: int) -> str:

@@ -13,6 +13,7 @@ import re
 import shutil
 import time
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -67,6 +68,8 @@ def check_workbook_file(path: str | os.PathLike) -> Path:
         raise _fail(p, f"文件已损坏，无法解压（{exc}）", "请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx") from None
     except (OSError, EOFError, zipfile.LargeZipFile) as exc:
         raise _fail(p, f"文件已损坏或无法读取（{exc}）", "请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx") from None
+    except zlib.error:
+        raise _fail(p, "工作簿已损坏：有部件无法解压", "请从备份恢复，或在 Excel 里打开（Excel 会提示修复）后另存为 .xlsx") from None
     return p
 
 
@@ -78,9 +81,12 @@ def _is_encrypted_ole(p: Path) -> bool:
 
 
 def _check_package(p: Path, zf: zipfile.ZipFile) -> None:
+    from xl_addin.adapters.workbook.limits import check_package
+
     infos = zf.infolist()
     if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
         raise _fail(p, "工作簿解压后过大（疑似压缩炸弹），已拒绝", "请确认文件来源，或在 Excel 里另存为 .xlsx")
+    check_package(p, zf)  # part sizes and compression ratios, from the zip directory alone
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names:
         raise _fail(p, "压缩包里没有 Office 内容（不是 .xlsx 工作簿）", "请确认文件类型，在 Excel 里另存为 .xlsx")
@@ -167,6 +173,12 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
         if rid in targets:
             out[sheet.get("name", "")] = targets[rid]
     return out
+
+
+def hidden_sheets(zf: zipfile.ZipFile) -> set[str]:
+    """Names of the sheets the workbook hides (``state="hidden"`` or ``"veryHidden"``)."""
+    root = parse_xml(zf.read(workbook_part(zf)))
+    return {s.get("name", "") for s in root.iter(f"{{{_NS_MAIN}}}sheet") if s.get("state", "visible") != "visible"}
 
 
 def uses_1904_dates(zf: zipfile.ZipFile) -> bool:
@@ -314,13 +326,19 @@ def atomic_replace(tmp: str | os.PathLike, path: str | os.PathLike, backup_dir: 
 
 def save_workbook(wb, path: str | os.PathLike, backup_dir: str | os.PathLike | None = None) -> Path:
     """Save an openpyxl workbook the product made (reports, archives, exports) atomically, never half-written."""
+    from contextlib import nullcontext
+
+    from xl_addin.adapters.workbook.lock import workbook_lock
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(path)
-    try:
-        wb.save(tmp)
-        atomic_replace(tmp, path, backup_dir)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    # Replacing a workbook that exists: one writer at a time (a new file has no reader to race).
+    with workbook_lock(path) if path.exists() else nullcontext():
+        try:
+            wb.save(tmp)
+            atomic_replace(tmp, path, backup_dir)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
     return path

@@ -24,7 +24,9 @@ from typing import Callable, Iterator
 
 from xl_addin.adapters.workbook.cells import col_index, col_letter
 from xl_addin.adapters.workbook.files import check_workbook_file, sheet_parts
+from xl_addin.adapters.workbook.lock import hold_for_job
 from xl_addin.adapters.workbook.schema import SheetSchema, header_key
+from xl_addin.adapters.workbook.stream_reader import STREAM_FROM_BYTES
 from xl_addin.errors import WorkbookError
 
 HEADER_SCAN_ROWS = 10
@@ -47,7 +49,7 @@ class SheetTable:
     header_row: int               # 1-based Excel row of the header
     columns: dict[str, int]       # schema key → 1-based column index
     missing: list[str]            # optional schema keys not in the header
-    last_column: int              # 1-based index of the last non-empty header cell
+    last_column: int              # 1-based index of the sheet's last column holding anything (header or data)
     rows: list[RowRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -65,7 +67,7 @@ class SheetStream:
     header_row: int               # 1-based Excel row of the header
     columns: dict[str, int]       # schema key → 1-based column index
     missing: list[str]            # optional schema keys not in the header
-    last_column: int              # 1-based index of the last non-empty header cell
+    last_column: int              # 1-based index of the sheet's last column holding anything (header or data)
     last_row: int                 # 1-based Excel row of the sheet's last row with a cell
     notes: list[str] = field(default_factory=list)
     _rows: Iterator = None        # type: ignore[assignment]
@@ -106,21 +108,30 @@ def read_sheet(path, schema: SheetSchema, sheet_name: str | None = None,
 
 
 def iter_sheet(path, schema: SheetSchema, sheet_name: str | None = None, *, chunk: int = 20000,
-               progress: Callable[[int, int], None] | None = None) -> SheetStream:
+               progress: Callable[[int, int], None] | None = None,
+               stream_from_bytes: int | None = STREAM_FROM_BYTES) -> SheetStream:
     """Like ``read_sheet``, but the rows come later, ``chunk`` at a time, from ``SheetStream.chunks()``.
 
     Header, columns and notes are known on return (and the same errors raised as ``read_sheet``).
     Only one chunk of Python row objects exists at a time; calamine keeps the sheet's cells in its
-    own compact form meanwhile.
+    own compact form meanwhile — unless the sheet's XML unpacks to ``stream_from_bytes`` or more
+    (``stream_reader``: parsed row by row, same values; ``None`` = always calamine, 0 = always streaming).
     """
     p = check_workbook_file(path)
+    hold_for_job(p)  # inside a job the workbook stays locked from this read to the job's end
     from python_calamine import CalamineWorkbook
 
+    from xl_addin.adapters.workbook.stream_reader import StreamingWorkbook, before_reading, use_streaming
+
     try:
-        wb = CalamineWorkbook.from_path(str(p))
+        before_reading(p)
+        # a huge sheet is parsed row by row (memory independent of its length); calamine holds a sheet whole
+        big = stream_from_bytes is not None and use_streaming(p, sheet_name, stream_from_bytes)
+        wb = StreamingWorkbook(p) if big else CalamineWorkbook.from_path(str(p))
+    except WorkbookError:
+        raise
     except Exception as exc:  # calamine raises its own family for password/zip/xml problems
-        raise WorkbookError(f"无法读取工作簿（{type(exc).__name__}: {exc}）",
-                            "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(p)) from None
+        raise unreadable(p, None, exc) from None
     try:
         stream = _open(p, wb, schema, sheet_name)
     except BaseException:
@@ -131,7 +142,9 @@ def iter_sheet(path, schema: SheetSchema, sheet_name: str | None = None, *, chun
 
 
 def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStream:
-    worksheets = [m.name for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    metas = [m for m in wb.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    worksheets = [m.name for m in metas]
+    hidden_sheets = {m.name for m in metas if not str(m.visible).endswith("Visible")}
     if sheet_name is not None:
         if sheet_name not in worksheets:
             raise WorkbookError(f"没有名为「{sheet_name}」的工作表（现有：{'、'.join(worksheets)}）",
@@ -140,16 +153,40 @@ def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStre
     elif schema.name in worksheets:
         candidates = [schema.name]
     else:
-        candidates = worksheets
+        # visible sheets first: a hidden decoy or an old copy never wins over the sheet staff see
+        candidates = [n for n in worksheets if n not in hidden_sheets] + [n for n in worksheets if n in hidden_sheets]
     best = None  # (missing required, name, header)
+    chosen = None  # (name, sheet, top, rest, header) of the first sheet whose header has every required column
+    also: list[str] = []  # other sheets that would match as well
     for name in candidates:
         sheet, top, rest = _load(p, wb, name)
         header = _find_header(top, schema)
         missing_required = [c for c in schema.required if c.key not in header[1]]
         if not missing_required and header[1]:
-            return _prepare(p, name, sheet, top, rest, header, schema)
+            if chosen is None:
+                chosen = (name, sheet, top, rest, header)
+                if len(candidates) == 1:
+                    break
+            else:
+                also.append(name)
+            continue
         if best is None or len(header[1]) > len(best[2][1]):
             best = (missing_required, name, header)
+    if chosen is not None:
+        name = chosen[0]
+        rivals = [n for n in also if n not in hidden_sheets]
+        if rivals and name not in hidden_sheets:
+            listed = "、".join(f"「{n}」" for n in [name, *rivals])
+            raise WorkbookError(f"有 {1 + len(rivals)} 个工作表都有订单表头（{listed}），不知道该读哪一个，未读取",
+                                f"请用 --sheet 指定工作表，或把要处理的工作表改名为「{schema.name}」", path=str(p))
+        stream = _prepare(p, *chosen, schema)
+        if len(worksheets) > 1:
+            skipped = [n for n in also if n in hidden_sheets]
+            note = f"读取的是工作表「{name}」" + ("（隐藏的工作表）" if name in hidden_sheets else "")
+            if skipped:
+                note += f"；隐藏的工作表{'、'.join(f'「{n}」' for n in skipped)}也有订单表头，未读取"
+            stream.notes.insert(0, note)
+        return stream
     if best is None:
         raise WorkbookError("工作簿里没有工作表", "请确认文件内容", path=str(p))
     missing_required, name, header = best
@@ -159,8 +196,48 @@ def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStre
                         "请在表头加上这些列（中文列名或英文别名均可）后重试", path=str(p))
 
 
+def unreadable(p: Path, sheet: str | None, exc: BaseException) -> WorkbookError:
+    """calamine's own errors as one Chinese line: what is wrong with which file, and what to do."""
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    where = f"工作表「{sheet}」" if sheet else "工作簿"
+    if "decompress" in low or "deflate" in low or "crc" in low or "invalid stored block" in low or "zip" in low:
+        what = f"{where}的压缩数据已损坏，无法解压"
+    elif "password" in low or "encrypt" in low:
+        what = "工作簿设置了密码（已加密），无法读取"
+    elif "xml" in low or "utf" in low or "unexpected" in low or "eof" in low:
+        what = f"{where}的 XML 内容已损坏"
+    elif "dimension" in low or "range" in low or "cell" in low:
+        what = f"{where}的单元格引用不合法"
+    else:
+        what = f"无法读取{where}"
+    return WorkbookError(f"{what}（{text[:160]}）", "请从备份恢复，或在 Excel 里打开（它会提示修复）后另存为 .xlsx",
+                         path=str(p))
+
+
+def check_extent(p: Path, name: str) -> None:
+    """The bounded-reader checks before calamine allocates this sheet's grid."""
+    import zipfile
+
+    from xl_addin.adapters.workbook.files import rels_of, workbook_part
+    from xl_addin.adapters.workbook.limits import check_sheet
+
+    with zipfile.ZipFile(p) as zf:
+        part = sheet_parts(zf).get(name)
+        if part is None:
+            wb_part = workbook_part(zf)
+            raise WorkbookError(f"工作表「{name}」的部件不在工作簿里（{rels_of(wb_part)} 的关系指向压缩包之外或指向不存在的部件）",
+                                "请在 Excel 里打开修复后另存为 .xlsx", path=str(p))
+        if part not in zf.namelist():
+            raise WorkbookError(f"工作表「{name}」的部件 {part} 不在工作簿里（关系指向压缩包之外或已丢失）",
+                                "这不是 Excel 能保存出的文件：请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx",
+                                path=str(p))
+        check_sheet(p, zf, part, name)
+
+
 def _load(p: Path, wb, name: str):
     """(sheet, its first rows, an iterator over the rest); rows are padded to absolute columns."""
+    check_extent(p, name)
     try:
         sheet = wb.get_sheet_by_name(name)
         lead = sheet.start[1] if sheet.start else 0
@@ -171,8 +248,7 @@ def _load(p: Path, wb, name: str):
         top = list(islice(rows, HEADER_SCAN_ROWS))
         return sheet, top, rows
     except Exception as exc:
-        raise WorkbookError(f"无法读取工作表「{name}」（{type(exc).__name__}: {exc}）",
-                            "请在 Excel 里打开确认无误后另存为 .xlsx", path=str(p)) from None
+        raise unreadable(p, name, exc) from None
 
 
 def _find_header(data: list[list], schema: SheetSchema) -> tuple[int, dict[str, int], list[str]]:
@@ -214,6 +290,12 @@ def _prepare(p: Path, name: str, sheet, top: list[list], rest, header, schema: S
     last_column = max((j + 1 for j, v in enumerate(header_cells) if v not in ("", None)), default=0)
     missing = [c.key for c in schema.columns if c.key not in columns]
     hidden, no_cache = _scan_sheet_xml(p, name, h + 2)
+    # The product's new columns go after the last column holding anything anywhere in the sheet
+    # (unlabelled notes, a title row, formulas without a cached value), never onto an occupied cell.
+    if sheet.end:
+        last_column = max(last_column, sheet.end[1] + 1)
+    if no_cache:
+        last_column = max(last_column, max(c for _r, c in no_cache))
     notes = list(notes)
     merges = list(sheet.merged_cell_ranges or [])
     _merge_notes(merges, h, columns, schema, notes)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -24,6 +25,7 @@ from xl_addin.adapters.workbook.files import (
     assert_not_open_in_excel, atomic_replace, check_workbook_file, part_relations, remove_stale_temps,
     sheet_parts, temp_path_for, uses_1904_dates,
 )
+from xl_addin.adapters.workbook.lock import workbook_lock
 from xl_addin.errors import WorkbookError
 
 CHUNK = 4 * 1024 * 1024
@@ -104,16 +106,26 @@ def _with_headers(rows, header_row: int, headers: dict[int, str]) -> Iterator[tu
 
 def _write(path, sheet_name, header_row, headers, plan, bounds, backup_dir, append_table_rows) -> None:
     path = check_workbook_file(path)
-    assert_not_open_in_excel(path)
-    remove_stale_temps(path)
-    tmp = temp_path_for(path)
-    try:
-        with zipfile.ZipFile(path) as zin:
-            _build_package(zin, tmp, path, sheet_name, header_row, headers, plan, bounds, append_table_rows)
-        atomic_replace(tmp, path, backup_dir)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with workbook_lock(path):  # one writer per workbook: the read of the old file and the replace
+        assert_not_open_in_excel(path)
+        remove_stale_temps(path)
+        tmp = temp_path_for(path)
+        try:
+            try:
+                with zipfile.ZipFile(path) as zin:
+                    _build_package(zin, tmp, path, sheet_name, header_row, headers, plan, bounds, append_table_rows)
+            except KeyError as exc:  # a part the workbook names is not in the package
+                raise WorkbookError(f"工作簿缺少部件（{str(exc)[:120]}），未写入",
+                                    "这不是 Excel 能保存出的文件：请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx",
+                                    path=str(path)) from None
+            except (zlib.error, zipfile.BadZipFile, EOFError) as exc:
+                raise WorkbookError(f"工作簿已损坏：有部件无法解压（{type(exc).__name__}），未写入",
+                                    "请从备份恢复，或在 Excel 里打开（Excel 会提示修复）后另存为 .xlsx",
+                                    path=str(path)) from None
+            atomic_replace(tmp, path, backup_dir)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
 
 
 # ---------------------------------------------------------------- package
@@ -139,7 +151,11 @@ def _build_package(zin: zipfile.ZipFile, tmp: Path, path: Path, sheet_name: str,
         max_row = bounds[1] if bounds else 0
         for table in tables:
             if table in zin.namelist():
-                new = _extend_table(zin.read(table), header_row, headers, max_row if append_table_rows else 0)
+                try:
+                    new = _extend_table(zin.read(table), header_row, headers, max_row if append_table_rows else 0)
+                except (ValueError, SyntaxError) as exc:  # lxml's XMLSyntaxError is a SyntaxError
+                    raise WorkbookError(f"工作表「{sheet_name}」的表格（{table}）范围引用已损坏（{str(exc)[:80]}），未写入",
+                                        "请在 Excel 里打开（它会提示修复表格）后另存为 .xlsx", path=str(path)) from None
                 if new is not None:
                     replaced[table] = new
         if styles.changed:

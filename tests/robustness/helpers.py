@@ -1,0 +1,68 @@
+"""Shared by the robustness suite: small real desks, CSV exports, and commands run as real processes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[2]
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = "2026-03-02T10:00+08:00"
+ORDER_BOOK = "订单确认单.xlsx"
+ORDER_SHEET = "订单确认单"
+HEADER = ["订单编号", "买家会员名", "宝贝标题", "购买数量", "收货人姓名", "联系手机", "收货地址", "订单备注"]
+PROVINCES = ["浙江省杭州市西湖区文三路", "江苏省南京市鼓楼区中山路", "广东省深圳市南山区科技园路", "上海市浦东新区世纪大道"]
+
+
+def make_desk(root: Path) -> Path:
+    from xl_addin.services.desk_setup import init_desk
+
+    init_desk(root, datetime(2026, 3, 1, 9, 0, tzinfo=TZ))
+    return root
+
+
+def order_row(i: int) -> list[str]:
+    return [f"RB{i:06d}", f"客户{i % 37}", "陶瓷马克杯", str(1 + i % 3), f"收货人{i % 91}",
+            f"139{i:08d}"[:11], f"{PROVINCES[i % 4]}{i % 500 + 1}号", ""]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER, encoding: str = "utf-8-sig") -> Path:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+def cli_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "xl_addin", *args], capture_output=True, text=True,
+                          env=cli_env(), timeout=timeout)
+
+
+def popen(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "xl_addin", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=cli_env())
+
+
+def sheet_order_numbers(book: Path, sheet: str = ORDER_SHEET) -> list[str]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(book, read_only=True)
+    ws = wb[sheet]
+    rows = ws.iter_rows(values_only=True)
+    header = list(next(rows))
+    at = header.index("订单编号")
+    out = [str(r[at]) for r in rows if r and len(r) > at and r[at] not in (None, "")]
+    wb.close()
+    return out
