@@ -20,13 +20,9 @@ SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\
                  re.IGNORECASE)
 
 KNOWN = {
-    "cycles": {
-        frozenset({"xl_addin.services.tracking", "xl_addin.services.waybills"}),
-    },
-    "large": {"xl_addin.services.waybills", "xl_addin.services.tracking", "xl_addin.adapters.workbook.xml_patch",
-              "xl_addin.sandbox.app"},
-    "sql": {"xl_addin.services.tracking_log", "xl_addin.services.push", "xl_addin.services.waybills",
-            "xl_addin.services.tracking"},
+    "cycles": set(),
+    "large": {"xl_addin.adapters.workbook.xml_patch", "xl_addin.sandbox.app"},
+    "sql": {"xl_addin.services.tracking_log", "xl_addin.services.push"},
     "openpyxl": {"xl_addin.services.tracking_log"},
 }
 

@@ -105,7 +105,7 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
     result.stages["waybills"] = {k: v for k, v in a.items() if k != "bindings"}
 
     # Stage 3 — tracking every node against the local sandbox, over simulated days
-    from xl_addin.services.tracking import demo_tracking
+    from xl_addin.demo.tracking import demo_tracking
 
     result.stages["tracking"] = tracking = demo_tracking(desk, later_now, say)
     say(f"   结果见 {desk.workbook('tracking')}")

@@ -349,6 +349,41 @@ class TrackingStore:
             self.conn.execute("UPDATE tracking_runs SET finished_at = ?, state = ?, summary = ? WHERE id = ?",
                               (utc_iso(now), state, json.dumps(summary, ensure_ascii=False, default=str), run_id))
 
+    # ------------------------------------------------------------ reads of the refresh and the notices
+
+    def order_of(self, waybill_no: str) -> str | None:
+        row = self.conn.execute("SELECT order_no FROM waybill_status WHERE waybill_no = ?", (waybill_no,)).fetchone()
+        return row[0] if row else None
+
+    def open_count(self) -> int:
+        """How many tracked waybills are not final yet."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM waybill_status WHERE is_final = 0").fetchone()[0])
+
+    def status_rows(self, waybills: list[str]) -> dict[str, tuple]:
+        """{waybill: (bound_at, expected_delivery, is_final, replaced_by)} read set-wise."""
+        out: dict[str, tuple] = {}
+        for i in range(0, len(waybills), 500):
+            part = waybills[i:i + 500]
+            for w, bound, expected, final, replaced in self.conn.execute(
+                    "SELECT waybill_no, bound_at, expected_delivery, is_final, replaced_by FROM waybill_status "
+                    f"WHERE waybill_no IN ({', '.join('?' * len(part))})", part):
+                out[w] = (bound, expected, final, replaced)
+        return out
+
+    def open_and_checked_since(self, rule: str, since: datetime) -> set[str]:
+        """Numbers with an open anomaly of ``rule`` that were asked about after ``since``."""
+        rows = self.conn.execute(
+            "SELECT a.waybill_no FROM tracking_anomalies a JOIN waybill_status s ON s.waybill_no = a.waybill_no "
+            "WHERE a.rule = ? AND a.resolved_at IS NULL AND s.last_checked_at IS NOT NULL AND s.last_checked_at > ?",
+            (rule, utc_iso(since))).fetchall()
+        return {r[0] for r in rows}
+
+    def carrier_checks_to_show(self, rule: str) -> bool:
+        """Whether the Binding Table's carrier-check columns have anything to show: a carrier correction, or
+        an open anomaly of ``rule`` (请核对物流商或单号)."""
+        return bool(self.conn.execute("SELECT 1 FROM carrier_corrections LIMIT 1").fetchone() or self.conn.execute(
+            "SELECT 1 FROM tracking_anomalies WHERE rule = ? AND resolved_at IS NULL LIMIT 1", (rule,)).fetchone())
+
 
 def open_anomalies(store: Store) -> list[dict[str, Any]]:
     """Open anomaly records (waybill, order, carrier, rule, reason, since, evidence) for the exception ledger."""

@@ -350,6 +350,11 @@ class WaybillStore:
             "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
             [(stamp, actor, action, entity, eid, encode(detail)) for eid, detail in items])
 
+    def set_carrier(self, waybill_no: str, carrier_code: str) -> None:
+        """The registry names another carrier for this number (a carrier correction). Inside a transaction."""
+        self.conn.execute("UPDATE waybill_registry SET carrier_code = ? WHERE waybill_no = ?",
+                          (carrier_code, waybill_no))
+
 
 # one encoder for a whole batch (json.dumps with options builds a new one per call)
 _AUDIT_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
