@@ -13,7 +13,7 @@ import pytest
 
 from xl_addin.adapters.store import open_store
 from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
-from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=TZ)
