@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx  # noqa: E402
+from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx  # noqa: E402
 
 
 def generate_workbook(rows: int, out: str | Path, *, seed: int = 7, bad_rows: bool = True,

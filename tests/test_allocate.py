@@ -28,7 +28,7 @@ def order(no, province="浙江省", tags=(), weight=1, preferred=None, status="c
 @pytest.fixture()
 def desk(tmp_path):
     from xl_addin.services.desk_setup import init_desk
-    from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+    from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
     from xl_addin.services.intake import validate_orders
 
     init_desk(tmp_path, T0)

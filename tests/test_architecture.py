@@ -20,21 +20,10 @@ SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\
                  re.IGNORECASE)
 
 KNOWN = {
-    "cycles": {
-        frozenset({"xl_addin.adapters.imports.csv_file", "xl_addin.adapters.imports.table",
-                   "xl_addin.adapters.imports.xlsx_file"}),
-        frozenset({"xl_addin.services.intake", "xl_addin.services.order_import"}),
-        frozenset({"xl_addin.services.cases", "xl_addin.services.ledger_sync"}),
-        frozenset({"xl_addin.receiver", "xl_addin.receiver.server", "xl_addin.services.push"}),
-        frozenset({"xl_addin.entrypoints.cli", "xl_addin.entrypoints.schedule_commands",
-                   "xl_addin.services.scheduler"}),
-    },
-    "large": {"xl_addin.adapters.workbook.xml_patch", "xl_addin.sandbox.app", "xl_addin.services.sample_orders",
-              "xl_addin.services.order_import"},
-    "sql": {"xl_addin.services.weekly_summary", "xl_addin.services.tracking_log", "xl_addin.services.order_import",
-            "xl_addin.services.push", "xl_addin.services.cases", "xl_addin.adapters.imports.ledger"},
-    "openpyxl": {"xl_addin.services.tracking_log", "xl_addin.services.closing",
-                 "xl_addin.services.job_runs"},
+    "cycles": set(),
+    "large": {"xl_addin.adapters.workbook.xml_patch", "xl_addin.sandbox.app"},
+    "sql": {"xl_addin.services.tracking_log", "xl_addin.services.push"},
+    "openpyxl": {"xl_addin.services.tracking_log"},
 }
 
 

@@ -50,7 +50,7 @@ class RecordingUI:
 def desk(tmp_path_factory):
     from xl_addin.bootstrap import load_desk
     from xl_addin.services.desk_setup import init_desk
-    from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+    from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
     root = tmp_path_factory.mktemp("desk")
     init_desk(root, NOW)
@@ -162,7 +162,7 @@ def working_desk(tmp_path_factory):
     from xl_addin.bootstrap import load_desk, store_for
     from xl_addin.services.desk_setup import init_desk
     from xl_addin.services.intake import validate_orders
-    from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+    from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
     root = tmp_path_factory.mktemp("working")
     init_desk(root, NOW)

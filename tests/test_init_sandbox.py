@@ -31,7 +31,7 @@ def xl(*args):
 def _add_orders(desk: Path, n: int) -> None:
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.xml_patch import write_cells
-    from xl_addin.services.sample_orders import generate_orders
+    from xl_addin.demo.sample_orders import generate_orders
 
     sample = generate_orders(n, seed=11, bad_rows=False, start=datetime.now() - timedelta(hours=1))
     schema = ORDERS.sheets[0]

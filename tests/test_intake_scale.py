@@ -18,7 +18,7 @@ from xl_addin.adapters.workbook.reader import iter_sheet
 from xl_addin.adapters.workbook.stream_reader import StreamingWorkbook, _format_kind, use_streaming
 from xl_addin.services.intake import validate_orders
 from xl_addin.services.row_checking import ONE_CORE, CheckPlan
-from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
 SCHEMA = ORDERS.sheets[0]
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

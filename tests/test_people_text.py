@@ -31,7 +31,7 @@ def cli(*args, env=None):
 
 @pytest.fixture(scope="module")
 def demo_desk(tmp_path_factory):
-    from xl_addin.services.demo import run_demo
+    from xl_addin.demo.run import run_demo
 
     root = tmp_path_factory.mktemp("people") / "demo"
     run_demo(root, START, orders=40)

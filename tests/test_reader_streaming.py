@@ -7,7 +7,7 @@ import pytest
 from xl_addin.adapters.workbook.books import ORDERS
 from xl_addin.adapters.workbook.reader import iter_sheet, read_sheet
 from xl_addin.errors import WorkbookError
-from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
 SCHEMA = ORDERS.sheets[0]
 

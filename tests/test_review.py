@@ -22,7 +22,7 @@ def desk(tmp_path):
     from xl_addin.bootstrap import load_desk
     from xl_addin.services.desk_setup import init_desk
     from xl_addin.services.intake import validate_orders
-    from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+    from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
     init_desk(tmp_path, T0)
     d = load_desk(tmp_path)

@@ -10,7 +10,7 @@ import phonenumbers
 import pytest
 from openpyxl import load_workbook
 
-from xl_addin.services.sample_orders import (
+from xl_addin.demo.sample_orders import (
     DECOY_GOODS,
     DEFECT_KINDS,
     KNOWN_TAGS,

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from xl_addin.config import Settings
-from xl_addin.services.scheduler import FastClock, JobSpec, Scheduler, jobs_from_settings, job_args, print_cron, print_schtasks
+from xl_addin.services.scheduler import (
+    FastClock, JobSpec, Scheduler, job_args, jobs_from_settings, print_cron, print_schtasks, subprocess_runner,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -48,3 +50,10 @@ def test_jobs_from_config_and_os_scheduler_entries(tmp_path):
     assert "0 6 1 * * " in cron and "schedule --run-job archive" in cron
     win = print_schtasks(list(jobs.values()), tmp_path)
     assert "/SC WEEKLY /D MON /ST 09:00" in win and "/SC MONTHLY /D 1 /ST 06:00" in win and "\r\n" in win
+
+
+def test_a_job_whose_command_the_cli_lacks_is_a_failed_run(tmp_path):
+    """The runner starts the real CLI in its own process; a command it does not have fails there."""
+    run = subprocess_runner(tmp_path, Settings(), timeout=120)
+    ok, detail = run(JobSpec("ghost", ["no-such-command"], every_hours=1), datetime(2026, 11, 2, 8, 0, tzinfo=TZ))
+    assert not ok and detail.startswith("exit 2")

@@ -9,7 +9,7 @@ import pytest
 
 from xl_addin.adapters.store import open_store
 from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
-from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
 from support.order_desk import NOW, column, fill_desk, new_desk, order, run, sheet_values
 

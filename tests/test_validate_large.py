@@ -15,7 +15,7 @@ from xl_addin.adapters.store import open_store
 from xl_addin.adapters.store.orders import OrderRecords
 from xl_addin.services import intake
 from xl_addin.services.intake import validate_orders
-from xl_addin.services.sample_orders import generate_orders, write_orders_xlsx
+from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 MEMORY_LIMIT_MB = 1500

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from tests.robustness.corpus import base_book, workbook_cases
-from xl_addin.adapters.imports.table import read_export
+from xl_addin.adapters.imports import read_export
 from xl_addin.adapters.workbook.books import ORDERS_SHEET
 from xl_addin.adapters.workbook.limits import check_text_lines, limits_for
 from xl_addin.adapters.workbook.reader import read_sheet

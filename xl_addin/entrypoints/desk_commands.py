@@ -70,7 +70,7 @@ def doctor(opts: Options) -> int:
 @common_options
 def demo(directory: Path, orders: int, opts: Options) -> int:
     """Build a demo desk with realistic sample orders and run every stage on embedded defaults."""
-    from xl_addin.services.demo import run_demo
+    from xl_addin.demo.run import run_demo
 
     say = (lambda text: None) if opts.json else click.echo
     result = run_demo(directory, opts.now(), orders=orders, say=say)

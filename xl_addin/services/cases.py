@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from xl_addin.adapters.store.cases import CaseStore
+from xl_addin.adapters.store.shipments import ShipmentLookup
 from xl_addin.adapters.store.store import Store, from_iso
 from xl_addin.domain import cases as dc
 from xl_addin.display.moments import desk_time
@@ -142,15 +143,13 @@ def _binding_facts(store: Store, waybill_no: str | None, order_no: str | None) -
         return order_no or b.order_no, waybill_no or b.waybill_no, b.carrier_code
     carrier = None
     if waybill_no:
-        row = store.conn.execute("SELECT order_no, carrier_code FROM waybill_status WHERE waybill_no = ?",
-                                 (waybill_no,)).fetchone()
-        if row:
-            order_no, carrier = order_no or row[0], row[1]
+        tracked = ShipmentLookup(store).tracked_waybill(waybill_no)
+        if tracked:
+            order_no, carrier = order_no or tracked[0], tracked[1]
     elif order_no:
-        row = store.conn.execute("SELECT waybill_no, carrier_code FROM waybill_status WHERE order_no = ? "
-                                 "ORDER BY updated_at DESC", (order_no,)).fetchone()
-        if row:
-            waybill_no, carrier = row
+        latest = ShipmentLookup(store).latest_tracked_for_order(order_no)
+        if latest:
+            waybill_no, carrier = latest
     return order_no, waybill_no, carrier
 
 
@@ -171,16 +170,10 @@ def _create(store: Store, now: datetime, fields: dict[str, Any], by: str, source
 
 def _unknown_shipment(store: Store, waybill_no: str | None, order_no: str | None) -> str | None:
     """What the report names that this desk has no record of (None when every named number is known)."""
-    def found(sql: str, value: str) -> bool:
-        return store.conn.execute(sql, (value,)).fetchone() is not None
-
-    if waybill_no and not (found("SELECT 1 FROM bindings WHERE waybill_no = ?", waybill_no)
-                           or found("SELECT 1 FROM waybill_registry WHERE waybill_no = ?", waybill_no)
-                           or found("SELECT 1 FROM waybill_status WHERE waybill_no = ?", waybill_no)):
+    known = ShipmentLookup(store)
+    if waybill_no and not known.knows_waybill(waybill_no):
         return f"物流单号 {waybill_no}"
-    if order_no and not (found("SELECT 1 FROM orders WHERE order_no = ?", order_no)
-                         or found("SELECT 1 FROM bindings WHERE order_no = ?", order_no)
-                         or found("SELECT 1 FROM waybill_status WHERE order_no = ?", order_no)):
+    if order_no and not known.knows_order(order_no):
         return f"订单编号 {order_no}"
     return None
 
@@ -285,12 +278,10 @@ def open_cases_from_anomalies(store: Store, now: datetime, tz: ZoneInfo = CHINA)
     anomalies = open_anomalies(store)
     if not anomalies:
         return opened
-    subs = {r[0]: r[1] for r in store.conn.execute(
-        "SELECT waybill_no, sub_status FROM waybill_status WHERE waybill_no IN "
-        "(SELECT waybill_no FROM tracking_anomalies WHERE resolved_at IS NULL)")}
+    subs = ShipmentLookup(store).sub_status_of_anomalous()
     for a in anomalies:
         key = f"anomaly:{a['id']}"
-        if store.conn.execute("SELECT 1 FROM case_sources WHERE source_key = ?", (key,)).fetchone():
+        if cs.has_source(key):
             continue
         case_type = _anomaly_type(a["rule"], subs.get(a["waybill_no"]))
         evidence = " ".join(x for x in (desk_time(a.get("evidence_time"), tz, empty=""), a.get("evidence_text") or "")
@@ -410,44 +401,3 @@ def close_case(store: Store, now: datetime, case_id: str, *, by: str, **fields: 
     """Close with the result and the informs (given here or recorded before)."""
     fields.setdefault("closed_at", now)
     return update_case(store, now, case_id, fields, by=by)
-
-
-def demo_cases(desk: Any, now: datetime, say: Any = print) -> dict[str, Any]:
-    """For the demo: open cases from the anomalies, move some through their workflow, sync the ledger,
-    write the week's summary. Returns what it did."""
-    from datetime import timedelta
-
-    from xl_addin.bootstrap import store_for
-    from xl_addin.services.ledger_sync import sync_ledger
-    from xl_addin.services.weekly_summary import week_label, write_summary
-
-    tz = ZoneInfo(desk.settings.desk.timezone)
-    cfg = sla_config(desk.settings)
-    with store_for(desk) as store:
-        opened = open_cases_from_anomalies(store, now, tz)
-        say(f"异常案件: 未结 {len(CaseStore(store).open_cases())} 件（跟踪刷新与推送发现异常时已自动开案；本次新开 {len(opened)} 件）")
-        moved = []
-        for i, case in enumerate(CaseStore(store).open_cases()[:3]):
-            at = now + timedelta(minutes=10 + i)
-            steps: dict[str, Any] = {"submitted_at": at, "handler": "异常处理专员", "carrier_contact": "物流商客服",
-                                     "carrier_replied_at": at + timedelta(hours=1)}
-            if case["type"] == dc.DELAY:
-                steps.update(cause="中转积压", new_expected=at + timedelta(days=1), customer_informed_at=at + timedelta(hours=2))
-            elif case["type"] in (dc.LOST, dc.DAMAGED):
-                steps.update(claim_started_at=at + timedelta(hours=3), claim_status="已发起", claim_amount="100")
-            update_case(store, at + timedelta(hours=3), case["case_id"], steps, by="异常处理专员", tz=tz)
-            if i == 0:
-                close_case(store, at + timedelta(hours=4), case["case_id"], by="异常处理专员", result="已联系物流商处理完毕",
-                           responsible_party="物流商", responsibility_reason="中转延误",
-                           customer_informed_at=at + timedelta(hours=2), receiver_informed_at=at + timedelta(hours=4))
-            moved.append(case["case_id"])
-        say(f"推进处理 {len(moved)} 件（其中结案 {min(1, len(moved))} 件）")
-        later = now + timedelta(hours=5)
-        sync = sync_ledger(store, desk.workbook("exceptions"), later, tz=tz, backup_dir=desk.backup_dir, config=cfg)
-        say(sync.message)
-        week = week_label(later - timedelta(days=7), tz)  # the last full week, as the Monday job reports it
-        out = write_summary(store, week, desk.reports_dir / f"周度汇总-{week}.xlsx", tz=tz, config=cfg,
-                            desk_name=desk.settings.desk.name)
-        say(f"周报已写入 {out['path']}")
-    return {"opened": [c["case_id"] for c in opened], "moved": moved, "ledger": sync.as_dict(),
-            "summary": out["path"], "week": week}

@@ -176,63 +176,10 @@ __all__ = ["CloseResult", "complete_signed_orders", "complete_on_signing", "foll
 
 def write_followups_report(items: list[dict[str, Any]], out_dir: Path, now: datetime, tz: tzinfo) -> Path:
     """The open follow-ups as a small workbook (the reminder e-mail's attachment)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from xl_addin.adapters.workbook.list_book import write_list_book
 
-    from xl_addin.adapters.workbook.files import save_workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "满意度回访"
-    ws.append(["订单编号", "物流单号", "签收时间", "回访截止", "回访状态", "剩余小时"])
-    for c in ws[1]:
-        c.font = Font(bold=True)
-    for f in items:
-        ws.append([f["order_no"], f["waybill_no"], _local(datetime.fromisoformat(f["signed_at"]), tz),
-                   _local(datetime.fromisoformat(f["due_at"]), tz), f["state_zh"], f["hours_left"]])
-        ws.cell(ws.max_row, 1).data_type = ws.cell(ws.max_row, 2).data_type = "s"
-        for col in (3, 4):
-            ws.cell(ws.max_row, col).number_format = "yyyy-mm-dd hh:mm"
-    return save_workbook(wb, out_dir / f"满意度回访-{now.astimezone(tz):%Y-%m-%d}.xlsx")
-
-
-def demo_closing(desk, now: datetime, say) -> dict[str, Any]:
-    """For the demo: close delivered orders, record a few follow-ups (one unhappy), archive last month
-    when it has completed orders, and write the follow-up reminder e-mail to the outbox."""
-    from zoneinfo import ZoneInfo
-
-    from xl_addin.bootstrap import store_for
-    from xl_addin.domain.closing import previous_month
-    from xl_addin.services.archive import archive_month
-    from xl_addin.services.job_runs import email_report
-
-    tz = ZoneInfo(desk.settings.desk.timezone)
-    out: dict[str, Any] = {}
-    with store_for(desk) as store:
-        res = complete_signed_orders(store, now, followup_hours=desk.settings.schedule.followup_hours)
-        say(f"完结已签收订单 {len(res.completed)} 单，暂缓 {len(res.held)} 单")
-        open_items = [f for f in followup_list(store, now) if f["state"] != DONE]
-        answers = [("是", "是", 5, "很满意"), ("是", "否", 3, "比预计晚了一天"), ("否", "是", 2, "外箱压扁")]
-        recorded = []
-        for f, (intact, fast, score, comment) in zip(open_items, answers):
-            recorded.append(record_followup(store, now, f["order_no"], by="订单接收员小王", goods_intact=intact,
-                                            speed_ok=fast, score=score, comment=comment))
-        say(f"记录满意度回访 {len(recorded)} 单，生成/关联异常 {sum(len(r['case_ids']) for r in recorded)} 个")
-        out.update(completed=len(res.completed), held=len(res.held), followups=recorded)
-        month = previous_month(now.astimezone(tz).date())
-        from xl_addin.domain.closing import month_bounds
-        start, end = month_bounds(month, tz)
-        if ClosingStore(store).completed_between(start, end):
-            arch = archive_month(desk, store, month, now, force_open_cases=True)
-            say(f"{month} 归档: 订单 {arch['orders']} 单 → {arch['folder']}")
-            out["archive"] = arch
-        items = followup_list(store, now)
-    counts = followup_counts(items)
-    report = write_followups_report([f for f in items if f["state"] != DONE], desk.reports_dir, now, tz)
-    delivered = email_report(desk, f"满意度回访提醒 {now.astimezone(tz):%Y-%m-%d}",
-                             {"待回访": counts["due"], "已超时": counts["overdue"], "已完成": counts["done"]},
-                             [["订单编号", "状态"]] + [[f["order_no"], f["state_zh"]] for f in items[:20]],
-                             [report], ["logistics@example.com"], env={})
-    say(delivered.describe())
-    out["email"] = str(delivered.path) if delivered.path else None
-    return out
+    rows = [[f["order_no"], f["waybill_no"], _local(datetime.fromisoformat(f["signed_at"]), tz),
+             _local(datetime.fromisoformat(f["due_at"]), tz), f["state_zh"], f["hours_left"]] for f in items]
+    return write_list_book(out_dir / f"满意度回访-{now.astimezone(tz):%Y-%m-%d}.xlsx", "满意度回访",
+                           ["订单编号", "物流单号", "签收时间", "回访截止", "回访状态", "剩余小时"], rows,
+                           text_columns=(1, 2), time_columns=(3, 4))

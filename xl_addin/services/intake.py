@@ -334,8 +334,8 @@ def _local_overrides(overrides: dict, tz: ZoneInfo) -> dict:
 
 def _pending_mismatches(store) -> dict[str, str]:
     """Orders whose source sent different content and no person has chosen yet (see ``import``)."""
-    from xl_addin.adapters.imports import ImportLedger
-    from xl_addin.services.order_import import mismatch_text
+    from xl_addin.adapters.store.import_ledger import ImportLedger
+    from xl_addin.display.import_mismatch import mismatch_text
 
     out = {}
     for case in ImportLedger(store).pending():

@@ -38,37 +38,20 @@ def write_job_line(desk, at: datetime, job: str, status: str, seconds: float, su
 
 def write_last_runs(desk, runs: list[dict[str, Any]], tz) -> Path:
     """Rewrite 最近运行.xlsx from the store (product-owned file, replaced atomically)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-
-    from xl_addin.adapters.workbook.files import assert_not_open_in_excel, save_workbook
+    from xl_addin.adapters.workbook.files import assert_not_open_in_excel
+    from xl_addin.adapters.workbook.list_book import write_list_book
     from xl_addin.display.moments import desk_text, local
     from xl_addin.display.vocabulary import label
 
     path = desk.root / LAST_RUNS_FILE
     if path.exists():
         assert_not_open_in_excel(path)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = LAST_RUNS_SHEET
-    ws.append(["任务", "开始时间", "结束时间", "结果", "说明"])
-    for c in ws[1]:
-        c.font = Font(bold=True)
-    red = PatternFill("solid", fgColor="FFC7CE")
-    for r in runs:
-        ws.append([label("job", r["job"]), local(r["started_at"], tz), local(r["finished_at"], tz),
-                   label("job_status", r["status"]), desk_text(r["summary"] or "", tz)])
-        ws.cell(ws.max_row, 5).data_type = "s"
-        if r["status"] in ("failed", "partial"):
-            for c in ws[ws.max_row]:
-                c.fill = red
-    for col, width in zip("ABCDE", (12, 17, 17, 8, 80)):
-        ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=2, min_col=2, max_col=3):
-        for c in row:
-            c.number_format = "yyyy-mm-dd hh:mm"
-    ws.freeze_panes = "A2"
-    return save_workbook(wb, path)
+    rows = [[label("job", r["job"]), local(r["started_at"], tz), local(r["finished_at"], tz),
+             label("job_status", r["status"]), desk_text(r["summary"] or "", tz)] for r in runs]
+    return write_list_book(path, LAST_RUNS_SHEET, ["任务", "开始时间", "结束时间", "结果", "说明"], rows,
+                           text_columns=(5,), time_columns=(2, 3),
+                           marked=[i for i, r in enumerate(runs) if r["status"] in ("failed", "partial")],
+                           widths=(12, 17, 17, 8, 80), freeze_header=True)
 
 
 def run_job(desk, job: str, now: datetime, work: Callable[[], Any],

@@ -13,17 +13,18 @@ write that failed after the workbook was written (the rows are then found in the
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from xl_addin.adapters.store.orders import OrderRecords
+from xl_addin.display.import_mismatch import MISMATCH_MARK, mismatch_text  # noqa: F401  (re-exported)
 from xl_addin.errors import UserError, WorkbookError, WorkbookLocked
+from xl_addin.services.import_values import (  # noqa: F401  (coerce, canon: re-exported)
+    NOT_COMPARED, canon, coerce, shown_value, source_fingerprint,
+)
 
 # skip / flag codes in the import report
 ADDED = "added"
@@ -34,12 +35,6 @@ KEPT = "kept"
 REJECTED = "rejected"
 
 IMPORTER = "系统导入"
-MISMATCH_MARK = "[SOURCE_MISMATCH]"
-NOT_COMPARED = ("channel", "received_at")  # when/where it arrived is not the order's content
-_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d",
-                 "%Y/%m/%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y-%m-%dT%H:%M:%S")
-_FORCED_TEXT = re.compile(r'^="([^"]*)"$')  # exports write ="0012345" so Excel keeps leading zeros
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 class MappingNeedsConfirmation(UserError):
@@ -138,66 +133,6 @@ def _columns():
     return {c.key: c for c in ORDERS.sheets[0].columns}
 
 
-def coerce(value: object, kind: str) -> object:
-    """A source cell as the Order Confirmation column expects it; text that is not a clean value stays text."""
-    from xl_addin.adapters.workbook.schema import DATE, DATETIME, INT, MONEY, NUMBER
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        m = _FORCED_TEXT.match(text)
-        if m:
-            text = m.group(1).strip()
-        if not text:
-            return None
-        if kind in (INT, NUMBER, MONEY):
-            plain = unicodedata.normalize("NFKC", text).replace(",", "")
-            if _NUMBER.match(plain):
-                number = float(plain)
-                return int(number) if number.is_integer() and abs(number) < 2**53 else number
-        if kind in (DATETIME, DATE):
-            for fmt in _DATE_FORMATS:
-                try:
-                    return datetime.strptime(text, fmt)
-                except ValueError:
-                    continue
-        return text
-    if kind not in (INT, NUMBER, MONEY, DATE, DATETIME) and isinstance(value, (int, float)):
-        return str(value)  # an order number or phone read as a number goes back to text
-    return value
-
-
-def canon(value: object, key: str) -> str:
-    """The comparable form: what a person would call 'the same value'."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value))).strip()
-    if key == "receiver_phone":
-        digits = re.sub(r"\D", "", text)
-        return re.sub(r"^(0086|86)(?=1\d{10}$)", "", digits)
-    if _NUMBER.match(text) and "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-def source_fingerprint(values: dict[str, Any]) -> str:
-    data = {k: canon(v, k) for k, v in values.items() if k not in NOT_COMPARED}
-    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:20]
-
-
-def _shown(value: object) -> str:
-    if value is None or value == "":
-        return "（空）"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
-
 # ---------------------------------------------------------------- mapping
 
 def _header_index(header: list[object]) -> dict[str, int]:
@@ -280,8 +215,8 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
                   channel: str | None = None, tz_name: str = "Asia/Shanghai", backup_dir: Path | None = None,
                   validate: bool = False, confirm_within: timedelta = timedelta(hours=1)) -> ImportReport:
     """Append the orders of export ``path`` to the Order Confirmation workbook ``book``."""
-    from xl_addin.adapters.imports import ImportLedger, read_export
-    from xl_addin.adapters.imports.ledger import ACCEPTED, KEPT as KEPT_STATE, SourceOrder
+    from xl_addin.adapters.imports import read_export
+    from xl_addin.adapters.store.import_ledger import ACCEPTED, KEPT as KEPT_STATE, ImportLedger, SourceOrder
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.domain.intake import order_key
@@ -321,7 +256,7 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
     if lacking:
         report.notes.append(f"订单确认单没有这些列，相应内容未导入: {'、'.join(lacking)}")
     in_sheet = {order_key(r.values.get("order_no")): r for r in sheet.rows if order_key(r.values.get("order_no"))}
-    in_store = {order_key(r[0]) for r in store.conn.execute("SELECT order_no FROM orders")} if store else set()
+    in_store = {order_key(no) for no in OrderRecords(store).numbers()} if store else set()
     previous = ledger.orders_of(source or "") if ledger else {}
     next_row = max([sheet.header_row, *(r.row for r in sheet.rows)]) + 1
     received = now.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
@@ -387,7 +322,7 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
             report.rows.append(ImportRow(row_no, key, SKIPPED, "ALREADY_PRESENT",
                                          f"已在第{existing.row}行，内容相同", sheet_row=existing.row))
             continue
-        shown = [{**d, "current": _shown(d["current"]), "incoming": _shown(d["incoming"])} for d in diffs]
+        shown = [{**d, "current": shown_value(d["current"]), "incoming": shown_value(d["incoming"])} for d in diffs]
         problems_col = column_of("problems")
         status_col = column_of("check_status")
         old_text = existing.values.get("problems")
@@ -448,13 +383,6 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
     return report
 
 
-def mismatch_text(src_name: str, row_no: int, shown: list[dict[str, Any]], order_no: str) -> str:
-    parts = "；".join(f"{d['label']}: 表中“{d['current']}” / 来源“{d['incoming']}”" for d in shown)
-    return (f"✗ 来源不一致{MISMATCH_MARK} {src_name}第{row_no}行再次发来此订单，内容不同 — {parts}。"
-            f"表中内容未改动；核对后用 import … --accept-changes {order_no} --by 姓名 采用新值，"
-            f"或 --keep-current {order_no} 保留")
-
-
 def _record(store, ledger, report: ImportReport, source: str, remember, mismatches, decisions, by, now) -> None:
     with store.transaction():
         for key, order in remember:
@@ -494,7 +422,7 @@ def reflag_pending(book: Path, store, backup_dir: Path | None = None) -> int:
 
     Returns the number of rows written. ``validate`` may call this after its own write-back.
     """
-    from xl_addin.adapters.imports import ImportLedger
+    from xl_addin.adapters.store.import_ledger import ImportLedger
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.adapters.workbook.xml_patch import write_cells

@@ -31,7 +31,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from xl_addin.adapters.store.cases import CaseStore
-from xl_addin.adapters.store.store import Store, from_iso, utc_iso
+from xl_addin.adapters.store.store import Store
+from xl_addin.adapters.store.week_figures import WeekFigures
 from xl_addin.domain import cases as dc
 from xl_addin.domain.sla import BREACHED, CLOCK_ZH, CLOCKS, LATE, SlaConfig, evaluate_case
 from xl_addin.errors import UserError
@@ -46,7 +47,6 @@ LABELS = {"orders_received": "接收订单", "orders_confirmed": "确认订单",
           "orders_delivered": "签收运单", "on_time_rate": "准时签收率", "transit_median_hours": "运输时长中位数(小时)",
           "transit_p90_hours": "运输时长P90(小时)", "exceptions_opened": "新增异常", "exceptions_closed": "结案异常",
           "complaints": "客户投诉", "sla_breaches_total": "SLA超时", "open_cases": "未结案件(周末)"}
-_NOT_MOVING = ("NotFound", "InfoReceived", "Unknown")
 
 
 def parse_week(text: str) -> tuple[int, int]:
@@ -101,35 +101,24 @@ def _age_band(hours: float) -> str:
 # ------------------------------------------------------------------ one week's raw figures
 
 def _deliveries(store: Store, start: datetime, end: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
-    rows = store.conn.execute(
-        "SELECT s.waybill_no, s.carrier_code, s.final_at, s.expected_delivery, "
-        "(SELECT MIN(e.time) FROM tracking_events e WHERE e.waybill_no = s.waybill_no "
-        f"AND e.status NOT IN ({', '.join('?' * len(_NOT_MOVING))})) "
-        "FROM waybill_status s WHERE s.status = 'Delivered' AND s.final_at >= ? AND s.final_at < ?",
-        (*_NOT_MOVING, utc_iso(start), utc_iso(end))).fetchall()
     out = []
-    for w, carrier, final_at, expected, moved in rows:
-        delivered = from_iso(final_at)
-        first = from_iso(moved)
+    for d in WeekFigures(store).deliveries(start, end):
+        delivered, first, expected = d["delivered_at"], d["first_moved_at"], d["expected"]
         hours = (delivered - first).total_seconds() / 3600 if first and first <= delivered else None
         on_time = None
         if expected:
             on_time = delivered.astimezone(tz).date() <= date.fromisoformat(expected[:10])
-        out.append({"waybill_no": w, "carrier_code": carrier or "", "hours": hours, "on_time": on_time})
+        out.append({"waybill_no": d["waybill_no"], "carrier_code": d["carrier_code"] or "", "hours": hours,
+                    "on_time": on_time})
     return out
-
-
-def _count(store: Store, sql: str, start: datetime, end: datetime) -> int:
-    return int(store.conn.execute(sql, (utc_iso(start), utc_iso(end))).fetchone()[0])
 
 
 def _week(store: Store, start: datetime, end: datetime, tz: ZoneInfo, cfg: SlaConfig,
           cases_all: list[dict[str, Any]]) -> dict[str, Any]:
-    received = _count(store, "SELECT COUNT(*) FROM orders WHERE checked_at >= ? AND checked_at < ?", start, end)
-    confirmed = _count(store, "SELECT COUNT(*) FROM orders WHERE confirmed_at >= ? AND confirmed_at < ?", start, end)
-    volume = {r[0]: r[1] for r in store.conn.execute(
-        "SELECT carrier_code, COUNT(*) FROM bindings WHERE is_current = 1 AND bound_at >= ? AND bound_at < ? "
-        "GROUP BY carrier_code", (utc_iso(start), utc_iso(end)))}
+    figures = WeekFigures(store)
+    received = figures.orders_checked(start, end)
+    confirmed = figures.orders_confirmed(start, end)
+    volume = figures.bound_by_carrier(start, end)
     deliveries = _deliveries(store, start, end, tz)
 
     def within(t: datetime | None) -> bool:
@@ -173,8 +162,7 @@ def _week(store: Store, start: datetime, end: datetime, tz: ZoneInfo, cfg: SlaCo
 # ------------------------------------------------------------------ the report
 
 def _carrier_names(store: Store) -> dict[str, str]:
-    return {r[0]: r[1] for r in store.conn.execute(
-        "SELECT carrier_code, MIN(carrier) FROM bindings GROUP BY carrier_code")}
+    return WeekFigures(store).carrier_names()
 
 
 def _scorecard(store: Store, wk: dict[str, Any], start: datetime, end: datetime) -> list[dict[str, Any]]:

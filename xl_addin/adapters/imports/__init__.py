@@ -7,9 +7,11 @@ Public API::
     ledger = ImportLedger(store)                   # saved mappings, what each source said, mismatches
 """
 
-from .ledger import ImportLedger, SavedSource
+from xl_addin.adapters.store.import_ledger import ImportLedger, SavedSource  # the repository, re-exported
+
+from .export_file import read_export
 from .mapping import find_header_row, guess_mapping, parse_map_options, target_column
-from .table import ExportTable, read_export
+from .table import ExportTable
 
 __all__ = ["ExportTable", "ImportLedger", "SavedSource", "find_header_row", "guess_mapping",
            "parse_map_options", "read_export", "target_column"]

@@ -116,6 +116,10 @@ class CaseStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (case_id, utc_iso(now), by, field, _show(old), _show(new), note, origin))
 
+    def has_source(self, source_key: str) -> bool:
+        """True when the signal (an anomaly, a carrier state …) is already attached to a case."""
+        return self.conn.execute("SELECT 1 FROM case_sources WHERE source_key = ?", (source_key,)).fetchone() is not None
+
     def attach_source(self, source_key: str, case_id: str, now: datetime) -> bool:
         """True when the signal was new (and is now attached)."""
         cur = self.conn.execute("INSERT INTO case_sources (source_key, case_id, attached_at) VALUES (?, ?, ?) "

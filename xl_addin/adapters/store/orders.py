@@ -60,6 +60,10 @@ class OrderRecords:
         sql = f"SELECT {_COLUMNS} FROM orders" + (" WHERE status = ?" if status else "") + " ORDER BY order_no"
         return [_record(r) for r in self.store.conn.execute(sql, (status,) if status else ())]
 
+    def numbers(self) -> list[str]:
+        """Every stored order number, whatever its state or source."""
+        return [r[0] for r in self.store.conn.execute("SELECT order_no FROM orders")]
+
     def numbers_from_other_sources(self, source: str) -> set[str]:
         """Order numbers confirmed from another workbook: a repeat of one of them is a duplicate order."""
         rows = self.store.conn.execute(

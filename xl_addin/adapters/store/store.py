@@ -221,7 +221,7 @@ def open_postgres_store(url: str, *, upgrade: bool = False, migrate: bool = True
     """Open the shared store at a ``postgresql://`` URL: pooled connection, timeouts, schema checked.
 
     ``migrate=False`` opens it as it is (for ``db status``)."""
-    from xl_addin.adapters.store import pg
+    import xl_addin.adapters.store.pg as pg
 
     conn = pg.connect(url)
     store = Store(conn, redact_url(url), dialect="postgresql")

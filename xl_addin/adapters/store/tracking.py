@@ -176,6 +176,10 @@ class TrackingStore:
                 "ON CONFLICT (event_key) DO NOTHING", [_event_row(e, now) for e in new])
         return new
 
+    def count_events(self, *, source: str) -> int:
+        """How many stored events came in by ``source`` (``push``, ``poll``, …)."""
+        return self.conn.execute("SELECT COUNT(*) FROM tracking_events WHERE source = ?", (source,)).fetchone()[0]
+
     def events_for(self, waybill_no: str) -> list[TrackingEvent]:
         rows = self.conn.execute(f"SELECT {_EVENT_COLS} FROM tracking_events WHERE waybill_no = ? ORDER BY time, id",
                                  (waybill_no,)).fetchall()

@@ -7,8 +7,6 @@ goes), ``notices`` (customer notices), ``lookup`` (``track``, manual nodes), ``e
 edge, in ``adapters.providers``. The names below are the stage's public face.
 """
 
-from typing import Any
-
 from xl_addin.adapters.providers.base import SANDBOX_CUSTOMER, SANDBOX_KEY, ProviderSpec, provider_spec
 from xl_addin.adapters.providers.factory import client_factory as _client_factory
 from xl_addin.services.tracking.anomalies import detect_for_waybills, open_exception_cases
@@ -27,14 +25,3 @@ __all__ = ["SANDBOX_CUSTOMER", "SANDBOX_KEY", "STALE_NOTICE", "ProviderSpec", "R
            "ingest_manual_nodes", "job_lock", "notify_queued", "notify_quietly", "open_exception_cases",
            "provider_code", "provider_codes", "provider_spec", "refresh", "register_bindings", "track_one",
            "_client_factory", "_tz"]
-
-_DEMO = ("demo_tracking", "DEMO_SCENARIOS")
-
-
-def __getattr__(name: str) -> Any:
-    """The tracking demo moved to ``xl_addin.demo.tracking``; its old names still resolve here."""
-    if name in _DEMO:
-        from xl_addin.demo import tracking as demo
-
-        return getattr(demo, name)
-    raise AttributeError(name)

@@ -49,7 +49,7 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
     from xl_addin.services.desk_setup import init_desk
     from xl_addin.services.confirmation import record_confirmation
     from xl_addin.services.intake import validate_orders
-    from xl_addin.services.sample_orders import generate_orders
+    from xl_addin.demo.sample_orders import generate_orders
 
     root = Path(root).resolve()
     _prepare(root)
@@ -105,7 +105,7 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
     result.stages["waybills"] = {k: v for k, v in a.items() if k != "bindings"}
 
     # Stage 3 — tracking every node against the local sandbox, over simulated days
-    from xl_addin.services.tracking import demo_tracking
+    from xl_addin.demo.tracking import demo_tracking
 
     result.stages["tracking"] = tracking = demo_tracking(desk, later_now, say)
     say(f"   结果见 {desk.workbook('tracking')}")
@@ -113,7 +113,7 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
     moment = datetime.fromisoformat(cycles[-1]["now"]) if cycles else later_now
 
     # Stage 3, continued — the waybills still on their way are subscribed; the provider pushes their nodes
-    from xl_addin.services.push import demo_push
+    from xl_addin.demo.push import demo_push
 
     say("③ 推送订阅: 仍在途的运单改由快递100推送（本地沙箱模拟），关键节点通知写入发件箱")
     result.stages["push"] = pushed = demo_push(desk, moment, lambda text: say(f"     {text}"))
@@ -121,13 +121,13 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
         moment = datetime.fromisoformat(pushed["until"])
 
     # Stage 4 — exception cases from the anomalies, some handled, the week's summary
-    from xl_addin.services.cases import demo_cases
+    from xl_addin.demo.cases import demo_cases
 
     say("④ 异常处理:")
     result.stages["cases"] = demo_cases(desk, moment + timedelta(minutes=10), lambda text: say(f"     {text}"))
 
     # Stage 5 — close signed orders, follow-ups, a month's archive, the report e-mail in the outbox
-    from xl_addin.services.closing import demo_closing
+    from xl_addin.demo.closing import demo_closing
 
     say("⑤ 订单闭环与归档:")
     result.stages["closing"] = closing = demo_closing(desk, moment + timedelta(hours=1),
