@@ -10,7 +10,7 @@ from openpyxl.styles import PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from test_archive import build_month
+from support.archive_month import build_month
 
 SHEET = "订单确认单"
 SUMMARY = "客服汇总"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -253,7 +251,7 @@ def test_cli_override_needs_by_and_records_it(desk, capsys):
 
 
 def test_archived_bindings_stay_out_of_the_live_sheet(tmp_path):
-    from test_archive import NOV, build_month, live_keys
+    from support.archive_month import NOV, build_month, live_keys
 
     from xl_addin.services.archive import archive_month
     from xl_addin.services.waybills import sync_workbooks

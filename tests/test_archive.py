@@ -3,57 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 
-from test_closing import make_desk, seed_order
 
-TZ = ZoneInfo("Asia/Shanghai")
-OCT = datetime(2026, 10, 10, 9, 0, tzinfo=TZ)
-NOV = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
-
-
-def build_month(root):
-    """Three orders completed in October, one completed in November, one not signed; all in the workbooks."""
-    from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import complete_signed_orders, sync_followups_sheet
-
-    desk = make_desk(root, OCT)
-    with store_for(desk) as store:
-        for i in range(3):
-            seed_order(desk, store, f"A{i}", f"SF40{i}", bound_at=OCT - timedelta(days=3),
-                       signed_at=OCT - timedelta(hours=5 + i), now=OCT)
-        complete_signed_orders(store, OCT)
-        seed_order(desk, store, "B1", "SF501", bound_at=NOV - timedelta(days=2), signed_at=NOV - timedelta(hours=3),
-                   now=NOV)
-        seed_order(desk, store, "C1", "SF601", bound_at=NOV - timedelta(days=1), signed_at=None, now=NOV)
-        complete_signed_orders(store, NOV)
-        sync_followups_sheet(desk.workbook("orders"), store, NOV, TZ, backup_dir=None)
-    return desk
-
-
-def live_keys(desk) -> dict[str, set[str]]:
-    from xl_addin.adapters.workbook.books import BINDINGS_SHEET, FOLLOWUPS_SHEET, ORDERS_SHEET
-    from xl_addin.adapters.workbook.reader import read_sheet
-
-    def keys(book, schema, key):
-        return [str(r.values[key]) for r in read_sheet(desk.workbook(book), schema).rows if r.values.get(key)]
-    return {"orders": keys("orders", ORDERS_SHEET, "order_no"), "followups": keys("orders", FOLLOWUPS_SHEET, "order_no"),
-            "bindings": keys("bindings", BINDINGS_SHEET, "order_no")}
-
-
-def archived_keys(desk, month="2026-10") -> dict[str, list[str]]:
-    from xl_addin.services.archive import read_archive_rows
-
-    folder = desk.archive_dir / month
-    if not (folder / "manifest.json").exists():
-        return {"orders": [], "followups": [], "bindings": []}
-    o = read_archive_rows(folder / f"订单确认单-{month}.xlsx")
-    b = read_archive_rows(folder / f"物流单号绑定表-{month}.xlsx")
-    return {"orders": [r["订单编号"] for r in o["订单确认单"]], "followups": [r["订单编号"] for r in o["满意度回访"]],
-            "bindings": [r["订单编号"] for r in b["绑定表"]]}
+from support.archive_month import NOV, OCT, archived_keys, build_month, live_keys
 
 
 def test_archive_round_trip_idempotent_and_verify(tmp_path):

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from test_archive import NOV, archived_keys, build_month, live_keys
+from support.archive_month import NOV, archived_keys, build_month, live_keys
 
 POINTS = ["after_file:订单确认单", "before_manifest", "after_manifest", "after_verify",
           "during_remove:orders",     # the removal pass is half-way through the order book's sheets

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from staffed_desk import SHEET, SUMMARY, build_staffed_month
-from test_archive import NOV
+from support.archive_month import NOV
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from kuaidi100_peer import CUSTOMER, KEY, Kuaidi100Peer
-from push_helpers import NOW, make_desk
+from support.push_desk import NOW, make_desk
 from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
 from xl_addin.bootstrap import store_for
@@ -76,7 +76,7 @@ def binding_row(desk, waybill):
 
 def test_kuaidi100_correction_shows_in_the_binding_table_old_new_when_by_whom(tmp_path, peer):
     from kuaidi100_peer import event, push_doc
-    from push_helpers import SALT
+    from support.push_desk import SALT
     from xl_addin.receiver import serve_receiver
     from xl_addin.services.push import subscribe_waybills
 

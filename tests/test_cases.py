@@ -10,7 +10,7 @@ import pytest
 
 from xl_addin.adapters.store.cases import CaseStore
 from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
-from xl_addin.adapters.store.store import open_store, utc_iso
+from xl_addin.adapters.store.store import open_store
 from xl_addin.domain.tracking.anomalies import AnomalyHit
 from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.services import cases as sc

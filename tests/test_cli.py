@@ -10,7 +10,7 @@ import click
 import pytest
 
 from xl_addin import __version__
-from xl_addin.entrypoints.cli import cli
+from support.cli_commands import all_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,21 +22,6 @@ def run(*args, cwd=None, env=None, home=None):
     full_env = dict(os.environ, XL_LOGISTICS_HOME=home, **(env or {}))
     return subprocess.run([sys.executable, "-m", "xl_addin", *args], capture_output=True, text=True,
                           cwd=cwd, env=full_env)
-
-
-def all_commands():
-    ctx = click.Context(cli)
-    out = []
-
-    def walk(group, prefix):
-        for name in group.list_commands(ctx):
-            cmd = group.get_command(ctx, name)
-            out.append((prefix + [name], cmd))
-            if isinstance(cmd, click.Group):
-                walk(cmd, prefix + [name])
-
-    walk(cli, [])
-    return out
 
 
 def test_version():
@@ -133,3 +118,18 @@ def test_scheduled_jobs_leave_a_last_run_line_even_when_they_fail(tmp_path):
     assert runs["refresh"]["status"] == "failed"
     assert "KUAIDI100" in runs["refresh"]["summary"]
     assert (desk / "最近运行.xlsx").exists()
+
+
+@pytest.mark.parametrize("command", [["schedule", "--print-cron"], ["archive", "--month", "2026-11"],
+                                     ["summary", "--week", "2026-W48"], ["followups"]])
+def test_a_bad_desk_timezone_stops_the_command_with_the_key_named(tmp_path, command):
+    desk = tmp_path / "d"
+    assert run("init", str(desk)).returncode == 0
+    config = desk / "xl-logistics.toml"
+    text = config.read_text(encoding="utf-8")
+    assert 'timezone = "Asia/Shanghai"' in text
+    config.write_text(text.replace('timezone = "Asia/Shanghai"', 'timezone = "Asia/Shangai"'), encoding="utf-8")
+    result = run(*command, "--desk", str(desk))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "[desk] timezone" in result.stderr and "Asia/Shangai" in result.stderr
+    assert "Traceback" not in result.stderr

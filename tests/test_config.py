@@ -55,3 +55,32 @@ def test_environment_overrides_store_and_base_url():
     assert settings.store_url({"XL_LOGISTICS_DATABASE_URL": "postgresql://h/db"}) == "postgresql://h/db"
     assert settings.tracking_base_url({}) == "https://poll.kuaidi100.com"
     assert settings.tracking_base_url({"KUAIDI100_BASE_URL": "http://127.0.0.1:9"}) == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize("bad", ["Mars/Olympus", "../etc/passwd", "Asia/Shanghai "])
+def test_bad_desk_timezone_names_the_key_and_the_value(tmp_path, bad):
+    (tmp_path / "xl-logistics.toml").write_text(f'[desk]\ntimezone = "{bad}"\n', encoding="utf-8")
+    if bad.strip() == "Asia/Shanghai":  # surrounding blanks are not an error: the name is stored trimmed
+        assert load_settings(tmp_path).desk.timezone == "Asia/Shanghai"
+        return
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path)
+    assert "[desk] timezone" in str(err.value) and bad in str(err.value)
+    assert str(tmp_path) in str(err.value)
+
+
+def test_desk_timezone_is_the_configured_zone(tmp_path):
+    from datetime import datetime, timezone
+
+    from xl_addin.config.timezone import desk_timezone
+
+    (tmp_path / "xl-logistics.toml").write_text('[desk]\ntimezone = "Europe/Berlin"\n', encoding="utf-8")
+    tz = desk_timezone(load_settings(tmp_path))
+    assert datetime(2026, 7, 1, 12, tzinfo=timezone.utc).astimezone(tz).hour == 14  # CEST, UTC+2
+    china = desk_timezone(parse_settings({}, Path("x")))
+    assert datetime(2026, 7, 1, 12, tzinfo=timezone.utc).astimezone(china).hour == 20
+
+
+def test_an_empty_desk_timezone_is_china_time(tmp_path):
+    (tmp_path / "xl-logistics.toml").write_text('[desk]\ntimezone = ""\n', encoding="utf-8")
+    assert load_settings(tmp_path).desk.timezone == "Asia/Shanghai"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import ipaddress
-import socket
 import ssl
 from email import policy
 from pathlib import Path
@@ -18,33 +17,14 @@ from xl_addin.adapters.notify.smtp import parse_smtp_url, smtp_config
 from xl_addin.config import Settings
 from xl_addin.errors import ConfigError, UserError
 from xl_addin.services.notifications import ReportEmailNotSent, compose_report_email, deliver_email
+from support.net import free_port
+from support.smtp import Inbox, start_smtp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.logins: list[str] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-    def parsed(self, i: int = -1) -> email.message.EmailMessage:
-        return email.message_from_bytes(self.messages[i][2], policy=policy.default)
-
-
 def start(inbox: Inbox, **kw) -> Controller:
-    ctl = Controller(inbox, hostname="127.0.0.1", port=free_port(), **kw)
-    ctl.start()
-    return ctl
+    return start_smtp(inbox, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +91,7 @@ def test_report_over_plain_smtp_url(report, tmp_path):
         ctl.stop()
     assert result.sent and result.path is None and result.server == f"127.0.0.1:{ctl.port}"
     assert len(inbox.messages) == 1
-    mail_from, rcpts, raw = inbox.messages[0]
+    mail_from, rcpts, raw = inbox.received[0]
     assert mail_from == "desk@example.com"
     assert rcpts == ["boss@example.com", "ops@example.com"]
     assert b"=?utf-8?" in raw.split(b"\r\n\r\n", 1)[0]  # RFC 2047 encoded subject on the wire

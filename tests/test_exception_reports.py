@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from test_validate import run
+from support.order_desk import run
 
 from xl_addin.adapters.store.cases import CaseStore
 from xl_addin.adapters.store.tracking import TrackingStore

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from test_closing import append_rows, make_desk, seed_order
+from support.closing_desk import make_desk, seed_order
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 10, 6, 9, 0, tzinfo=TZ)

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from test_validate import column, fill_desk, order, run
+from support.order_desk import column, fill_desk, order, run
 
-from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
+from xl_addin.adapters.store.orders import OrderRecords
 from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.domain.confirmation import Outcome, decide
 from xl_addin.domain.gates import GatePolicy, Override, assess

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import openpyxl
-import pytest
+from support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,12 +26,6 @@ def _env():
 def xl(*args):
     return subprocess.run([sys.executable, "-m", "xl_addin", *args], capture_output=True, text=True,
                           env=_env(), timeout=180)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _add_orders(desk: Path, n: int) -> None:
@@ -63,7 +57,7 @@ def _wait_listening(port: int, proc) -> None:
 
 def test_init_sandbox_then_allocate_and_refresh(tmp_path):
     desk = tmp_path / "我的台账"
-    port = _free_port()
+    port = free_port()
     init = xl("init", str(desk), "--sandbox", "--sandbox-port", str(port))
     assert init.returncode == 0, init.stderr
     assert f"xl-logistics sandbox --desk {desk}" in init.stdout

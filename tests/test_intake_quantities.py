@@ -5,7 +5,7 @@ import pytest
 from xl_addin.domain.intake import IntakeRules, check_order, parse_volume
 from xl_addin.domain.intake.quantities import DEFAULT_LIMITS, Limits
 
-from test_intake_checks import codes, row
+from support.intake_rows import codes, row
 
 RULES = IntakeRules.default()
 

@@ -96,7 +96,7 @@ def test_declared_value_reaches_carrier_choice():
 def test_validate_writes_the_declared_value_column_into_the_real_workbook(tmp_path):
     import openpyxl
 
-    from test_validate import NOW, fill_desk, order, run
+    from support.order_desk import NOW, fill_desk, order, run
 
     from xl_addin.adapters.workbook.books import ORDERS
 

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from test_validate import column, fill_desk, order, run
+from support.order_desk import column, fill_desk, order, run
 
 from xl_addin.adapters.store import open_store
 from xl_addin.adapters.store.orders import OrderRecords

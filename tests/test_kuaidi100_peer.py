@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from kuaidi100_peer import CUSTOMER, KEY, Kuaidi100Peer, event, push_doc
-from push_helpers import NOW, SALT, make_desk
+from support.push_desk import NOW, SALT, make_desk
 from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
 from xl_addin.adapters.store.subscriptions import NoticeQueue, SubscriptionStore
 from xl_addin.adapters.store.tracking import TrackingStore

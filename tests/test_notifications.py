@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import email
 import json
-import socket
-from datetime import date, datetime, timedelta, timezone
-from email import policy
+from datetime import date, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -21,9 +18,11 @@ from xl_addin.domain.notifications import (
     parse_quiet_hours, render,
 )
 from xl_addin.domain.tracking.events import TrackingEvent, china_tz
-from xl_addin.domain.tracking.status import MainStatus, SubStatus
+from xl_addin.domain.tracking.status import SubStatus
 from xl_addin.errors import ConfigError
 from xl_addin.services.notifications import build_notifier
+from support.net import free_port
+from support.smtp import Inbox
 
 CN = china_tz()
 ALL = parse_key_nodes(["已揽收", "派件中", "已签收"])
@@ -35,21 +34,6 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 def event(sub: SubStatus, when: datetime, waybill: str = "SF1234567890123") -> TrackingEvent:
     return TrackingEvent(waybill, "shunfeng", when, f"{sub.zh} 快递员 张三", sub.main, sub)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 OK"
 
 
 @pytest.fixture

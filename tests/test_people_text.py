@@ -80,7 +80,7 @@ NOT_RUN_HERE = {"demo": "builds the desk of this test", "sandbox": "a server (te
 
 
 def test_every_command_is_scanned(demo_desk, tmp_path):
-    from test_cli import all_commands
+    from support.cli_commands import all_commands
 
     names = {" ".join(path) for path, _cmd in all_commands()}
     covered = set(_commands(demo_desk, tmp_path / "x.csv")) | set(NOT_RUN_HERE)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from push_helpers import CN, event_item, free_port, make_desk, push_form
+from support.net import free_port
+from support.push_desk import CN, event_item, make_desk, push_form
 from xl_addin.bootstrap import store_for
 
 ROOT = Path(__file__).resolve().parents[1]

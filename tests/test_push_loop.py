@@ -18,7 +18,9 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from push_helpers import CN, NOW, free_port, make_desk
+from support.net import free_port
+from support.push_desk import CN, NOW, make_desk
+from support.smtp import Inbox
 from xl_addin.adapters.store.notifications import NotificationLog
 from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
 from xl_addin.bootstrap import store_for
@@ -29,17 +31,6 @@ from xl_addin.services.push import CRASH_ENV, subscribe_waybills
 ROOT = Path(__file__).resolve().parents[1]
 LIVE = {'enabled = false ': 'enabled = true ', 'quiet_hours = "22:00-08:00"': 'quiet_hours = ""',
         'channels = ["email", "sms", "webhook"]': 'channels = ["email", "webhook"]'}
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        from email import message_from_bytes
-
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
 
 
 class Robot:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from push_helpers import NOW, SALT, event_item, make_desk, push_form
+from support.push_desk import NOW, SALT, event_item, make_desk, push_form
 from xl_addin.adapters.store.subscriptions import SubscriptionStore
 from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.bootstrap import store_for

@@ -5,7 +5,7 @@ acknowledgement for something not stored."""
 import sqlite3
 from datetime import timedelta
 
-from push_helpers import NOW, SALT, event_item, make_desk, push_form
+from support.push_desk import NOW, SALT, event_item, make_desk, push_form
 from xl_addin.bootstrap import store_for
 from xl_addin.services import push_writer
 from xl_addin.services.push_ingest import verify_push

@@ -1,6 +1,5 @@
 """iter_sheet: the same records as read_sheet, a chunk at a time, header facts known first."""
 
-from pathlib import Path
 
 import openpyxl
 import pytest

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import email
-import socket
 from datetime import timedelta
 from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from test_archive import NOV, build_month
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support.archive_month import NOV, build_month
+from support.net import free_port
+from support.smtp import Inbox
 
 
 @pytest.fixture
@@ -50,7 +36,7 @@ def test_archive_email_subject_recipients_html_and_attachment(desk, monkeypatch)
     finally:
         ctl.stop()
     assert code == 0 and len(inbox.messages) == 1
-    rcpts, raw = inbox.messages[0]
+    _, rcpts, raw = inbox.received[0]
     assert rcpts == ["boss@example.com", "ops@example.com"]
     msg = email.message_from_bytes(raw, policy=policy.default)
     assert msg["Subject"] == "月度归档 2026-10：订单 3 单"

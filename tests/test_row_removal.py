@@ -86,7 +86,7 @@ def make_book(path, rows=10, shared=False):
     dv = DataValidation(type="list", formula1='"x,y"', allow_blank=True)
     dv.add(f"E3:E{last}")
     ws.add_data_validation(dv)
-    ws.merge_cells(f"F5:F6")
+    ws.merge_cells("F5:F6")
     o = wb.create_sheet(OTHER)
     o["A1"] = 100
     o["B1"] = f"=SUM({S}!B3:B{last})"

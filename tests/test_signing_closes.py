@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from push_helpers import NOW, SALT, event_item, make_desk, push_form
+from support.push_desk import NOW, SALT, event_item, make_desk, push_form
 
 from xl_addin.adapters.store.followups import ClosingStore
 from xl_addin.adapters.store.orders import OrderRecords

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from push_helpers import NOW, make_desk
+from support.push_desk import NOW, make_desk
 from xl_addin.adapters.store.subscriptions import SubscriptionStore
 from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client, build_subscribe
 from xl_addin.bootstrap import store_for

@@ -1,5 +1,6 @@
 """Slow tier: LibreOffice opens the weekly summary workbook (charts included) and prints it to PDF;
-the first page is rendered to docs/images/weekly-summary.png for the README."""
+the first page is rendered to a picture (in the test's own folder; the README's picture is made by
+tools/render_summary.py, so a test run never changes the tracked tree)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,18 @@ import re
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
 
 import pytest
 
+from support.week48 import TZ, build_week48
 from xl_addin.adapters.store.store import open_store
 from xl_addin.services.weekly_summary import write_summary
 
 pytestmark = pytest.mark.slow
-DOCS_PNG = Path(__file__).resolve().parents[1] / "docs" / "images" / "weekly-summary.png"
 
 
 @pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_converts_summary_to_pdf_and_png(tmp_path):
-    from test_weekly_summary import TZ, build_week48
-
     store = open_store(tmp_path / "state.sqlite3")
     build_week48(store)
     out = write_summary(store, "2026-W48", tmp_path / "weekly-summary.xlsx", tz=TZ, desk_name="物流部")
@@ -39,10 +37,10 @@ def test_libreoffice_converts_summary_to_pdf_and_png(tmp_path):
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         assert re.search(r"Pages:\s+3\n", info), info  # one printed page per sheet
     if shutil.which("pdftoppm"):
-        DOCS_PNG.parent.mkdir(parents=True, exist_ok=True)
+        png = tmp_path / "weekly-summary.png"
         subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),
-                        str(DOCS_PNG.with_suffix(""))], check=True, timeout=60)
-        assert DOCS_PNG.stat().st_size > 10_000
+                        str(png.with_suffix(""))], check=True, timeout=60)
+        assert png.stat().st_size > 10_000
 
 
 @pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
@@ -50,8 +48,6 @@ def test_libreoffice_keeps_the_scorecard_rates_on_their_own_axis(tmp_path):
     """LibreOffice reads the scorecard chart and writes it back from its own model: the rate line still
     has a value axis of its own, apart from the shipment bars'."""
     from xml.etree import ElementTree as ET
-
-    from test_weekly_summary import TZ, build_week48
 
     store = open_store(tmp_path / "state.sqlite3")
     build_week48(store)

@@ -16,7 +16,7 @@ import pytest
 
 from xl_addin.adapters.notify.base import OutgoingMessage
 from xl_addin.adapters.notify.sms import HttpSmsGateway, SmsChannel
-from xl_addin.adapters.notify.webhook import WebhookChannel, dingtalk_sign
+from xl_addin.adapters.notify.webhook import dingtalk_sign
 from xl_addin.adapters.store import open_store
 from xl_addin.config import Settings
 from xl_addin.desk import Desk

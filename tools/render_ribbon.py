@@ -66,7 +66,7 @@ def svg(xml_path: Path) -> str:
     head = [f'<rect x="0" y="0" width="{total_w}" height="{total_h}" fill="#ffffff"/>',
             f'<rect x="0" y="0" width="{total_w}" height="28" fill="#217346"/>',
             _text(16, 19, "文件  开始  插入  页面布局  公式  数据  审阅  视图", 12, anchor="start", fill="#e6f2ea"),
-            f'<rect x="360" y="4" width="86" height="24" fill="#ffffff"/>',
+            '<rect x="360" y="4" width="86" height="24" fill="#ffffff"/>',
             _text(403, 21, tab, 13, weight="bold", fill="#217346")]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w}" height="{total_h}" '
             f'viewBox="0 0 {total_w} {total_h}">' + "".join(head + parts) + "</svg>\n")

@@ -285,6 +285,10 @@ def parse_settings(data: dict[str, Any], path: Path) -> Settings:
                 settings.warnings.append(f"未知的配置项 [{section}] {key}，已忽略")
                 continue
             setattr(target, key, _coerce(section, key, value, getattr(target, key), path))
+    from xl_addin.config.timezone import DEFAULT_ZONE, zone_named
+
+    settings.desk.timezone = str(settings.desk.timezone).strip() or DEFAULT_ZONE
+    zone_named(settings.desk.timezone, path=str(path))  # refused here, so no later ZoneInfo call can crash on it
     return settings
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import tzinfo
 
 import click
 
@@ -28,8 +28,10 @@ def _desk(opts: Options):
     return load_desk(opts.desk)
 
 
-def _tz(desk) -> ZoneInfo:
-    return ZoneInfo(desk.settings.desk.timezone)
+def _tz(desk) -> tzinfo:
+    from xl_addin.config.timezone import desk_timezone
+
+    return desk_timezone(desk.settings)
 
 
 @cli.command("report-exception")

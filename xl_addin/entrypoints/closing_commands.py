@@ -20,9 +20,9 @@ def _desk(opts: Options):
 
 
 def _tz(desk):
-    from zoneinfo import ZoneInfo
+    from xl_addin.config.timezone import desk_timezone
 
-    return ZoneInfo(desk.settings.desk.timezone)
+    return desk_timezone(desk.settings)
 
 
 def _sync_sheet(desk, store, now) -> dict:

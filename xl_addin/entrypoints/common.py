@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 import click
 
+from xl_addin.config.timezone import zone_named
 from xl_addin.errors import EXIT_FAILED, UserError
 
 log = logging.getLogger("xl_addin.cli")
@@ -29,7 +29,7 @@ class Options:
         """The moment time rules are evaluated at: --now, else the wall clock (entry points only).
 
         --now without a time of day (2026-12-07) is refused rather than silently read as midnight."""
-        tz = ZoneInfo(tz_name or self.zone())
+        tz = zone_named(tz_name or self.zone())
         if not self.now_text:
             return datetime.now(tz)
         text = self.now_text.strip()

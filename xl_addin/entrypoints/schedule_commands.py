@@ -19,15 +19,14 @@ def schedule(print_cron: bool, print_windows_task: bool, run_job_name: str | Non
     """Run the jobs on their schedule until Ctrl-C: tracking refresh every 2 hours, push receiver health
     check, weekly summary (Monday 09:00), monthly archive (the 1st), follow-up reminders (daily).
     Times come from [schedule] in the config; a failing job is logged and the others go on."""
-    from zoneinfo import ZoneInfo
-
     from xl_addin.bootstrap import load_desk
+    from xl_addin.config.timezone import desk_timezone
     from xl_addin.services import scheduler as sch
 
     setup_logs(opts)
     desk = load_desk(opts.desk)
     tz_name = desk.settings.desk.timezone
-    tz = ZoneInfo(tz_name)
+    tz = desk_timezone(desk.settings)
     jobs = sch.jobs_from_settings(desk.settings)
     if print_cron:
         click.echo(sch.print_cron(jobs, desk.root, tz_name), nl=False)

@@ -94,10 +94,6 @@ def udf_modules() -> dict[str, str]:
     return json.loads(r.stdout)
 
 
-def udf_wrappers() -> str:
-    return udf_modules()[UDF_MODULE]
-
-
 def ribbon_xml() -> bytes:
     path = MACROS / RIBBON_FILE
     if not path.is_file():

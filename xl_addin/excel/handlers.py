@@ -4,13 +4,12 @@ A whitelist: an unknown tag does nothing but say so. Each handler works on the
 calling workbook's desk (the folder of the active workbook), reports through
 an injected ``ExcelUI`` (message box, status bar), shows a ``UserError`` in
 Chinese with what to do, and turns anything unexpected into a short message
-with the log's path. Stages whose service module is not there yet answer
-"此功能将在后续版本提供"; they light up when the module lands.
+with the log's path. Every button's service module and command-line twin
+exist (tests/test_handlers.py checks the registry against the package).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from xl_addin.errors import UserError
 log = logging.getLogger("xl_addin.excel")
 
 UNKNOWN_BUTTON = "未知按钮"
-NOT_YET = "此功能将在后续版本提供"
 TITLE = "物流助手"
 
 
@@ -105,8 +103,8 @@ class Handler:
     tag: str
     label: str
     run: Callable[[Context], None]
-    service: str  # the module that must exist for the button to work
-    command: str | None = None  # its command-line twin, which must be registered too
+    service: str  # the service module the button runs (checked to exist by the tests)
+    command: str | None = None  # its command-line twin (checked to be registered by the tests)
 
 
 # ---------------------------------------------------------------- stage 1: orders
@@ -201,7 +199,7 @@ DESK_BOOKS = ("orders", "bindings", "tracking", "exceptions")
 
 
 def _cli_command(name: str):
-    """The click command ``name`` as registered now (None until its stage lands)."""
+    """The click command ``name`` as registered (None for a name the CLI does not have)."""
     from xl_addin.entrypoints.cli import cli
 
     return cli.commands.get(name)
@@ -260,9 +258,8 @@ def cli_twin(command: str, *extra: str, ask: bool = True) -> Callable[["Context"
         from xl_addin.entrypoints.cli import cli
 
         cmd = _cli_command(command)
-        if cmd is None:
-            ctx.ui.message(NOT_YET)
-            return
+        if cmd is None:  # a registry bug, caught by the tests: reported as a failure with the log's path
+            raise LookupError(f"the ribbon names a command the CLI does not have: {command!r}")
         root = ctx.desk_root()
         asked = _ask_arguments(ctx, cmd) if ask else []
         if asked is None:
@@ -331,29 +328,12 @@ def _registry() -> dict[str, Handler]:
 HANDLERS: dict[str, Handler] = _registry()
 
 
-def _service_exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def available(handler: Handler) -> bool:
-    """A button works once its service module exists and (for a CLI twin) its command is registered."""
-    if not _service_exists(handler.service):
-        return False
-    return handler.command is None or _cli_command(handler.command) is not None
-
-
 def dispatch(tag: str, ui: ExcelUI, now: datetime | None = None) -> str:
-    """Run the button ``tag``; returns "ok", "unknown", "not_yet", "user_error" or "failed" (for tests and logs)."""
+    """Run the button ``tag``; returns "ok", "unknown", "user_error" or "failed" (for tests and logs)."""
     handler = HANDLERS.get(tag)
     if handler is None:
         ui.message(f"{UNKNOWN_BUTTON}：{tag!r}。请更新物流助手加载项。", "warning")
         return "unknown"
-    if not available(handler):
-        ui.message(f"{handler.label}：{NOT_YET}")
-        return "not_yet"
     from xl_addin.adapters.workbook.lock import job_scope
 
     try:

@@ -52,10 +52,6 @@ def hex_utf16(text: str) -> str:
     return "".join(f"{ord(ch):04X}" for ch in text)  # BMP only; our texts are
 
 
-def _vba_text(text: str) -> str:
-    return f'W("{hex_utf16(text)}")'
-
-
 def function_help(module) -> list[dict]:
     """Per function what ``import_udfs`` hands to ``MacroOptions`` (after wrappers were generated)."""
     out = []

@@ -353,9 +353,9 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
         done_steps[0] += 1
         if steps:
             steps(min(done_steps[0], total_steps), total_steps)
-    from zoneinfo import ZoneInfo
+    from xl_addin.config.timezone import desk_timezone
 
-    tz = ZoneInfo(desk.settings.desk.timezone)
+    tz = desk_timezone(desk.settings)
     try:
         parse_month(month)
     except ValueError as exc:

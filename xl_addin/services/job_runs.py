@@ -61,12 +61,11 @@ def run_job(desk, job: str, now: datetime, work: Callable[[], Any],
     ``lock=False`` for a job whose service takes the same job lock itself (refresh)."""
     from contextlib import nullcontext
 
-    from zoneinfo import ZoneInfo
-
     from xl_addin.bootstrap import store_for
+    from xl_addin.config.timezone import desk_timezone
     from xl_addin.services.tracking import job_lock
 
-    tz = ZoneInfo(desk.settings.desk.timezone)
+    tz = desk_timezone(desk.settings)
     began = time.monotonic()
     try:
         lock = job_lock(desk.lock_dir, job) if lock else nullcontext()

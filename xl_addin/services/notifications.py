@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from xl_addin.adapters.notify.base import Channel, NotificationError, NotSent, OutcomeUnknown, OutgoingMessage
 from xl_addin.adapters.notify.outbox import OutboxChannel, write_eml
@@ -37,7 +37,7 @@ from xl_addin.domain.notifications import (
     Notice, QuietHours, Recipient, Templates, load_templates, message_id, not_before, notice_for_event,
     notice_key, parse_key_nodes, parse_quiet_hours, render,
 )
-from xl_addin.domain.tracking.events import TrackingEvent, china_tz
+from xl_addin.domain.tracking.events import TrackingEvent
 from xl_addin.errors import ConfigError
 
 TEMPLATES_FILENAME = "notification_templates.toml"
@@ -138,16 +138,6 @@ class Notifier:
         notice = notice_for_event(event, self.policy.nodes, carrier=carrier, order_no=order_no, customer=customer)
         return [] if notice is None else self.offer_notice(notice, recipients, now)
 
-    def offer_events(self, events: Iterable[TrackingEvent], recipients_for: Callable[[str], Sequence[Recipient]],
-                     now: datetime, carrier_for: Callable[[str], str | None] | None = None) -> list[str]:
-        created: list[str] = []
-        for event in events:
-            if notice_for_event(event, self.policy.nodes) is None:
-                continue
-            carrier = carrier_for(event.carrier_code) if carrier_for else None
-            created += self.offer_event(event, recipients_for(event.waybill_no), now, carrier=carrier)
-        return created
-
     # -- sending ---------------------------------------------------------------
     def _transport(self, row: NotificationRow) -> Channel:
         if row.via == "outbox":
@@ -202,15 +192,9 @@ class Notifier:
 
 # -- composition from a desk ---------------------------------------------------
 def desk_tz(settings: Any) -> tzinfo:
-    name = getattr(getattr(settings, "desk", None), "timezone", "") or "Asia/Shanghai"
-    if name == "Asia/Shanghai":
-        return china_tz()
-    try:
-        from zoneinfo import ZoneInfo
+    from xl_addin.config.timezone import desk_timezone
 
-        return ZoneInfo(name)
-    except Exception:
-        raise ConfigError(f"[desk] timezone “{name}” 不是有效的时区", "例如 Asia/Shanghai") from None
+    return desk_timezone(settings)
 
 
 def policy_from_settings(settings: Any) -> NotifyPolicy:

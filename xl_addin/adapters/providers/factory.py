@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 from xl_addin.adapters.providers.base import ProviderSpec, TrackingProvider, provider_spec
 from xl_addin.errors import ConfigError
 
 
 def settings_tz(settings):
-    """The desk's time zone for reading the provider's local times (China time when the setting is unusable)."""
-    from xl_addin.domain.tracking.events import china_tz
+    """The desk's time zone for reading the provider's local times ([desk] timezone, checked when read)."""
+    from xl_addin.config.timezone import desk_timezone
 
-    try:
-        return ZoneInfo(settings.desk.timezone)
-    except Exception:
-        return china_tz()
+    return desk_timezone(settings)
 
 
 def client_factory(spec: ProviderSpec, settings) -> Callable[[], TrackingProvider]:

@@ -121,11 +121,6 @@ class ClosingStore:
              utc_iso(now), order_no))
 
     # -- archives ---------------------------------------------------------------------------------
-    def archive_state(self, month: str) -> dict[str, Any] | None:
-        r = self.conn.execute("SELECT month, state, folder, started_at, finished_at FROM archives WHERE month = ?",
-                              (month,)).fetchone()
-        return dict(month=r[0], state=r[1], folder=r[2], started_at=r[3], finished_at=r[4]) if r else None
-
     def set_archive_state(self, month: str, state: str, folder: str, now: datetime,
                           orders: list[str] | None = None) -> None:
         """Opens its own transaction; ``orders`` are recorded as archived in this month."""

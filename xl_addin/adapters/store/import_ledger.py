@@ -47,10 +47,6 @@ class ImportLedger:
             return None
         return SavedSource(row[0], json.loads(row[1]), json.loads(row[2]), row[3], from_iso(row[4]))
 
-    def sources(self) -> list[SavedSource]:
-        names = [r[0] for r in self.conn.execute("SELECT name FROM import_sources ORDER BY name")]
-        return [s for s in (self.source(n) for n in names) if s]
-
     def save_source(self, name: str, mapping: dict[str, str], headers: list[str], by: str | None,
                     now: datetime) -> None:
         """Call inside a transaction, with the audit entry."""

@@ -60,10 +60,6 @@ class OrderRecords:
         sql = f"SELECT {_COLUMNS} FROM orders" + (" WHERE status = ?" if status else "") + " ORDER BY order_no"
         return [_record(r) for r in self.store.conn.execute(sql, (status,) if status else ())]
 
-    def by_source(self, source: str) -> dict[str, OrderRecord]:
-        rows = self.store.conn.execute(f"SELECT {_COLUMNS} FROM orders WHERE source = ?", (source,))
-        return {r[0]: _record(r) for r in rows}
-
     def numbers(self) -> list[str]:
         """Every stored order number, whatever its state or source."""
         return [r[0] for r in self.store.conn.execute("SELECT order_no FROM orders")]
@@ -95,7 +91,7 @@ class OrderRecords:
         return len(rows)
 
     def by_numbers(self, source: str, order_nos: Iterable[str]) -> dict[str, OrderRecord]:
-        """``by_source`` for only these order numbers: a big sheet looks up one chunk at a time."""
+        """The orders of ``source`` among these order numbers: a big sheet looks up one chunk at a time."""
         numbers = sorted(set(order_nos))
         out: dict[str, OrderRecord] = {}
         for i in range(0, len(numbers), 500):

@@ -240,8 +240,3 @@ def open_postgres_store(url: str, *, upgrade: bool = False, migrate: bool = True
         conn.close()
         raise
     return store
-
-
-def store_url_of(text: str, default_path: Path) -> str:
-    """A store URL from a config value: empty → the desk's SQLite file."""
-    return text if text else f"sqlite:///{default_path}"

@@ -62,10 +62,6 @@ def split_ref(ref: str) -> tuple[int, int]:
     return row, col
 
 
-def cell_ref(row: int, col: int) -> str:
-    return f"{col_letter(col)}{row}"
-
-
 def safe_text(value: str) -> str:
     """Text Excel will show as given: illegal XML characters dropped, ``_xHHHH_`` look-alikes
     protected (Excel would decode them), cut at Excel's 32,767-character cell limit."""

@@ -640,7 +640,6 @@ class _SheetPatcher:
 
 
 _CELL_PATTERNS: dict[bytes, re.Pattern] = {}
-_LETTERS_B: dict[int, bytes] = {}
 _COLS: dict[bytes, int] = {}
 
 
@@ -666,13 +665,6 @@ def _needs_care(text: str) -> bool:
 
 def _letters(col: int) -> str:
     return col_letter(col)
-
-
-def _letters_b(col: int) -> bytes:
-    b = _LETTERS_B.get(col)
-    if b is None:
-        b = _LETTERS_B[col] = col_letter(col).encode()
-    return b
 
 
 def _col_of(letters: bytes) -> int:

@@ -73,10 +73,6 @@ def compact(text: str) -> str:
     return _NON_WORD.sub("", fold(text))
 
 
-def squeeze_spaces(text: str) -> str:
-    return _WHITESPACE.sub("", text)
-
-
 def is_blank(value: object) -> bool:
     """An empty cell: None, '', spaces only, or NaN (from pandas)."""
     if value is None or value == "":

@@ -60,9 +60,6 @@ class Carrier:
     service_prices: Mapping[str, Mapping[str, Price]] = field(default_factory=dict)
     surcharges: Mapping[str, Decimal] = field(default_factory=dict)
 
-    def offers(self, service: str) -> bool:
-        return service in self.services
-
     def price_for(self, service: str, group: str) -> Price | None:
         table = self.service_prices.get(service) or self.prices
         return table.get(group)

@@ -72,5 +72,3 @@ def province_group(destination: str | None, shipper: str | None) -> str | None:
     return NATIONAL
 
 
-def known_provinces() -> list[str]:
-    return sorted(_table()[0])

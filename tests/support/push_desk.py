@@ -28,8 +28,10 @@ def make_desk(root: Path, n: int, *, carriers=("ZTO", "YTO"), config_extra=None,
             Binding(order_no=f"O{i:05d}", waybill_no=f"WB{i:08d}", carrier="中通", carrier_code=carriers[i % len(carriers)],
                     source="auto", bound_at=NOW - timedelta(hours=3), bound_by="系统",
                     expected_delivery=(NOW + timedelta(days=3)).date()) for i in range(n)])
-        fields = lambda i: {"receiver_phone": "13800138000", "customer": "测试客户",
-                            **({"email": f"c{i}@example.com"} if emails else {})}
+        def fields(i):
+            return {"receiver_phone": "13800138000", "customer": "测试客户",
+                    **({"email": f"c{i}@example.com"} if emails else {})}
+
         OrderRecords(st).save([OrderRecord(order_no=f"O{i:05d}", status="allocated", check_status="ok",
                                            fields=fields(i)) for i in range(n)], NOW)
     return desk
@@ -50,11 +52,3 @@ def push_form(waybill: str, items: list[dict], *, status="polling", com="zhongto
     doc.update(extra or {})
     param = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     return {"param": param, "sign": hashlib.md5((param + salt).encode()).hexdigest().upper()}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
