@@ -88,3 +88,32 @@ def test_last_runs_line_names_the_failure(tmp_path):
     line = [r for r in rows if r[0] == "跟踪刷新"][0]
     assert line[3] == "部分失败"
     assert "失败 2" in line[4] and "失败原因" in line[4] and "稍后自动重试" in line[4] and "WB0000000" in line[4]
+
+
+def test_a_wrong_carrier_sheet_stops_refresh_naming_the_workbook_and_sheet(tmp_path):
+    """No silent fall-back to default provider codes: every waybill would be asked under a wrong carrier."""
+    desk = _desk(tmp_path / "desk", 1)
+    wb = openpyxl.load_workbook(desk.workbook("bindings"))
+    ws = wb["合格物流商名录"]
+    head = [c.value for c in ws[1]]
+    row = [None] * len(head)
+    row[head.index("物流商代码")], row[head.index("物流商名称")] = "ZZ", "某快递"
+    row[head.index("单号前缀")] = "123"  # not 1-4 letters: a bad row
+    ws.append(row)
+    wb.save(desk.workbook("bindings"))
+    out = _cli(desk, "refresh", "--now", NOW.isoformat(), base_url="http://127.0.0.1:9")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+    assert "合格物流商名录" in out.stderr and "物流单号绑定表" in out.stderr
+
+
+def test_a_store_that_cannot_list_its_bindings_stops_refresh(tmp_path):
+    """A refresh that silently tracked nothing new would look like a quiet day."""
+    import sqlite3
+
+    desk = _desk(tmp_path / "desk", 1)
+    with sqlite3.connect(desk.root / ".xl-logistics" / "state.sqlite3") as con:
+        con.execute("ALTER TABLE bindings RENAME TO bindings_gone")
+    out = _cli(desk, "refresh", "--now", NOW.isoformat(), base_url="http://127.0.0.1:9")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr

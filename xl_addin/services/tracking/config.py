@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from xl_addin.adapters.providers.factory import settings_tz as _tz
 
 __all__ = ["_tz", "anomaly_config", "provider_code", "provider_codes"]
-
-log = logging.getLogger(__name__)
-
 
 def setting(section, name: str, default):
     return getattr(section, name, default)
@@ -28,17 +23,24 @@ def anomaly_config(settings):
 
 
 def provider_codes(desk) -> dict[str, str]:
-    """Our carrier code → the tracking provider's company code (``com``), from the desk's qualified carriers."""
-    from xl_addin.domain.waybills.carriers import load_default_carriers
+    """Our carrier code → the tracking provider's company code (``com``), from the desk's qualified carriers.
 
-    carriers = load_default_carriers()
+    An unreadable or wrong carrier sheet stops the run with a message naming the workbook and the sheet:
+    tracking every waybill under a default code would query the wrong carrier without anyone noticing."""
+    from xl_addin.adapters.workbook.books import CARRIERS_SHEET
+    from xl_addin.errors import UserError, WorkbookError
+    from xl_addin.services.waybills.carrier_sheets import load_carriers
+    from xl_addin.services.waybills.policy import Books
+
+    books = Books.for_desk(desk)
     try:
-        from xl_addin.services.waybills.carrier_sheets import load_carriers
-        from xl_addin.services.waybills.policy import Books
-
-        carriers = load_carriers(Books.for_desk(desk))
-    except Exception as exc:  # an unreadable carriers sheet must not stop tracking: fall back to the defaults
-        log.warning("carriers sheet not readable, using defaults: %s", exc)
+        carriers = load_carriers(books)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise WorkbookError(f"读不出「{CARRIERS_SHEET.name}」表: {exc}",
+                            "请修好物流单号绑定表中的这张表（或清空它的数据行以恢复默认名录）后重试；"
+                            "可先运行 xl-logistics doctor", path=str(books.bindings)) from exc
     return {c.code: c.kuaidi100_code for c in carriers if c.kuaidi100_code}
 
 

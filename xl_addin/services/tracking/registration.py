@@ -30,13 +30,9 @@ def register_bindings(store, now: datetime, destinations: dict[str, str] | None 
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.adapters.store.tracking import TrackingStore
 
-    try:
-        from xl_addin.adapters.store.waybills import WaybillStore
+    from xl_addin.adapters.store.waybills import WaybillStore
 
-        bindings = WaybillStore(store).all_current()
-    except Exception as exc:  # the bindings table belongs to the waybill stage; a store without it tracks nothing new
-        log.warning("bindings not readable: %s", exc)
-        bindings = []
+    bindings = WaybillStore(store).all_current()  # a store that cannot say what is bound is broken: say so
     orders = OrderRecords(store)
     phones, names = {}, {}
     rows = []
