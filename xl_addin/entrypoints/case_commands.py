@@ -104,7 +104,7 @@ def case_cmd(case_id: str, opts: Options) -> int:
     """Show one case: fields, clocks, handling steps and full history."""
     from xl_addin.adapters.store.cases import CaseStore
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import FIELD_ZH, case_view, get_case, sla_config
+    from xl_addin.services.cases import FIELD_ZH, case_view, claim_warning, get_case, sla_config
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -115,11 +115,19 @@ def case_cmd(case_id: str, opts: Options) -> int:
         from xl_addin.services.evidence import evidence_of
 
         view["evidence_files"] = evidence_of(store, view["case_id"])
+        from xl_addin.services.cases import claim_facts
+
+        view.update(claim_facts(store, view))
 
     def text() -> str:
         lines = [f"案件 {view['case_id']}  {view['type']}（{view['severity']}）  {view['case_status']}  "
                  f"[{view['sla_status']}] {view['sla_detail']}"]
         lines += [f"  {FIELD_ZH[k]}: {view[k]}" for k in FIELD_ZH if view.get(k) not in (None, "")]
+        if view["declared_value"] is not None:
+            lines.append(f"  订单保价金额: {view['declared_value']}")
+        warning = claim_warning(view, view.get("claim_amount"))
+        if warning:
+            lines.append(f"  {warning}")
         lines.append("处理步骤:")
         lines += [f"  [{'x' if s['done'] else ' '}] {s['label']}" for s in view["steps"]]
         lines += [f"  凭证文件: {e['stored']}  SHA-256 {e['sha256']}（原文件 {e['original']}）" for e in view["evidence_files"]]
@@ -148,7 +156,7 @@ def _field_options(func):
 def case_update(case_id: str, by: str, close: bool, opts: Options, **fields) -> int:
     """Record handling steps on a case (any report field), e.g. --cause 暴雨 --new-expected "2026-11-27 18:00"."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import case_view, sla_config, update_case
+    from xl_addin.services.cases import case_view, claim_facts, claim_warning, sla_config, update_case
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -160,7 +168,10 @@ def case_update(case_id: str, by: str, close: bool, opts: Options, **fields) -> 
         raise UserError("没有要修改的字段", "例如 --cause 暴雨 --new-expected '2026-11-27 18:00'，或 --close")
     with store_for(desk) as store:
         view = case_view(update_case(store, now, case_id, changes, by=by, tz=_tz(desk)), now, sla_config(desk.settings))
-    emit(opts, view, f"已更新 {view['case_id']}：{view['case_status']} [{view['sla_status']}] {view['sla_detail']}")
+        view.update(claim_facts(store, view))
+    warning = claim_warning(view, view.get("claim_amount"))
+    emit(opts, view, f"已更新 {view['case_id']}：{view['case_status']} [{view['sla_status']}] {view['sla_detail']}"
+         + (f"\n{warning}" if warning else ""))
     return EXIT_OK
 
 

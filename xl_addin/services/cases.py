@@ -120,6 +120,38 @@ def case_view(case: dict[str, Any], now: datetime, config: SlaConfig | None = No
     return out
 
 
+def claim_facts(store: Store, case: dict[str, Any]) -> dict[str, Any]:
+    """The order's declared value (保价金额, read at intake from e.g. 保价5000元) beside the case's claim amount.
+
+    A carrier pays an insured shipment up to its declared value: a claim above it is flagged so the
+    handler asks for the right amount (or the proof of value) before sending the materials."""
+    from xl_addin.adapters.store.orders import OrderRecords
+
+    rec = OrderRecords(store).get(case["order_no"]) if case.get("order_no") else None
+    declared = ((rec.fields or {}).get("normalized") or {}).get("declared_value") if rec else None
+    out: dict[str, Any] = {"declared_value": None, "claim_over_declared": False}
+    if declared in (None, ""):
+        return out
+    try:
+        value = Decimal(str(declared))
+    except InvalidOperation:
+        return out
+    out["declared_value"] = str(value)
+    claim = case.get("claim_amount")
+    try:
+        out["claim_over_declared"] = claim not in (None, "") and Decimal(str(claim)) > value
+    except InvalidOperation:
+        pass
+    return out
+
+
+def claim_warning(facts: dict[str, Any], claim_amount: Any) -> str | None:
+    if not facts.get("claim_over_declared"):
+        return None
+    return (f"⚠ 理赔金额 {claim_amount} 超过订单保价金额 {facts['declared_value']}："
+            "保价件最多按保价金额赔付，请核对金额或准备价值证明")
+
+
 def list_cases(store: Store, now: datetime, *, open_only: bool = False,
                config: SlaConfig | None = None) -> list[dict[str, Any]]:
     return [case_view(c, now, config) for c in CaseStore(store).all(open_only=open_only)]
