@@ -78,6 +78,21 @@ def test_validate_runs_the_intake_service_on_the_desk_workbook(desk):
              [c.value for row in ws.iter_rows(max_row=5) for c in row if c.value == "校验状态"]
     assert "校验状态" in header
     assert ui.statuses[-1] is None  # status bar cleared
+    assert "校验订单：12/12" in ui.statuses  # the command's progress reached Excel's status bar
+
+
+def test_progress_listener_hears_every_bar_only_while_inside():
+    from xl_addin.entrypoints.common import progress_bar, progress_to
+
+    heard = []
+    with progress_to(lambda label, done, total: heard.append((label, done, total))):
+        bar = progress_bar(None, "月度归档", unit="步")
+        bar(3, 9)
+        bar.close()
+    after = progress_bar(None, "月度归档")
+    after(4, 9)
+    after.close()
+    assert heard == [("月度归档", 3, 9)]
 
 
 def test_confirm_uses_the_active_row_and_records_the_person(desk):

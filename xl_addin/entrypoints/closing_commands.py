@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from xl_addin.display.moments import desk_time
 from xl_addin.display.vocabulary import label
-from xl_addin.entrypoints.common import Options, common_options, emit
+from xl_addin.entrypoints.common import Options, common_options, emit, progress_bar
 from xl_addin.entrypoints.group import cli, setup_logs
 from xl_addin.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, UserError, WorkbookLocked
 
@@ -204,19 +202,10 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
     from xl_addin.services.job_runs import email_report, recipients_for, run_job
 
     def work():
-        from tqdm import tqdm
-
-        # a bar on a terminal only (disable=None), as the other long commands show
-        bar = tqdm(total=None, desc="月度归档", unit="步", file=sys.stderr, disable=None, leave=False)
-
-        def steps(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh() if not bar.disable else None
-
+        bar = progress_bar(None, "月度归档", unit="步")  # a terminal's bar; Excel's status bar from the ribbon
         try:
             with store_for(desk) as store:
-                return archive_month(desk, store, month, now, force_open_cases=force_open_cases, steps=steps)
+                return archive_month(desk, store, month, now, force_open_cases=force_open_cases, steps=bar)
         finally:
             bar.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import functools
 import json
 import logging
@@ -106,17 +108,32 @@ def emit(opts: Options, payload: Any, text: str | Callable[[], str]) -> None:
         click.echo(desk_text(text() if callable(text) else text, opts.zone()))
 
 
-def progress_bar(total: int | None, label: str):
-    """A progress callback on stderr when it is a terminal; silent otherwise."""
+_progress_listeners: list[Callable[[str, int, int | None], None]] = []
+
+
+@contextlib.contextmanager
+def progress_to(listener: Callable[[str, int, int | None], None]):
+    """While inside, every progress bar also tells ``listener(label, done, total)`` (the ribbon's status bar)."""
+    _progress_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _progress_listeners.remove(listener)
+
+
+def progress_bar(total: int | None, label: str, unit: str = "行"):
+    """A progress callback on stderr when it is a terminal (silent otherwise), also heard by ``progress_to``."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=label, unit="行", file=sys.stderr, disable=None, leave=False, mininterval=0.5)
+    bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, disable=None, leave=False, mininterval=0.5)
 
     def update(done: int, total_now: int | None = None) -> None:
         if total_now is not None and bar.total != total_now:
             bar.total = total_now
         bar.n = done
         bar.refresh() if not bar.disable else None
+        for listener in list(_progress_listeners):
+            listener(label, done, bar.total)
 
     update.close = bar.close  # type: ignore[attr-defined]
     return update

@@ -122,11 +122,16 @@ def _validate(ctx: Context) -> None:
     tz = desk.settings.desk.timezone if own else "Asia/Shanghai"
     window = timedelta(minutes=desk.settings.intake.confirm_within_minutes) if own else timedelta(hours=1)
     ctx.ui.status("正在校验订单…")
+    from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
+
     store = store_for(desk) if own else None
     try:
-        with ctx.ui.release(book):
+        with ctx.ui.release(book):  # the desk's own keyword file and gate settings, as the command uses
             report = validate_orders(book, ctx.moment(tz), store=store, tz_name=tz, confirm_within=window,
-                                     backup_dir=desk.backup_dir if own else None)
+                                     backup_dir=desk.backup_dir if own else None,
+                                     rules=rules_for_desk(desk if own else None),
+                                     policy=policy_for_desk(desk if own else None),
+                                     progress=lambda done, total: ctx.ui.status(f"校验订单：{done}/{total}"))
     finally:
         if store is not None:
             store.close()
@@ -272,7 +277,13 @@ def cli_twin(command: str, *extra: str, ask: bool = True) -> Callable[["Context"
         out, err = io.StringIO(), io.StringIO()
         ctx.ui.status(f"正在运行：{' '.join(args[:1 + len(asked)])}…")
         code = 0
-        with ctx.release_desk_books(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        from xl_addin.entrypoints.common import progress_to
+
+        def on_progress(label: str, done: int, total: int | None) -> None:  # long work shows in Excel's status bar
+            ctx.ui.status(f"{label}：{done}/{total}" if total else f"{label}：{done}")
+
+        with ctx.release_desk_books(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                progress_to(on_progress):
             try:
                 code = cli.main(args=args, prog_name="xl-logistics", standalone_mode=False) or 0
             except click.exceptions.Exit as exc:
