@@ -18,9 +18,17 @@ from tests.robustness.helpers import NOW, ORDER_BOOK, cli, make_desk, order_row,
 KILLS = 30
 
 
-def _kill_at_random(rng, args, low=0.4, high=2.5) -> bool:
+def _timed(*args):
+    t0 = time.monotonic()
+    out = cli(*args)
+    return out, time.monotonic() - t0
+
+
+def _kill_at_random(rng, args, span: float) -> bool:
+    """Kill at a random moment inside a run that takes about ``span`` seconds here (measured, so the kills land
+    mid-run on a fast machine and a slow one alike)."""
     proc = popen(*args)
-    time.sleep(rng.uniform(low, high))
+    time.sleep(rng.uniform(0.1, 0.9) * span)
     killed = proc.poll() is None
     if killed:
         proc.send_signal(signal.SIGKILL)
@@ -45,19 +53,23 @@ def test_kills_during_import_then_validate(tmp_path):
     desk = make_desk(tmp_path / "台账")
     batches = [write_csv(tmp_path / f"b{k:02d}.csv", [order_row(i) for i in range(k * 150, (k + 1) * 150)])
                for k in range(KILLS)]
-    first = cli("import", str(batches[0]), "--source", "店铺", "--accept-mapping", "--desk", str(desk), "--now", NOW)
+    first, span = _timed("import", str(batches[0]), "--source", "店铺", "--accept-mapping", "--desk", str(desk),
+                         "--now", NOW)
     assert first.returncode in (0, 1), first.stderr
     landed = [f"RB{i:06d}" for i in range(150)]
     killed = 0
     for k in range(1, KILLS):
-        killed += _kill_at_random(rng, ["import", str(batches[k]), "--source", "店铺", "--desk", str(desk), "--now", NOW])
+        killed += _kill_at_random(rng, ["import", str(batches[k]), "--source", "店铺", "--desk", str(desk), "--now", NOW],
+                                  span)
         _check(desk, landed)
-        again = cli("import", str(batches[k]), "--source", "店铺", "--desk", str(desk), "--now", NOW)
+        again, span = _timed("import", str(batches[k]), "--source", "店铺", "--desk", str(desk), "--now", NOW)
         assert again.returncode in (0, 1), again.stderr  # the next run completes the batch
         landed += [f"RB{i:06d}" for i in range(k * 150, (k + 1) * 150)]
         _check(desk, landed)
+    full, span = _timed("validate", "--desk", str(desk), "--now", NOW)
+    assert full.returncode in (0, 1), full.stderr
     for _ in range(KILLS):
-        killed += _kill_at_random(rng, ["validate", "--desk", str(desk), "--now", NOW], 0.5, 4.0)
+        killed += _kill_at_random(rng, ["validate", "--desk", str(desk), "--now", NOW], span)
         _check(desk, landed)
     done = cli("validate", "--desk", str(desk), "--now", NOW)
     assert done.returncode in (0, 1), done.stderr
