@@ -124,3 +124,18 @@ def pytest_runtest_makereport(item, call):
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
+
+
+@pytest.fixture
+def sandbox(monkeypatch):
+    """The project's Kuaidi100 sandbox on 127.0.0.1, its clock stopped at the push/refresh tests' NOW, the desk's
+    client pointed at it and no real account in the environment (a module may define its own)."""
+    from support.push_desk import NOW
+    from xl_addin.sandbox import serve_sandbox
+
+    sb = serve_sandbox(start=NOW, speed=0.0, seed=1)
+    monkeypatch.setenv("KUAIDI100_BASE_URL", sb.base_url)
+    monkeypatch.delenv("KUAIDI100_CUSTOMER", raising=False)
+    monkeypatch.delenv("KUAIDI100_KEY", raising=False)
+    yield sb
+    sb.stop()

@@ -19,7 +19,6 @@ from xl_addin.adapters.store.waybills import Binding, WaybillStore
 from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.config import DEFAULT_CONFIG_TEXT, load_settings
 from xl_addin.errors import ConfigError, JobLocked
-from xl_addin.sandbox import serve_sandbox
 from xl_addin.services.desk_setup import init_desk
 from xl_addin.services.tracking import job_lock, provider_spec, refresh
 
@@ -50,14 +49,6 @@ def pin_all(sb, n, scenario="normal", carriers=("zhongtong", "yuantong")):
                    shipped_at=(NOW - timedelta(hours=2)).isoformat())
 
 
-@pytest.fixture
-def sandbox(monkeypatch):
-    sb = serve_sandbox(start=NOW, speed=0.0, seed=1)
-    monkeypatch.setenv("KUAIDI100_BASE_URL", sb.base_url)
-    monkeypatch.delenv("KUAIDI100_CUSTOMER", raising=False)
-    monkeypatch.delenv("KUAIDI100_KEY", raising=False)
-    yield sb
-    sb.stop()
 
 
 def test_refresh_queries_due_waybills_once_and_ingests_idempotently(tmp_path, sandbox):

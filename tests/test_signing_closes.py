@@ -9,14 +9,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from support.push_desk import NOW, SALT, event_item, make_desk, push_form
 
 from xl_addin.adapters.store.followups import ClosingStore
 from xl_addin.adapters.store.orders import OrderRecords
 from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.bootstrap import store_for
-from xl_addin.sandbox import serve_sandbox
 from xl_addin.services.cases import close_case, report_exception
 from xl_addin.services.closing import complete_signed_orders, followup_list
 from xl_addin.services.push import ingest_push
@@ -25,14 +23,6 @@ from xl_addin.services.tracking import refresh
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def sandbox(monkeypatch):
-    sb = serve_sandbox(start=NOW, speed=0.0, seed=1)
-    monkeypatch.setenv("KUAIDI100_BASE_URL", sb.base_url)
-    monkeypatch.delenv("KUAIDI100_CUSTOMER", raising=False)
-    monkeypatch.delenv("KUAIDI100_KEY", raising=False)
-    yield sb
-    sb.stop()
 
 
 def _pin(sb, n, carriers=("zhongtong", "yuantong")):
