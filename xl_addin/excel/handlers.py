@@ -36,6 +36,7 @@ class ExcelUI(Protocol):
     def active_row(self) -> int | None: ...                  # 1-based row of the active cell
     def user_name(self) -> str: ...
     def release(self, path: Path): ...  # context manager: save + close the book if open, reopen after
+    # optional: open_book(path) → the live-workbook port of that book when it is open in Excel, else None
 
 
 @dataclass
@@ -247,7 +248,31 @@ def _ask_arguments(ctx: "Context", command) -> list[str] | None:
     return positional + options
 
 
-def cli_twin(command: str, *extra: str, ask: bool = True) -> Callable[["Context"], None]:
+@contextmanager
+def archive_through_excel(ctx: Context, root: Path) -> Iterator[None]:
+    """For 月度归档: desk books open in Excel are saved (so the archive reads what the staff see) and stay
+    open; the archive then deletes their rows through Excel and saves them. Without ``open_book`` on the
+    UI the books are let go as for any other command."""
+    from xl_addin.services.archive_in_excel import removal_through
+
+    open_book = getattr(ctx.ui, "open_book", None)
+    if not callable(open_book):
+        with ctx.release_desk_books(root):
+            yield
+        return
+    from xl_addin.bootstrap import load_desk
+
+    desk = load_desk(root, must_exist=False)
+    for key in DESK_BOOKS:
+        port = open_book(desk.workbook(key))
+        if port is not None:
+            port.save()
+    with removal_through(open_book):
+        yield
+
+
+def cli_twin(command: str, *extra: str, ask: bool = True,
+             books: Callable[["Context", Path], object] | None = None) -> Callable[["Context"], None]:
     """Run the button's own command in-process on the desk (exactly what the scheduler runs) and show its text.
 
     Required parameters are asked for in an input box (the person's name comes from Excel); the
@@ -282,7 +307,8 @@ def cli_twin(command: str, *extra: str, ask: bool = True) -> Callable[["Context"
         def on_progress(label: str, done: int, total: int | None) -> None:  # long work shows in Excel's status bar
             ctx.ui.status(f"{label}：{done}/{total}" if total else f"{label}：{done}")
 
-        with ctx.release_desk_books(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+        held = books(ctx, root) if books else ctx.release_desk_books(root)
+        with held, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
                 progress_to(on_progress):
             try:
                 code = cli.main(args=args, prog_name="xl-logistics", standalone_mode=False) or 0
@@ -330,7 +356,7 @@ def _registry() -> dict[str, Handler]:
         Handler("exceptions.sync", "同步台账", cli_twin("sync-ledger"), cases, "sync-ledger"),
         Handler("reports.weekly", "周报", cli_twin("summary", ask=False), cases, "summary"),
         Handler("reports.email", "发送邮件", cli_twin("summary", "--email", ask=False), cases, "summary"),
-        Handler("reports.archive", "月度归档", cli_twin("archive"), closing, "archive"),
+        Handler("reports.archive", "月度归档", cli_twin("archive", books=archive_through_excel), closing, "archive"),
         Handler("desk.doctor", "检查环境", _doctor, "xl_addin.services.doctor"),
     )
     return {h.tag: h for h in entries}

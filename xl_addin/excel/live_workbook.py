@@ -156,3 +156,7 @@ class LiveWorkbook:
             for first, last in blocks:
                 ws.range(f"{first}:{last}").api.EntireRow.Delete()
         return sum(b - a + 1 for a, b in blocks)
+
+    def save(self) -> None:
+        """Save the book through Excel (``Workbook.Save``: same file, same format)."""
+        self.book.save()

@@ -116,6 +116,14 @@ class XlwingsUI:
 
         return LiveWorkbook(self.book)
 
+    def open_book(self, path: Path):
+        """The live-workbook port of the book at ``path`` when it is open in this Excel, else None."""
+        from xl_addin.excel.live_workbook import LiveWorkbook
+
+        target = Path(path).resolve()
+        book = next((b for b in self.app.books if b.fullname and Path(b.fullname).resolve() == target), None)
+        return LiveWorkbook(book) if book is not None else None
+
     def user_name(self) -> str:
         return str(self.app.api.UserName or "Excel 用户")
 

@@ -30,6 +30,8 @@ class WorkbookPort(Protocol):
 
     def delete_rows(self, sheet: str, rows) -> int: ...   # whole rows, as Excel's "Delete rows"; returns how many
 
+    def save(self) -> None: ...   # keep what was written (a file port writes as it goes)
+
 
 class FileWorkbook:
     """The port over a workbook file: atomic replace with a backup, refuses a file open in Excel."""
@@ -53,6 +55,9 @@ class FileWorkbook:
         from xl_addin.adapters.workbook.row_removal import remove_rows
 
         return sum(remove_rows(self.path, {sheet: list(rows)}, backup_dir=self.backup_dir).values())
+
+    def save(self) -> None:
+        """Nothing to do: every write above is already an atomic replace of the file."""
 
 
 def plain(value: object) -> object:
@@ -134,3 +139,6 @@ class MemoryWorkbook:
         gone = {r - 1 for r in rows if 1 <= r <= len(self.sheets[sheet])}
         self.sheets[sheet] = [line for i, line in enumerate(self.sheets[sheet]) if i not in gone]
         return len(gone)
+
+    def save(self) -> None:
+        """Nothing to do: the grid is the workbook."""

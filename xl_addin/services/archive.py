@@ -15,6 +15,13 @@ counts and SHA-256 per file). The steps, each safe to be killed after:
 
 A run that finds a ``written`` manifest resumes at step 3 with the rows the manifest names, so a
 kill leaves rows live *and* archived only until the next run. A ``complete`` month is left alone.
+
+Step 4 has two ways to remove rows. By default the workbook file is rewritten (one streaming pass
+per sheet). When the book is open in Excel (the ribbon's 月度归档 passes ``open_book`` through
+``removal_through``) Excel itself deletes the rows — one ``Range.Delete`` per contiguous block,
+bottom-up — and saves the book. Either way the rows to remove are found by their key (订单编号,
+物流单号, 案件编号) in the sheet as it is now, never by a remembered row number, so a resumed run
+removes only what is still there.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any, Callable
 from xl_addin.adapters.store.followups import ClosingStore
 from xl_addin.adapters.store.store import Store
 from xl_addin.domain.closing import month_bounds, month_is_over, parse_month
+from xl_addin.services.archive_in_excel import open_book_lookup, remove_open_book_rows
 from xl_addin.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -425,15 +433,22 @@ def archive_month(desk, store: Store, month: str, now: datetime, *, force_open_c
     # 4. remove archived rows from the live workbooks, one workbook at a time
     keysets = {k: set(v) for k, v in manifest["keys"].items()}
     removed = {}
+    open_book = open_book_lookup()
     for book_key, sheets in LIVE_SHEETS.items():
         path = desk.workbook(book_key)
         if book_key in manifest["removed_from"] or not path.exists():
             step()
             continue
-        removed[book_key] = remove_live_rows(path, [(s, k, keysets[ks]) for s, k, ks in sheets], desk.backup_dir,
-                                             before_replace=lambda b=book_key: _checkpoint(f"before_replace:{b}"),
-                                             progress=lambda d, _t, b=book_key: _checkpoint(f"during_remove:{b}")
-                                             if d == 1 else None)
+        plan = [(s, k, keysets[ks]) for s, k, ks in sheets]
+        port = open_book(path) if open_book is not None else None
+        if port is not None:
+            removed[book_key] = remove_open_book_rows(port, [(_schema_for(s), k, ks) for s, k, ks in plan],
+                                                      _key_text, before_save=lambda b=book_key: _checkpoint(f"before_save:{b}"))
+        else:
+            removed[book_key] = remove_live_rows(path, plan, desk.backup_dir,
+                                                 before_replace=lambda b=book_key: _checkpoint(f"before_replace:{b}"),
+                                                 progress=lambda d, _t, b=book_key: _checkpoint(f"during_remove:{b}")
+                                                 if d == 1 else None)
         _checkpoint(f"after_remove:{book_key}")
         manifest["removed_from"].append(book_key)
         _write_json(mpath, manifest)
