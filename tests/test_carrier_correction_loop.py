@@ -11,7 +11,7 @@ import pytest
 from kuaidi100_peer import CUSTOMER, KEY, Kuaidi100Peer
 from support.push_desk import NOW, make_desk
 from xl_addin.adapters.store.tracking import TrackingStore
-from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 from xl_addin.bootstrap import store_for
 from xl_addin.domain.tracking.anomalies import CHECK_CARRIER_OR_NUMBER
 from xl_addin.services.tracking import refresh

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from xl_addin.adapters.tracking import kuaidi100 as k
+from xl_addin.adapters.providers import kuaidi100 as k
 from xl_addin.domain.tracking.status import MainStatus, SubStatus
 from xl_addin.sandbox import serve_sandbox
 

@@ -13,7 +13,7 @@ from support.push_desk import NOW, SALT, make_desk
 from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
 from xl_addin.adapters.store.subscriptions import NoticeQueue, SubscriptionStore
 from xl_addin.adapters.store.tracking import TrackingStore
-from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 from xl_addin.bootstrap import store_for
 from xl_addin.receiver import serve_receiver
 from xl_addin.services.push import subscribe_waybills

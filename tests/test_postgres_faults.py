@@ -21,7 +21,7 @@ import pytest
 from conftest import require_postgres
 from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
 from xl_addin.adapters.store.waybills import Binding, WaybillStore
-from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.config import DEFAULT_CONFIG_TEXT
 from xl_addin.errors import StoreError

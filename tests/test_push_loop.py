@@ -22,7 +22,7 @@ from support.net import free_port
 from support.push_desk import CN, NOW, make_desk
 from support.smtp import Inbox
 from xl_addin.adapters.store.notifications import NotificationLog
-from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 from xl_addin.bootstrap import store_for
 from xl_addin.receiver import serve_receiver
 from xl_addin.sandbox import serve_sandbox

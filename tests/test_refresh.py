@@ -2,53 +2,22 @@
 rules, config errors stopping early, the lock, resume after a kill, and `track --json`."""
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
-from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
 from xl_addin.adapters.store.tracking import TrackingStore
-from xl_addin.adapters.store.waybills import Binding, WaybillStore
-from xl_addin.bootstrap import load_desk, store_for
-from xl_addin.config import DEFAULT_CONFIG_TEXT, load_settings
+from xl_addin.bootstrap import store_for
+from xl_addin.config import load_settings
 from xl_addin.errors import ConfigError, JobLocked
-from xl_addin.services.desk_setup import init_desk
 from xl_addin.services.tracking import job_lock, provider_spec, refresh
 
-CN = timezone(timedelta(hours=8))
-NOW = datetime(2024, 11, 5, 9, 0, tzinfo=CN)
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def make_desk(root: Path, n: int, *, rate: float = 200.0, concurrency: int = 8, carriers=("zhongtong", "yuantong")):
-    cfg = (DEFAULT_CONFIG_TEXT.replace('provider = ""  ', 'provider = "sandbox"', 1)
-           .replace("requests_per_second = 1.0", f"requests_per_second = {rate}")
-           .replace("concurrency = 4", f"concurrency = {concurrency}"))
-    init_desk(root, NOW, config_text=cfg)
-    desk = load_desk(root)
-    with store_for(desk) as st, st.transaction():
-        WaybillStore(st).insert_bindings([
-            Binding(order_no=f"O{i:05d}", waybill_no=f"WB{i:08d}", carrier="中通", carrier_code=carriers[i % len(carriers)],
-                    source="auto", bound_at=NOW - timedelta(hours=3), bound_by="系统",
-                    expected_delivery=(NOW + timedelta(days=3)).date()) for i in range(n)])
-        OrderRecords(st).save([OrderRecord(order_no=f"O{i:05d}", status="allocated", check_status="ok",
-                                           fields={"receiver_phone": "138 0013 8000"}) for i in range(n)], NOW)
-    return desk
-
-
-def pin_all(sb, n, scenario="normal", carriers=("zhongtong", "yuantong")):
-    for i in range(n):
-        sb.app.pin(f"WB{i:08d}", carriers[i % len(carriers)], scenario=scenario, phone="13800138000",
-                   shipped_at=(NOW - timedelta(hours=2)).isoformat())
-
-
+from tests.support.refresh_desk import NOW, make_desk, pin_all
+from tests.support.refresh_desk import refresh_cli as _cli
 
 
 def test_refresh_queries_due_waybills_once_and_ingests_idempotently(tmp_path, sandbox):
@@ -144,12 +113,6 @@ def test_a_second_copy_exits_at_once(tmp_path, sandbox):
         assert time.monotonic() - started < 2
     assert sandbox.app.stats["queries"] == 0
     assert refresh(desk, NOW).queried == 3  # the lock is released
-
-
-def _cli(desk, *args, env):
-    code = ("import sys; import xl_addin.entrypoints.tracking_commands; "
-            "from xl_addin.entrypoints.cli import main; sys.exit(main(sys.argv[1:]))")
-    return [sys.executable, "-c", code, *args, "--desk", str(desk.root)], {**os.environ, **env, "PYTHONPATH": str(ROOT)}
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 import requests
 
-from xl_addin.adapters.tracking import kuaidi100 as k
+from xl_addin.adapters.providers import kuaidi100 as k
 from xl_addin.sandbox import SandboxApp, serve_sandbox
 from xl_addin.sandbox.journeys import SCENARIOS, build_journey
 

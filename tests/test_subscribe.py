@@ -8,7 +8,7 @@ import pytest
 
 from support.push_desk import NOW, make_desk
 from xl_addin.adapters.store.subscriptions import SubscriptionStore
-from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client, build_subscribe
+from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client, build_subscribe
 from xl_addin.bootstrap import store_for
 from xl_addin.errors import ConfigError
 from xl_addin.sandbox import serve_sandbox

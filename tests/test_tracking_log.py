@@ -137,7 +137,7 @@ def test_writer_rounds_add_only_what_changed_and_match_a_single_write(desk_and_s
     """The refresh writes the log in rounds while it queries; the result must equal one write at the end."""
     import shutil
 
-    from xl_addin.services.tracking import _tz
+    from xl_addin.config.timezone import desk_timezone
     from xl_addin.services.tracking_log import LogWriter, write_tracking_log
 
     desk, sb = desk_and_sandbox
@@ -145,7 +145,7 @@ def test_writer_rounds_add_only_what_changed_and_match_a_single_write(desk_and_s
     template = tmp_path / "template.xlsx"
     shutil.copy(book, template)
     refresh(desk, NOW, write_workbook=False)
-    tz = _tz(desk.settings)
+    tz = desk_timezone(desk.settings)
     shutil.copy(template, book)
     with store_for(desk) as st:
         writer = LogWriter(book, NOW, tz, backup_dir=desk.backup_dir)

@@ -80,7 +80,7 @@ def job_statuses() -> set[str]:
 @functools.lru_cache(maxsize=None)
 def codes() -> dict[str, set[str]]:
     from xl_addin.adapters.store import subscriptions, waybills as sw
-    from xl_addin.adapters.tracking import kuaidi100
+    from xl_addin.adapters.providers import kuaidi100
     from xl_addin.domain import cases as dc, closing, confirmation, notifications, sla
     from xl_addin.domain.problems import ERROR, WARNING
     from xl_addin.domain.tracking import events

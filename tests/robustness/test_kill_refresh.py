@@ -18,7 +18,8 @@ from datetime import timedelta
 import openpyxl
 import pytest
 
-from tests.test_refresh import NOW, _cli, make_desk, pin_all
+from tests.support.refresh_desk import NOW, make_desk, pin_all
+from tests.support.refresh_desk import refresh_cli as _cli
 
 KILLS = 30
 

@@ -17,7 +17,7 @@ def demo_push(desk, now: datetime, say: Callable[[str], None] = lambda text: Non
     from xl_addin.adapters.store.notifications import NotificationLog
     from xl_addin.adapters.store.subscriptions import SubscriptionStore
     from xl_addin.adapters.store.tracking import TrackingStore
-    from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+    from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
     from xl_addin.bootstrap import store_for
     from xl_addin.receiver import serve_receiver
     from xl_addin.sandbox import serve_sandbox

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from xl_addin.services.tracking.config import _tz, provider_code, provider_codes
+from xl_addin.config.timezone import desk_timezone
+from xl_addin.services.tracking.config import provider_code, provider_codes
 from xl_addin.services.tracking.refresh_run import refresh
 from xl_addin.services.tracking.registration import register_bindings
 
@@ -40,10 +41,10 @@ def demo_tracking(desk, now: datetime, say: Callable[[str], None] = lambda text:
                 spec["phone"] = "1380000" + phones[s["waybill_no"]]
             sandbox.app.pin(s["waybill_no"], provider_code(codes, s["carrier_code"]) or "zhongtong", **spec)
         say(f"③ 物流跟踪: 本地快递100沙箱 {sandbox.base_url}，{len(tracked)} 个运单，模拟 {days} 天")
-        from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+        from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 
         def factory():
-            return Kuaidi100Client(sandbox.base_url, sandbox.customer, sandbox.key, tz=_tz(desk.settings),
+            return Kuaidi100Client(sandbox.base_url, sandbox.customer, sandbox.key, tz=desk_timezone(desk.settings),
                                    timeout=(2, 5))
 
         step = timedelta(hours=24 / cycles_per_day)

@@ -149,7 +149,8 @@ def bind(order_no: str, waybill: str, carrier: str | None, by: str, source: str,
     from pathlib import Path
 
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.waybills import CarrierNeeded, bind_manual, provider_autonumber, shell_arg
+    from xl_addin.adapters.providers.factory import provider_autonumber
+    from xl_addin.services.waybills import CarrierNeeded, bind_manual, shell_arg
 
     setup_logs(opts)
     desk, policy, books = _desk(opts)
@@ -193,7 +194,8 @@ def rebind(order_no: str, new_waybill: str, by: str, reason: str, carrier: str |
     from pathlib import Path
 
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.waybills import CarrierNeeded, provider_autonumber, shell_arg
+    from xl_addin.adapters.providers.factory import provider_autonumber
+    from xl_addin.services.waybills import CarrierNeeded, shell_arg
     from xl_addin.services.waybills import rebind as run
 
     setup_logs(opts)

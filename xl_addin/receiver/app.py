@@ -14,7 +14,7 @@ import time
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
-from xl_addin.adapters.tracking.kuaidi100 import PUSH_ACK
+from xl_addin.adapters.providers.kuaidi100 import PUSH_ACK
 
 from .jsonlog import event
 

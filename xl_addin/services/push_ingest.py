@@ -54,7 +54,7 @@ def verify_push(form: Mapping[str, Any], salt: str, *, tz=None) -> "VerifiedPush
     A refusal comes back as a (non-ack) ``PushVerdict``."""
     import hashlib
 
-    from xl_addin.adapters.tracking.kuaidi100 import parse_push, verify_push_sign
+    from xl_addin.adapters.providers.kuaidi100 import parse_push, verify_push_sign
 
     param, sign = _field(form, "param"), _field(form, "sign")
     if not param:

@@ -12,15 +12,14 @@ Everything comes from the store, so a workbook open in Excel loses nothing: it i
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from xl_addin.adapters.store.store import Store, from_iso, utc_iso
+from xl_addin.adapters.store.store import Store, from_iso
 from xl_addin.adapters.store.tracking import TrackingStore
+from xl_addin.adapters.store.tracking_log_reads import TrackingLogReads
 from xl_addin.adapters.workbook.books import MANUAL_NODES_SHEET, TRACKING_NODES_SHEET, TRACKING_OVERVIEW_SHEET
 from xl_addin.domain.tracking.anomalies import AnomalyConfig, Journey, next_key_node_planned
 from xl_addin.domain.tracking.events import TrackingEvent, parse_carrier_time
@@ -302,8 +301,7 @@ class LogWriter:
                 if not (s["is_final"] and s["final_at"] and from_iso(s["final_at"]) < leave_before
                         and s["waybill_no"] not in anomalies)]
         # the planned time depends only on the nodes and the binding: recompute it where they changed
-        counts = {w: (n, top) for w, n, top in store.conn.execute(
-            "SELECT waybill_no, COUNT(*), MAX(id) FROM tracking_events GROUP BY waybill_no")}
+        counts = TrackingLogReads(store).node_counts()
         stamps = {s["waybill_no"]: (counts.get(s["waybill_no"]), s["bound_at"], s["expected_delivery"]) for s in keep}
         stale = [w for w, stamp in stamps.items() if (self._planned.get(w) or (None,))[0] != stamp]
         events = ts.events_of(stale) if stale else {}
@@ -359,20 +357,16 @@ class LogWriter:
                         "last_old": max((r.row for r in nd.rows), default=nd.header_row), "top_id": None}
         state = self._nd
         # nodes of the window not listed yet: keys first (cheap), whole nodes only for the missing ones
-        sql = "SELECT id, waybill_no, time, context FROM tracking_events WHERE time >= ? AND time < ?"
-        args: list[Any] = [utc_iso(since), utc_iso(until)]
-        if state["top_id"] is not None:
-            sql += " AND id > ?"
-            args.append(state["top_id"])
+        reads = TrackingLogReads(store)
         missing: list[int] = []
         top = state["top_id"]
-        for eid, w, when, context in store.conn.execute(sql, args):
+        for eid, w, when, context in reads.node_keys_between(since, until, state["top_id"]):
             top = eid if top is None or eid > top else top
             if _node_key(w, local(when, tz), context) not in state["keys"]:
                 missing.append(eid)
         state["top_id"] = top
         events = _events_by_id(store, missing)
-        orders = dict(store.conn.execute("SELECT waybill_no, order_no FROM waybill_status").fetchall()) if events else {}
+        orders = reads.orders_by_waybill() if events else {}
         new_rows = []
         for e in events:
             row = _node_row(e, orders.get(e.waybill_no), tz)
@@ -417,42 +411,16 @@ def _events_by_id(store: Store, ids: list[int]) -> list[TrackingEvent]:
 
 def export_day(store: Store, day: date, tz: tzinfo, out_dir: Path) -> tuple[Path, int]:
     """That day's nodes (desk time) into a dated archive workbook; returns (path, rows)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from xl_addin.adapters.workbook.tracking_export_book import write_day_export
 
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     ts = TrackingStore(store)
     events = ts.events_between(start, start + timedelta(days=1))
     status = {s["waybill_no"]: s for s in ts.all_status()}
-    wb = Workbook()
-    ws = wb.active
-    ws.title = TRACKING_NODES_SHEET.name
-    cols = list(TRACKING_NODES_SHEET.columns)
-    ws.append([c.label for c in cols] + ["当前状态"])
-    for c in ws[1]:
-        c.font = Font(bold=True)
-    from xl_addin.adapters.workbook.cells import safe_text
-
+    rows = []
     for e in events:
-        row = _node_row(e, (status.get(e.waybill_no) or {}).get("order_no"), tz)
-        values = [row.get(c.key) for c in cols] + [(status.get(e.waybill_no) or {}).get("status_zh")]
-        ws.append([safe_text(v) if isinstance(v, str) else v for v in values])
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
-                cell.data_type = "s"  # carrier text is data, never a formula
-    for i, c in enumerate(cols, start=1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = c.width or 14
-        if c.number_format:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                cell.number_format = c.number_format
-    ws.freeze_panes = "A2"
-    out_dir.mkdir(parents=True, exist_ok=True)
+        st = status.get(e.waybill_no) or {}
+        rows.append({**_node_row(e, st.get("order_no"), tz), "status_zh": st.get("status_zh")})
     path = out_dir / f"实时物流跟踪记录-{day.isoformat()}.xlsx"
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".xlsx", dir=out_dir)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_day_export(path, rows)
     return path, len(events)

@@ -1,7 +1,7 @@
 """The tracking-provider contract and which provider a desk uses.
 
 A client is built per worker thread by a factory (``Callable[[], TrackingProvider]``); the use cases
-only ever call the methods below. Kuaidi100's client (``adapters.tracking.kuaidi100``) keeps the
+only ever call the methods below. Kuaidi100's client (``adapters.providers.kuaidi100``) keeps the
 contract, and so does anything that stands in for it (the sandbox speaks Kuaidi100's protocol).
 """
 

@@ -17,7 +17,7 @@ def settings_tz(settings):
 
 def client_factory(spec: ProviderSpec, settings) -> Callable[[], TrackingProvider]:
     """A function that builds one client of the provider ``spec`` names."""
-    from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+    from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 
     tz = settings_tz(settings)
 

@@ -1,1 +1,1 @@
-"""Tracking providers: one module per provider, pure request builders and parsers plus one HTTP class."""
+"""Only a forwarding module for one caller; the providers live in ``xl_addin.adapters.providers``."""

@@ -8,9 +8,8 @@ edge, in ``adapters.providers``. The names below are the stage's public face.
 """
 
 from xl_addin.adapters.providers.base import SANDBOX_CUSTOMER, SANDBOX_KEY, ProviderSpec, provider_spec
-from xl_addin.adapters.providers.factory import client_factory as _client_factory
 from xl_addin.services.tracking.anomalies import detect_for_waybills, open_exception_cases
-from xl_addin.services.tracking.config import _tz, anomaly_config, provider_code, provider_codes
+from xl_addin.services.tracking.config import anomaly_config, provider_code, provider_codes
 from xl_addin.services.tracking.export import export_tracking
 from xl_addin.services.tracking.locks import job_lock
 from xl_addin.services.tracking.lookup import ingest_manual_nodes, track_one
@@ -20,8 +19,11 @@ from xl_addin.services.tracking.refresh_run import refresh
 from xl_addin.services.tracking.registration import destination_text, follow_forwarding, register_bindings
 from xl_addin.services.tracking.report import RefreshResult
 
+# services/push.py (changed in parallel elsewhere) still imports this name; point it at
+# xl_addin.config.timezone.desk_timezone with its next change and delete this line.
+from xl_addin.config.timezone import desk_timezone as _tz  # noqa: E402,F401
+
 __all__ = ["SANDBOX_CUSTOMER", "SANDBOX_KEY", "STALE_NOTICE", "ProviderSpec", "RateLimiter", "RefreshResult",
            "anomaly_config", "destination_text", "detect_for_waybills", "export_tracking", "follow_forwarding",
            "ingest_manual_nodes", "job_lock", "notify_queued", "notify_quietly", "open_exception_cases",
-           "provider_code", "provider_codes", "provider_spec", "refresh", "register_bindings", "track_one",
-           "_client_factory", "_tz"]
+           "provider_code", "provider_codes", "provider_spec", "refresh", "register_bindings", "track_one"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from xl_addin.services.tracking.config import _tz, anomaly_config
+from xl_addin.config.timezone import desk_timezone
+from xl_addin.services.tracking.config import anomaly_config
 from xl_addin.services.tracking.report import RefreshResult
 
 def evaluate_waybills(ts, now: datetime, cfg, tz, waybills, rows: dict[str, tuple], events: dict,
@@ -51,5 +52,5 @@ def open_exception_cases(store, now: datetime, tz) -> int:
 def detect_for_waybills(desk, store, now: datetime, waybills: set[str]) -> tuple[int, int]:
     """Anomaly rules and case opening for waybills that just received pushed nodes; (anomalies open, cases opened)."""
     res = RefreshResult(as_of=now)
-    run_anomalies(desk, store, now, _tz(desk.settings), res, set(waybills))
+    run_anomalies(desk, store, now, desk_timezone(desk.settings), res, set(waybills))
     return res.anomalies, res.cases_opened

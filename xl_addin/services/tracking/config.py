@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from xl_addin.adapters.providers.factory import settings_tz as _tz
-
-__all__ = ["_tz", "anomaly_config", "provider_code", "provider_codes"]
+__all__ = ["anomaly_config", "provider_code", "provider_codes"]
 
 def setting(section, name: str, default):
     return getattr(section, name, default)

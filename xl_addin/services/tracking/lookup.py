@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from xl_addin.errors import UserError
-from xl_addin.services.tracking.config import _tz
+from xl_addin.config.timezone import desk_timezone
 
 log = logging.getLogger(__name__)
 
@@ -42,5 +42,5 @@ def ingest_manual_nodes(desk, now: datetime) -> dict[str, Any]:
     from xl_addin.services.tracking_log import ingest_manual
 
     with store_for(desk) as store:
-        r = ingest_manual(desk.workbook("tracking"), store, now, _tz(desk.settings), backup_dir=desk.backup_dir)
+        r = ingest_manual(desk.workbook("tracking"), store, now, desk_timezone(desk.settings), backup_dir=desk.backup_dir)
     return r.as_dict()

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from xl_addin.adapters.providers.base import provider_spec
-from xl_addin.adapters.providers.factory import client_factory as _client_factory
+from xl_addin.adapters.providers.factory import client_factory as build_client_factory
 from xl_addin.errors import ConfigError, UserError, WorkbookError
 from xl_addin.services.tracking.anomalies import run_anomalies
-from xl_addin.services.tracking.config import setting, _tz, anomaly_config, provider_code, provider_codes
+from xl_addin.config.timezone import desk_timezone
+from xl_addin.services.tracking.config import setting, anomaly_config, provider_code, provider_codes
 from xl_addin.services.tracking.locks import job_lock
 from xl_addin.services.tracking.log_rounds import LogRounds
 from xl_addin.services.tracking.notices import notify_quietly
@@ -42,7 +43,7 @@ def refresh(desk, now: datetime, *, client_factory: Callable[[], Any] | None = N
     spec = None
     if client_factory is None:
         spec = provider_spec(desk.settings)
-        client_factory = _client_factory(spec, desk.settings)
+        client_factory = build_client_factory(spec, desk.settings)
     with job_lock(desk.lock_dir, "refresh"):
         with store_for(desk) as store:
             return _refresh(desk, store, now, client_factory, spec.name if spec else "custom",
@@ -53,11 +54,11 @@ def refresh(desk, now: datetime, *, client_factory: Callable[[], Any] | None = N
 def _refresh(desk, store, now: datetime, client_factory, provider: str, *, write_workbook: bool,
              progress, stop_after: int | None, include_pushed: bool = False) -> RefreshResult:
     from xl_addin.adapters.store.tracking import TrackingStore
-    from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR
+    from xl_addin.adapters.providers.kuaidi100 import CONFIG_ERROR
 
     started = _time.monotonic()
     settings = desk.settings
-    tz = _tz(settings)
+    tz = desk_timezone(settings)
     ts = TrackingStore(store)
     res = RefreshResult(as_of=now, provider=provider)
     interval = timedelta(minutes=max(30, int(settings.tracking.refresh_interval_minutes)))

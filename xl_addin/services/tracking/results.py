@@ -18,7 +18,7 @@ def store_results(store, ts, now: datetime, interval: timedelta, run_id: int, ba
     touched (their nodes are at hand now; the run's ``now`` is fixed, so the verdict is the one the
     end of the run would reach). Returns the first configuration error seen."""
     from xl_addin.adapters.store.subscriptions import NoticeQueue
-    from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, NOT_FOUND, OK, WAYBILL_PROBLEM, RETRYABLE
+    from xl_addin.adapters.providers.kuaidi100 import CONFIG_ERROR, NOT_FOUND, OK, WAYBILL_PROBLEM, RETRYABLE
 
     with store.transaction():
         answered = [(item, out) for item, out in batch if out.kind != CONFIG_ERROR]

@@ -11,7 +11,6 @@ workbooks), ``carrier_sheets`` (the carriers and rate sheets), ``suggestions`` (
 number looks like). The names below are the stage's public face.
 """
 
-from xl_addin.adapters.providers.factory import provider_autonumber
 from xl_addin.services.waybills.allocation import AllocationReport, allocate
 from xl_addin.services.waybills.carrier_sheets import CarrierTableError, load_carriers
 from xl_addin.services.waybills.manual_binding import bind_manual
@@ -23,5 +22,5 @@ from xl_addin.services.waybills.suggestions import CarrierNeeded, CarrierSuggest
 
 __all__ = ["CHUNK", "SOURCES", "AllocationReport", "Books", "CarrierNeeded", "CarrierSuggestions", "CarrierTableError",
            "ReviewReport", "SyncResult", "WaybillPolicy", "allocate", "bind_manual", "load_carriers",
-           "provider_autonumber", "rebind", "review_day", "sheet_changes", "shell_arg", "suggest_carriers_for",
+           "rebind", "review_day", "sheet_changes", "shell_arg", "suggest_carriers_for",
            "sync_workbooks"]
