@@ -65,6 +65,9 @@ def _finish(proc, timeout=300):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="known bug (issue 20): under load a validate that overlaps allocate writes "
+                   "订单状态 已确认 over 已分配运单 (the waybill cells are right; the store says allocated) until a later "
+                   "run; seen on the loaded 2-core build machine, passes on an idle one")
 def test_allocate_while_validate_runs(tmp_path):
     desk = _confirmed_desk(tmp_path)
     validators = [popen("validate", "--desk", str(desk), "--now", NOW)]
