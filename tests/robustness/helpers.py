@@ -66,3 +66,11 @@ def sheet_order_numbers(book: Path, sheet: str = ORDER_SHEET) -> list[str]:
     out = [str(r[at]) for r in rows if r and len(r) > at and r[at] not in (None, "")]
     wb.close()
     return out
+
+
+FIGURES: list[tuple[str, int, int, int, int, int]] = []
+
+
+def record(suite: str, tried: int, survived: int, lost: int = 0, corrupted: int = 0, tracebacks: int = 0) -> None:
+    """One line of the suite's figures table (printed at the end of the run by tests/robustness/conftest.py)."""
+    FIGURES.append((suite, tried, survived, lost, corrupted, tracebacks))

@@ -72,11 +72,13 @@ def _confirmer(accept_mapping: bool):
               help="Keep the sheet's values for these SOURCE_MISMATCH orders and stop flagging them (needs --by).")
 @click.option("--by", "by", default=None, help="Who decides (recorded in the audit log).")
 @click.option("--channel", default=None, help="接收渠道 for rows whose export has none (电商后台 / ERP / 邮件 …).")
+@click.option("--sheet", default=None,
+              help="Sheet of an .xlsx export to read (default: the first visible sheet with data).")
 @click.option("--validate", "run_validate", is_flag=True, help="Run validate on the Order Confirmation afterwards.")
 @common_options
 def import_orders(file: Path, source: str | None, accept_mapping: bool, maps: tuple[str, ...],
                   accept_changes: tuple[str, ...], keep_current: tuple[str, ...], by: str | None,
-                  channel: str | None, run_validate: bool, opts: Options) -> int:
+                  channel: str | None, sheet: str | None, run_validate: bool, opts: Options) -> int:
     """Append orders from a back-office or ERP export (CSV in UTF-8/GBK, or .xlsx) to the Order Confirmation.
 
     The header mapping is guessed from column names; for a new source it is shown and saved only once
@@ -98,7 +100,7 @@ def import_orders(file: Path, source: str | None, accept_mapping: bool, maps: tu
                                 overrides=overrides, confirm=_confirmer(accept_mapping),
                                 accept_changes=_split(accept_changes), keep_current=_split(keep_current),
                                 by=by, channel=channel, tz_name=tz, backup_dir=desk.backup_dir,
-                                validate=run_validate,
+                                validate=run_validate, export_sheet=sheet,
                                 confirm_within=timedelta(minutes=desk.settings.intake.confirm_within_minutes))
         except MappingNeedsConfirmation as exc:
             payload = {"error": {"message": exc.message, "hint": exc.hint, "path": exc.path,

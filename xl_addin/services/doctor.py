@@ -64,6 +64,7 @@ def examine_desk(root: Path, now: datetime) -> DoctorReport:
         report.add("config", OK, f"配置有效: {desk.config_path.name}")
         for warning in settings.warnings:
             report.add("config", WARNING, warning)
+    busy = _workbook_locks(desk, report, now)  # first: reading the workbooks below takes their locks
 
     for key in BOOK_KEYS:
         path = desk.workbook(key)
@@ -73,6 +74,8 @@ def examine_desk(root: Path, now: datetime) -> DoctorReport:
             fix = ("运行 xl-logistics init --force 重建（旧文件先备份）" if desk.is_initialised()
                    else f"这个文件夹还不是台账：运行 xl-logistics init {root} 创建")
             report.add(f"workbook:{key}", ERROR, f"缺少{title}: {path.name}（{fix}）")
+            continue
+        if path.name in busy:  # reading it would wait for that job; its header is checked next time
             continue
         if owner_file_for(path).exists():
             report.add(f"workbook:{key}", WARNING, f"{path.name} 正在 Excel 中打开：后台任务不会改写它，结果先存入状态库")
@@ -102,6 +105,29 @@ def examine_desk(root: Path, now: datetime) -> DoctorReport:
 
     _configured_services(desk, report, now)
     return report
+
+
+def _workbook_locks(desk: Desk, report: DoctorReport, now: datetime) -> set[str]:
+    """Workbook locks another job holds now: who (host, pid, command), since when; a holder that is gone is stale.
+    Returns the names of the workbooks held (doctor does not wait for them)."""
+    from xl_addin.adapters.workbook.lock import wait_seconds
+    from xl_addin.adapters.workbook.lock_holders import held_locks
+
+    from xl_addin.desk import STATE_DIRNAME
+
+    held_now = held_locks(desk.root / STATE_DIRNAME / "locks" / "workbooks")
+    for held in held_now:
+        since = held.since.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M:%S")
+        minutes = max(0, int((now - held.since).total_seconds() // 60))
+        if held.stale:
+            report.add("lock", WARNING, f"{held.workbook} 的锁由已结束的进程持有（{held.holder}，自 {since}）："
+                                        "若是网络盘上的残留锁，请确认没有任务在运行后删除 .xl-logistics/locks/workbooks 中对应文件")
+        elif (now - held.since).total_seconds() > wait_seconds():
+            report.add("lock", WARNING, f"{held.workbook} 正被 {held.holder} 使用，已 {minutes} 分钟（自 {since}）："
+                                        "其他任务在等待它；若该任务卡住，请结束该进程")
+        else:
+            report.add("lock", OK, f"{held.workbook} 正被 {held.holder} 使用（自 {since}），本次不检查其表头")
+    return {h.workbook for h in held_now}
 
 
 def _configured_services(desk: Desk, report: DoctorReport, now: datetime) -> None:

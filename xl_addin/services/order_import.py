@@ -213,8 +213,10 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
                   confirm: Callable[[MappingProposal], bool] | None = None,
                   accept_changes: Iterable[str] = (), keep_current: Iterable[str] = (), by: str | None = None,
                   channel: str | None = None, tz_name: str = "Asia/Shanghai", backup_dir: Path | None = None,
-                  validate: bool = False, confirm_within: timedelta = timedelta(hours=1)) -> ImportReport:
-    """Append the orders of export ``path`` to the Order Confirmation workbook ``book``."""
+                  validate: bool = False, confirm_within: timedelta = timedelta(hours=1),
+                  export_sheet: str | None = None) -> ImportReport:
+    """Append the orders of export ``path`` to the Order Confirmation workbook ``book`` (``export_sheet``: which sheet of
+    an .xlsx export to read)."""
     from xl_addin.adapters.imports import read_export
     from xl_addin.adapters.store.import_ledger import ACCEPTED, KEPT as KEPT_STATE, ImportLedger, SourceOrder
     from xl_addin.adapters.workbook.books import ORDERS
@@ -231,7 +233,7 @@ def import_orders(path, book: Path, now: datetime, *, store, source: str | None 
                         "每个订单只能选一种处理")
     path = Path(path).resolve()
     book = Path(book).resolve()
-    table = read_export(path)
+    table = read_export(path, export_sheet)
     ledger = ImportLedger(store) if store is not None else None
     proposal, h, where, saved_now = resolve_mapping(table, ledger, source, overrides or {}, confirm, by, now, store)
 

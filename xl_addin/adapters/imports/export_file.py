@@ -11,8 +11,10 @@ from .table import ExportTable, clean_rows
 from .xlsx_file import read_xlsx_export
 
 
-def read_export(path) -> ExportTable:
-    """Read a CSV or .xlsx export; ``WorkbookError`` (exit 2) naming the file when it cannot be read or is empty."""
+def read_export(path, sheet: str | None = None) -> ExportTable:
+    """Read a CSV or .xlsx export; ``WorkbookError`` (exit 2) naming the file when it cannot be read or is empty.
+
+    ``sheet``: the .xlsx sheet to read (default: the first visible sheet with data); refused for a CSV."""
     p = Path(path)
     if not p.exists():
         raise WorkbookError("文件不存在", "请检查路径和文件名", path=str(p))
@@ -23,7 +25,9 @@ def read_export(path) -> ExportTable:
     if not head:
         raise WorkbookError("文件是空的（0 字节）", "请重新从后台导出订单", path=str(p))
     if head.startswith(b"PK\x03\x04") or p.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-        table = read_xlsx_export(p)
+        table = read_xlsx_export(p, sheet)
+    elif sheet:
+        raise WorkbookError(f"CSV 文件没有工作表，不能用 --sheet {sheet}", "去掉 --sheet 再导入", path=str(p))
     else:
         table = read_csv_export(p)
     table.rows, cleaned = clean_rows(table.rows)

@@ -16,7 +16,7 @@ def _plain(value: object) -> object:
     return value
 
 
-def read_xlsx_export(path: Path) -> ExportTable:
+def read_xlsx_export(path: Path, sheet_name: str | None = None) -> ExportTable:
     from xl_addin.adapters.workbook.files import check_workbook_file
     from xl_addin.adapters.workbook.reader import check_extent, unreadable
     from python_calamine import CalamineWorkbook
@@ -31,6 +31,13 @@ def read_xlsx_export(path: Path) -> ExportTable:
         # visible sheets first: a hidden sheet (an old copy, a lookup list) is read only when nothing else has data
         names = ([m.name for m in metas if str(m.visible).endswith("Visible")]
                  + [m.name for m in metas if not str(m.visible).endswith("Visible")])
+        if sheet_name is not None:
+            if sheet_name not in names:
+                from xl_addin.errors import WorkbookError
+
+                raise WorkbookError(f"导出文件里没有工作表「{sheet_name}」（有: {'、'.join(names)}）",
+                                    "请用 --sheet 写出其中一个工作表的名称", path=str(path))
+            names = [sheet_name]
         best: tuple[str | None, list] = (None, [])
         for name in names:  # the first sheet with data: exports put the orders first
             check_extent(path, name)  # bounded: no grid allocated for a far cell or a padded part
@@ -49,5 +56,5 @@ def read_xlsx_export(path: Path) -> ExportTable:
     finally:
         wb.close()
     sheet, rows = best
-    notes = [f"读取工作表「{sheet}」"] if sheet and len(names) > 1 else []
+    notes = [f"读取工作表「{sheet}」"] if sheet and (len(names) > 1 or sheet_name) else []
     return ExportTable(path, "xlsx", rows, sheet=sheet, notes=notes)
