@@ -21,7 +21,7 @@ SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\
 
 KNOWN = {
     "cycles": set(),
-    "large": {"xl_addin.adapters.workbook.xml_patch"},
+    "large": set(),
     "sql": {"xl_addin.services.push"},
     "openpyxl": set(),
 }
