@@ -22,7 +22,7 @@ SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\
 KNOWN = {
     "cycles": set(),
     "large": {"xl_addin.adapters.workbook.xml_patch", "xl_addin.sandbox.app"},
-    "sql": {"xl_addin.services.tracking_log", "xl_addin.services.push"},
+    "sql": {"xl_addin.services.tracking_log"},
     "openpyxl": {"xl_addin.services.tracking_log"},
 }
 

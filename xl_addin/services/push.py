@@ -43,13 +43,9 @@ def push_salt(desk, store, env: Mapping[str, str] | None = None) -> str:
     name = getattr(desk.settings.tracking, "salt_env", "KUAIDI100_SALT") or "KUAIDI100_SALT"
     if env.get(name):
         return env[name]
-    row = store.conn.execute("SELECT value FROM meta WHERE key = 'push_salt'").fetchone()
-    if row:
-        return row[0]
-    salt = secrets.token_hex(16)
-    with store.transaction():
-        store.conn.execute("INSERT INTO meta (key, value) VALUES ('push_salt', ?) ON CONFLICT (key) DO NOTHING", (salt,))
-    return store.conn.execute("SELECT value FROM meta WHERE key = 'push_salt'").fetchone()[0]
+    from xl_addin.adapters.store.push_settings import keep_salt, stored_salt
+
+    return stored_salt(store) or keep_salt(store, secrets.token_hex(16))
 
 
 def callback_url(desk, env: Mapping[str, str] | None = None) -> str:
@@ -284,8 +280,10 @@ class PushService:
     def health(self) -> dict[str, Any]:
         from xl_addin.adapters.store.subscriptions import NoticeQueue
 
+        from xl_addin.adapters.store.push_settings import ping
+
         store = self._store()
-        store.conn.execute("SELECT 1").fetchone()
+        ping(store)
         return {"store": "ok", "pending_notices": NoticeQueue(store).count(), "pushes": dict(self.counts),
                 "sender": bool(self._sender and self._sender.is_alive())}
 
