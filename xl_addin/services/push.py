@@ -32,6 +32,7 @@ CALLBACK_PATH = "/kuaidi100/callback"
 CALLBACK_URL_ENV = "XL_LOGISTICS_CALLBACK_URL"
 RETRY_SUBSCRIBE = timedelta(minutes=30)
 CRASH_ENV = "XL_LOGISTICS_TEST_CRASH_AFTER_PUSHES"
+WRITER_ENV = "XL_LOGISTICS_PUSH_WRITER"  # "process" (default) or "thread"
 
 
 # ---------------------------------------------------------------- settings
@@ -216,7 +217,9 @@ class PushService:
         crash = self.env.get(CRASH_ENV, "")
         self._crash_after = int(crash) if crash.isdigit() else 0
         self._stored = 0
-        self._push_writer = None
+        self._push_writer: Any = None
+        #: "process" (default): the writer runs in a child process; "thread": in this process
+        self.writer_mode = self.env.get(WRITER_ENV, "process")
 
     def _store(self):
         store = getattr(self._local, "store", None)
@@ -259,10 +262,14 @@ class PushService:
 
             with self._lock:
                 if self._push_writer is None:
-                    self._push_writer = PushWriter(lambda: store_for(self.desk),
-                                                   resubscribe_on_abort=self.resubscribe_on_abort,
-                                                   refresh_interval=self.refresh_interval,
-                                                   after_commit=self._after_commit).start()
+                    kw = dict(resubscribe_on_abort=self.resubscribe_on_abort, refresh_interval=self.refresh_interval,
+                              after_commit=self._after_commit)
+                    if self.writer_mode == "process":  # storing on the second core, off the HTTP threads' GIL
+                        from xl_addin.services.push_writer_process import PushWriterProcess
+
+                        self._push_writer = PushWriterProcess(self.desk.root, **kw).start()
+                    else:
+                        self._push_writer = PushWriter(lambda: store_for(self.desk), **kw).start()
                 writer = self._push_writer
         return writer
 
@@ -308,6 +315,7 @@ class PushService:
         return out
 
     def start(self) -> "PushService":
+        self._writer()  # ready before the first push (a writer process takes a moment to start)
         if self.notify and self._sender is None:
             self._sender = threading.Thread(target=self._send_loop, name="push-notifier", daemon=True)
             self._sender.start()
