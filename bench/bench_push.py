@@ -7,12 +7,14 @@ with pushes arriving repeated and out of order (each waybill's journey is pushed
 shuffled order). Also counts unanswered requests (no answer within Kuaidi100's 20 s) and checks that every
 acknowledged push's nodes are in the store.
 Usage: python bench/bench_push.py [PUSHES] [SENDERS,SENDERS,...] [WAITRESS_THREADS]
+(XL_LOGISTICS_PUSH_WRITER=thread measures the in-process writer thread instead of the writer process.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import shutil
 import sys
@@ -33,7 +35,7 @@ from xl_addin.config import DEFAULT_CONFIG_TEXT  # noqa: E402
 from xl_addin.receiver.app import CallbackApp  # noqa: E402
 from xl_addin.receiver.server import serve_app, serve_receiver  # noqa: E402
 from xl_addin.services.desk_setup import init_desk  # noqa: E402
-from xl_addin.services.push import PushVerdict  # noqa: E402
+from xl_addin.services.push import WRITER_ENV, PushVerdict  # noqa: E402
 
 CN = timezone(timedelta(hours=8))
 NOW = datetime(2024, 11, 5, 9, 0, tzinfo=CN)
@@ -112,7 +114,8 @@ def run_level(tmp: Path, n: int, clients: int, threads: int) -> list[Figure]:
     finally:
         minimal.stop()
 
-    rx = serve_receiver(desk, clock=lambda: NOW + timedelta(days=1), env={"KUAIDI100_SALT": SALT},
+    rx = serve_receiver(desk, clock=lambda: NOW + timedelta(days=1),
+                        env={"KUAIDI100_SALT": SALT, WRITER_ENV: os.environ.get(WRITER_ENV, "process")},
                         threads=threads, send_interval=3600, access_log=False, notify=False)
     try:
         ours_s, ours_lat, ours_ok, ours_lost = fire(rx.url + url, payloads, clients)
@@ -132,7 +135,7 @@ def run_level(tmp: Path, n: int, clients: int, threads: int) -> list[Figure]:
     acked_missing = sum(1 for w, k in need.items() if have.get(w, 0) < k)
     acked = sum(ours_ok)
     print(f"\n{clients} concurrent senders, {n} pushes ({waybills} waybills × {PER_WAYBILL} growing pushes, shuffled), "
-          f"waitress threads {threads}; writer batches {batches[0]} (largest {batches[1]})")
+          f"waitress threads {threads}; writer {rx.service.writer_mode}, batches {batches[0]} (largest {batches[1]})")
     print(f"  ours:    {n / ours_s:7.1f}/s  p50 {pct(ours_lat, .5):7.1f} ms  p99 {p99(ours_lat):7.1f} ms  "
           f"acked {acked}/{n}  unanswered {ours_lost}")
     print(f"  minimal: {n / base_s:7.1f}/s  p50 {pct(base_lat, .5):7.1f} ms  p99 {p99(base_lat):7.1f} ms  "

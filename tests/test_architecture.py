@@ -22,7 +22,7 @@ SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\
 KNOWN = {
     "cycles": set(),
     "large": set(),
-    "sql": {"xl_addin.services.push"},
+    "sql": set(),
     "openpyxl": set(),
 }
 

@@ -32,6 +32,7 @@ CALLBACK_PATH = "/kuaidi100/callback"
 CALLBACK_URL_ENV = "XL_LOGISTICS_CALLBACK_URL"
 RETRY_SUBSCRIBE = timedelta(minutes=30)
 CRASH_ENV = "XL_LOGISTICS_TEST_CRASH_AFTER_PUSHES"
+WRITER_ENV = "XL_LOGISTICS_PUSH_WRITER"  # "process" (default) or "thread"
 
 
 # ---------------------------------------------------------------- settings
@@ -43,13 +44,9 @@ def push_salt(desk, store, env: Mapping[str, str] | None = None) -> str:
     name = getattr(desk.settings.tracking, "salt_env", "KUAIDI100_SALT") or "KUAIDI100_SALT"
     if env.get(name):
         return env[name]
-    row = store.conn.execute("SELECT value FROM meta WHERE key = 'push_salt'").fetchone()
-    if row:
-        return row[0]
-    salt = secrets.token_hex(16)
-    with store.transaction():
-        store.conn.execute("INSERT INTO meta (key, value) VALUES ('push_salt', ?) ON CONFLICT (key) DO NOTHING", (salt,))
-    return store.conn.execute("SELECT value FROM meta WHERE key = 'push_salt'").fetchone()[0]
+    from xl_addin.adapters.store.push_settings import keep_salt, stored_salt
+
+    return stored_salt(store) or keep_salt(store, secrets.token_hex(16))
 
 
 def callback_url(desk, env: Mapping[str, str] | None = None) -> str:
@@ -220,7 +217,9 @@ class PushService:
         crash = self.env.get(CRASH_ENV, "")
         self._crash_after = int(crash) if crash.isdigit() else 0
         self._stored = 0
-        self._push_writer = None
+        self._push_writer: Any = None
+        #: "process" (default): the writer runs in a child process; "thread": in this process
+        self.writer_mode = self.env.get(WRITER_ENV, "process")
 
     def _store(self):
         store = getattr(self._local, "store", None)
@@ -263,10 +262,14 @@ class PushService:
 
             with self._lock:
                 if self._push_writer is None:
-                    self._push_writer = PushWriter(lambda: store_for(self.desk),
-                                                   resubscribe_on_abort=self.resubscribe_on_abort,
-                                                   refresh_interval=self.refresh_interval,
-                                                   after_commit=self._after_commit).start()
+                    kw = dict(resubscribe_on_abort=self.resubscribe_on_abort, refresh_interval=self.refresh_interval,
+                              after_commit=self._after_commit)
+                    if self.writer_mode == "process":  # storing on the second core, off the HTTP threads' GIL
+                        from xl_addin.services.push_writer_process import PushWriterProcess
+
+                        self._push_writer = PushWriterProcess(self.desk.root, **kw).start()
+                    else:
+                        self._push_writer = PushWriter(lambda: store_for(self.desk), **kw).start()
                 writer = self._push_writer
         return writer
 
@@ -284,8 +287,10 @@ class PushService:
     def health(self) -> dict[str, Any]:
         from xl_addin.adapters.store.subscriptions import NoticeQueue
 
+        from xl_addin.adapters.store.push_settings import ping
+
         store = self._store()
-        store.conn.execute("SELECT 1").fetchone()
+        ping(store)
         return {"store": "ok", "pending_notices": NoticeQueue(store).count(), "pushes": dict(self.counts),
                 "sender": bool(self._sender and self._sender.is_alive())}
 
@@ -310,6 +315,7 @@ class PushService:
         return out
 
     def start(self) -> "PushService":
+        self._writer()  # ready before the first push (a writer process takes a moment to start)
         if self.notify and self._sender is None:
             self._sender = threading.Thread(target=self._send_loop, name="push-notifier", daemon=True)
             self._sender.start()

@@ -94,11 +94,17 @@ class PushWriter:
         self.batches = 0
         self.largest_batch = 0
 
+    def open(self) -> "PushWriter":
+        """Open the writer's connection without a thread (``_write`` called by the owner)."""
+        if self._store is None:
+            self._store = self._open_store()
+            _tune_for_receiver(self._store)
+        return self
+
     def start(self) -> "PushWriter":
         with self._lock:
             if self._thread is None:
-                self._store = self._open_store()
-                _tune_for_receiver(self._store)
+                self.open()
                 self._thread = threading.Thread(target=self._run, name="push-writer", daemon=True)
                 self._thread.start()
         return self
