@@ -91,7 +91,7 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
     ``requests_per_second``; None: no limit, for the sandbox)."""
     from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
     from xl_addin.adapters.store.subscriptions import MONTHLY_LIMIT, SubscriptionStore
-    from xl_addin.adapters.tracking.kuaidi100 import CONFIG_ERROR, WAYBILL_PROBLEM
+    from xl_addin.adapters.providers.kuaidi100 import CONFIG_ERROR, WAYBILL_PROBLEM
     from xl_addin.bootstrap import store_for
     from xl_addin.services.tracking import RateLimiter, provider_code, provider_codes, provider_spec, register_bindings
 
@@ -99,7 +99,7 @@ def subscribe_waybills(desk, now: datetime, *, client=None, url: str | None = No
     url = url or callback_url(desk, env)
     own_client = client is None
     if client is None:
-        from xl_addin.adapters.tracking.kuaidi100 import Kuaidi100Client
+        from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 
         spec = provider_spec(desk.settings, env)
         client = Kuaidi100Client(spec.base_url, spec.customer, spec.key)
@@ -182,19 +182,19 @@ def subscription_overview(desk) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the service behind the receiver
 
 class PushService:
-    """What ``xl-logistics serve`` runs: verification in the request threads, one writer thread that
+    """What ``xl-logistics serve`` runs: verification in the request threads, one writer (its own process by default, see ``push_writer_process``) that
     stores pushes in batches (``push_writer``, group commit), and a background sender that offers queued notices and sends them (also once at start, to finish
     whatever a killed predecessor left). ``clock`` gives "now" (the sandbox's clock in the demo)."""
 
     def __init__(self, desk, *, clock: Callable[[], datetime] | None = None, env: Mapping[str, str] | None = None,
                  send_interval: float = 30.0, notify: bool = True):
         from xl_addin.bootstrap import store_for
-        from xl_addin.services.tracking import _tz
+        from xl_addin.config.timezone import desk_timezone
 
         self.desk = desk
         self.env = dict(os.environ if env is None else env)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.tz = _tz(desk.settings)
+        self.tz = desk_timezone(desk.settings)
         t = desk.settings.tracking
         self.resubscribe_on_abort = bool(getattr(t, "resubscribe_on_abort", True))
         self.refresh_interval = timedelta(minutes=max(30, int(t.refresh_interval_minutes)))

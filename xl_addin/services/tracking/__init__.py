@@ -19,10 +19,6 @@ from xl_addin.services.tracking.refresh_run import refresh
 from xl_addin.services.tracking.registration import destination_text, follow_forwarding, register_bindings
 from xl_addin.services.tracking.report import RefreshResult
 
-# services/push.py (changed in parallel elsewhere) still imports this name; point it at
-# xl_addin.config.timezone.desk_timezone with its next change and delete this line.
-from xl_addin.config.timezone import desk_timezone as _tz  # noqa: E402,F401
-
 __all__ = ["SANDBOX_CUSTOMER", "SANDBOX_KEY", "STALE_NOTICE", "ProviderSpec", "RateLimiter", "RefreshResult",
            "anomaly_config", "destination_text", "detect_for_waybills", "export_tracking", "follow_forwarding",
            "ingest_manual_nodes", "job_lock", "notify_queued", "notify_quietly", "open_exception_cases",

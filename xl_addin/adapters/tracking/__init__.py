@@ -1,1 +1,0 @@
-"""Only a forwarding module for one caller; the providers live in ``xl_addin.adapters.providers``."""
