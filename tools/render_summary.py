@@ -4,7 +4,7 @@
     .venv/bin/python tools/render_summary.py [docs/images/weekly-summary.png]
 
 Run it when the summary's layout changes and commit the picture (the slow test
-tests/test_summary_libreoffice.py checks the same conversion but only writes into its own temporary
+tests/closing/test_summary_libreoffice.py checks the same conversion but only writes into its own temporary
 folder). Needs the Debian packages libreoffice-calc-nogui, poppler-utils (pdftoppm) and fonts-wqy-microhei.
 """
 

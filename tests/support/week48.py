@@ -1,6 +1,6 @@
 """The weekly summary's hand-checked data set (week 2026-W48), written through the stores' own calls.
 
-Used by tests/test_weekly_summary.py (every number asserted), the LibreOffice tests and
+Used by tests/closing/test_weekly_summary.py (every number asserted), the LibreOffice tests and
 tools/render_summary.py (the README picture)."""
 
 from __future__ import annotations

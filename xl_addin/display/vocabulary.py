@@ -3,7 +3,7 @@
 Most labels live beside their codes in the domain (order statuses, tracking statuses, anomaly rules,
 SLA clocks …); this table gathers them under one roof and adds the few the domain had no words for
 (job names, job results, node and case sources). Text for people asks :func:`label`; a code with no
-label is a bug, and ``tests/test_vocabulary.py`` walks every code the product can produce.
+label is a bug, and ``tests/desk/test_vocabulary.py`` walks every code the product can produce.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ calling workbook's desk (the folder of the active workbook), reports through
 an injected ``ExcelUI`` (message box, status bar), shows a ``UserError`` in
 Chinese with what to do, and turns anything unexpected into a short message
 with the log's path. Every button's service module and command-line twin
-exist (tests/test_handlers.py checks the registry against the package).
+exist (tests/addin/test_handlers.py checks the registry against the package).
 """
 
 from __future__ import annotations

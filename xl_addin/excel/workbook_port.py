@@ -1,7 +1,7 @@
 """The workbook port: read one sheet's table by header names, write the product's cells back.
 
 Three implementations answer the same two questions (one contract test suite,
-``tests/test_workbook_port_contract.py``, runs against all of them):
+``tests/addin/test_workbook_port_contract.py``, runs against all of them):
 
 - ``FileWorkbook``: an .xlsx on disk (python-calamine reader + the streaming XML patcher);
 - ``MemoryWorkbook``: a grid of lists, for tests and for services that want no file;

@@ -1,14 +1,14 @@
 """The carrier-correction loop: a number without any record is surfaced ("请核对物流商或单号") in the
 store, the Tracking Log and the exception cases; Kuaidi100's corrections and the format check show in
 the Binding Table; a re-bind or a 转投 (handed to another carrier) tracks the new number and links the two.
-The provider is the independent Kuaidi100 peer (tests/kuaidi100_peer.py) over real HTTP."""
+The provider is the independent Kuaidi100 peer (tests/support/kuaidi100_peer.py) over real HTTP."""
 
 from datetime import timedelta
 
 import openpyxl
 import pytest
 
-from kuaidi100_peer import CUSTOMER, KEY, Kuaidi100Peer
+from support.kuaidi100_peer import CUSTOMER, KEY, Kuaidi100Peer
 from support.push_desk import NOW, make_desk
 from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
@@ -75,7 +75,7 @@ def binding_row(desk, waybill):
 
 
 def test_kuaidi100_correction_shows_in_the_binding_table_old_new_when_by_whom(tmp_path, peer):
-    from kuaidi100_peer import event, push_doc
+    from support.kuaidi100_peer import event, push_doc
     from support.push_desk import SALT
     from xl_addin.receiver import serve_receiver
     from xl_addin.services.push import subscribe_waybills
@@ -148,7 +148,7 @@ def test_a_person_corrects_the_carrier_and_every_later_request_uses_it(tmp_path,
 
 
 def test_forwarded_to_another_carrier_tracks_the_new_number(tmp_path, peer):
-    from kuaidi100_peer import event, query_body
+    from support.kuaidi100_peer import event, query_body
 
     desk = make_desk(tmp_path / "desk", 1)
     peer.answers["WB00000000"] = [query_body("WB00000000", "zhongtong", [

@@ -18,7 +18,7 @@ from xl_addin.adapters.store.waybills import WaybillStore
 from xl_addin.domain.waybills.numbering import parse_own_waybill
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=timezone(timedelta(hours=8)))
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 WORKER = r"""
 import sys, time

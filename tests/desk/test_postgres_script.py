@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
                                  and not shutil.which("apt-get"), reason="PostgreSQL is not installed")]

@@ -163,7 +163,7 @@ def test_a_button_naming_a_missing_command_fails_with_the_log_path_not_silently(
 def test_every_ribbon_tag_has_a_handler_and_every_handler_a_button():
     import re
 
-    xml = (Path(__file__).parents[1] / "macros" / "customUI14.xml").read_text(encoding="utf-8")
+    xml = (Path(__file__).parents[2] / "macros" / "customUI14.xml").read_text(encoding="utf-8")
     tags = set(re.findall(r'tag="([^"]+)"', xml))
     assert tags == set(handlers.HANDLERS)
     for h in handlers.HANDLERS.values():

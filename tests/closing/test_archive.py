@@ -98,7 +98,7 @@ def _cache_formula_values(path, sheet_xml, values):
 def test_archive_keeps_every_column_under_the_workbooks_own_headers(tmp_path):
     from openpyxl import load_workbook
 
-    from staffed_desk import AMOUNTS, SHEET, build_staffed_month
+    from support.staffed_desk import AMOUNTS, SHEET, build_staffed_month
     from xl_addin.bootstrap import store_for
     from xl_addin.services.archive import archive_month, read_archive_rows
     from xl_addin.services.cases import close_case, report_exception

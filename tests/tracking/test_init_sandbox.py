@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 from support.net import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env():

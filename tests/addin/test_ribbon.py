@@ -10,7 +10,7 @@ from lxml import etree
 from xl_addin.excel import handlers
 from xl_addin.excel.ribbon_schema import CUSTOMUI_NS, load_schema
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 XSD = REPO / "tests" / "data" / "customui14.xsd"  # Microsoft's, unmodified (tests/data/README.md)
 XSD_SHA256 = "c912e38f6938d79af9d1dc83a05077510f7bb407da386a52e7cfcb13e8afdfd5"
 BAD_RIBBON = (f'<customUI xmlns="{CUSTOMUI_NS}"><ribbon><tabs><tab id="t" label="x">'

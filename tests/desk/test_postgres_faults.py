@@ -30,7 +30,7 @@ from xl_addin.services.desk_setup import init_desk
 from xl_addin.services.tracking import refresh
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CN = timezone(timedelta(hours=8))
 NOW = datetime(2024, 11, 5, 9, 0, tzinfo=CN)
 N = 120

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from staffed_desk import SHEET, SUMMARY, build_staffed_month
+from support.staffed_desk import SHEET, SUMMARY, build_staffed_month
 from support.archive_month import NOV
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ from xl_addin.receiver import serve_receiver
 from xl_addin.sandbox import serve_sandbox
 from xl_addin.services.push import CRASH_ENV, subscribe_waybills
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LIVE = {'enabled = false ': 'enabled = true ', 'quiet_hours = "22:00-08:00"': 'quiet_hours = ""',
         'channels = ["email", "sms", "webhook"]': 'channels = ["email", "webhook"]'}
 

@@ -17,7 +17,7 @@ from xl_addin.config import DEFAULT_CONFIG_TEXT
 from xl_addin.sandbox import serve_sandbox
 from xl_addin.services.desk_setup import init_desk
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CN = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 5, 9, 0, tzinfo=CN)
 

@@ -1,4 +1,4 @@
-"""The product against a Kuaidi100 stand-in written from Kuaidi100's documents (tests/kuaidi100_peer.py),
+"""The product against a Kuaidi100 stand-in written from Kuaidi100's documents (tests/support/kuaidi100_peer.py),
 over real HTTP on 127.0.0.1: the peer answers subscriptions and queries and sends each scenario as a
 real form-encoded, signed callback to the product's receiver; the tests then check what the product
 stored, what it subscribed again and what it queried afterwards."""
@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from kuaidi100_peer import CUSTOMER, KEY, Kuaidi100Peer, event, push_doc
+from support.kuaidi100_peer import CUSTOMER, KEY, Kuaidi100Peer, event, push_doc
 from support.push_desk import NOW, SALT, make_desk
 from xl_addin.adapters.store.carrier_corrections import CarrierCorrections
 from xl_addin.adapters.store.subscriptions import NoticeQueue, SubscriptionStore
@@ -220,7 +220,7 @@ def test_forged_pushes_change_nothing(world, forge):
         import urllib.parse
         import urllib.request
 
-        from kuaidi100_peer import md5_upper
+        from support.kuaidi100_peer import md5_upper
 
         param = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
         sign = md5_upper(param + SALT)

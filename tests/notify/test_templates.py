@@ -132,4 +132,4 @@ def test_template_survives_a_user_round_trip(tmp_path, generated):
 
 
 def test_template_dir_is_the_repository_folder():
-    assert template_dir() == Path(__file__).resolve().parents[1] / "workbook_templates"
+    assert template_dir() == Path(__file__).resolve().parents[2] / "workbook_templates"

@@ -12,7 +12,7 @@ import pytest
 from xl_addin import __version__
 from support.cli_commands import all_commands
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args, cwd=None, env=None, home=None):

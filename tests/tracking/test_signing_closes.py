@@ -20,7 +20,7 @@ from xl_addin.services.closing import complete_signed_orders, followup_list
 from xl_addin.services.push import ingest_push
 from xl_addin.services.tracking import refresh
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 

@@ -19,7 +19,7 @@ from support.net import free_port
 from support.push_desk import CN, event_item, make_desk, push_form
 from xl_addin.bootstrap import store_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ACK = '{"result":true,"returnCode":"200","message":"成功"}'
 SALT = "kill-mid-run-salt"
 WAYBILLS, NODES, SENDERS = 100, 4, 20

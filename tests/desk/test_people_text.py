@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CN = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 24, 9, 0, tzinfo=CN)
 AFTER = "2026-12-05T10:00+08:00"
@@ -72,9 +72,9 @@ def _commands(desk: Path, csv: Path) -> dict[str, list[str]]:
 
 
 # long-running servers, or commands that do not read a desk: their text is covered elsewhere
-NOT_RUN_HERE = {"demo": "builds the desk of this test", "sandbox": "a server (tests/test_init_sandbox.py)",
-                "serve": "a server (tests/test_push_receiver.py)", "schedule": "runs until Ctrl-C",
-                "init": "tests/test_init_sandbox.py", "addin": "a group", "addin build": "writes an .xlam",
+NOT_RUN_HERE = {"demo": "builds the desk of this test", "sandbox": "a server (tests/tracking/test_init_sandbox.py)",
+                "serve": "a server (tests/push/test_push_receiver.py)", "schedule": "runs until Ctrl-C",
+                "init": "tests/tracking/test_init_sandbox.py", "addin": "a group", "addin build": "writes an .xlam",
                 "addin install": "Windows only", "db": "a group", "db upgrade": "nothing to upgrade on a new desk",
                 "db copy": "needs a second database"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "xl_addin"
+PACKAGE = Path(__file__).resolve().parents[2] / "xl_addin"
 MAX_LINES = 500
 SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE|ALTER\s+TABLE)\b""",
                  re.IGNORECASE)

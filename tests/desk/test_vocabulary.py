@@ -12,7 +12,7 @@ import pytest
 
 from xl_addin.display.vocabulary import VOCABULARY, case_kind, label, labels, tally
 
-PKG = Path(__file__).resolve().parents[1] / "xl_addin"
+PKG = Path(__file__).resolve().parents[2] / "xl_addin"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -19,7 +19,7 @@ import pytest
 from conftest import require_postgres
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 11, 26)
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
 
