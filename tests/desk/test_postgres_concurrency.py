@@ -139,10 +139,11 @@ def test_two_notification_workers_send_each_message_once(pg_schema_url):
 
 RESTART_SCRIPT = """
 import sys
+from datetime import date, datetime, timezone
 from xl_addin.adapters.store import open_store
 from xl_addin.adapters.store.waybills import WaybillStore
 from xl_addin.errors import UserError
-import test_postgres_concurrency as t
+DAY, T0 = date(2026, 11, 26), datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
 url = sys.argv[1]
 done = 0
 try:
@@ -150,9 +151,9 @@ try:
         ws = WaybillStore(store)
         for _ in range(4000):
             with store.transaction():
-                first = ws.reserve_serials("RS", t.DAY, 25)
+                first = ws.reserve_serials("RS", DAY, 25)
                 ws.register([(f"RS{s:06d}", "ZTO", None) for s in range(first, first + 25)], "allocated", "auto",
-                            None, t.T0)
+                            None, T0)
             done += 25
             print(done, flush=True)
 except UserError as exc:

@@ -27,7 +27,7 @@ def stored(desk, waybill: str) -> int:
 def test_an_acknowledged_push_is_committed_before_the_answer(tmp_path):
     desk = make_desk(tmp_path / "desk", 3)
     seen_at_commit: list[int] = []
-    writer = PushWriterProcess(desk.root, after_commit=lambda verdicts: seen_at_commit.append(stored(desk, "WB00000000")))
+    writer = PushWriterProcess(desk.store_path, after_commit=lambda verdicts: seen_at_commit.append(stored(desk, "WB00000000")))
     writer.start()
     try:
         verdict = writer.submit(verified("WB00000000"), LATER)
@@ -41,7 +41,7 @@ def test_an_acknowledged_push_is_committed_before_the_answer(tmp_path):
 
 def test_a_dead_writer_process_acknowledges_nothing(tmp_path):
     desk = make_desk(tmp_path / "desk", 3)
-    writer = PushWriterProcess(desk.root).start()
+    writer = PushWriterProcess(desk.store_path).start()
     try:
         os.kill(writer._proc.pid, signal.SIGKILL)
         writer._proc.join(5)

@@ -20,6 +20,7 @@ import threading
 import time as _time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from xl_addin.errors import ConfigError, UserError
@@ -204,6 +205,8 @@ class PushService:
         self._flush_lock = threading.Lock()
         with store_for(desk) as store:
             self.salt = push_salt(desk, store, self.env)
+            # the file the writer process opens: exactly the store this service resolved, never re-resolved there
+            self.store_file = Path(store.location) if store.dialect == "sqlite" else None
         self.notify = notify
         self._touched: set[str] = set()
         self.send_interval = send_interval
@@ -264,10 +267,12 @@ class PushService:
                 if self._push_writer is None:
                     kw = dict(resubscribe_on_abort=self.resubscribe_on_abort, refresh_interval=self.refresh_interval,
                               after_commit=self._after_commit)
-                    if self.writer_mode == "process":  # storing on the second core, off the HTTP threads' GIL
+                    if self.writer_mode == "process" and self.store_file is not None:
+                        # SQLite: storing on the second core, off the HTTP threads' GIL. A PostgreSQL store does
+                        # its storing in the server's own processes, so the thread writer serves it.
                         from xl_addin.services.push_writer_process import PushWriterProcess
 
-                        self._push_writer = PushWriterProcess(self.desk.root, **kw).start()
+                        self._push_writer = PushWriterProcess(self.store_file, **kw).start()
                     else:
                         self._push_writer = PushWriter(lambda: store_for(self.desk), **kw).start()
                 writer = self._push_writer

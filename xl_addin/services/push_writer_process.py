@@ -37,10 +37,10 @@ class _Waiting:
 
 
 class PushWriterProcess:
-    def __init__(self, desk_root: Path, *, resubscribe_on_abort: bool = True, refresh_interval: Any = None,
+    def __init__(self, store_file: Path, *, resubscribe_on_abort: bool = True, refresh_interval: Any = None,
                  max_batch: int = MAX_BATCH, answer_within: float = ANSWER_WITHIN_S,
                  after_commit: Callable[[list[PushVerdict]], None] | None = None):
-        self.desk_root = Path(desk_root)
+        self.store_file = Path(store_file)
         self._kw: dict[str, Any] = {"resubscribe_on_abort": resubscribe_on_abort}
         if refresh_interval is not None:
             self._kw["refresh_interval"] = refresh_interval
@@ -63,7 +63,7 @@ class PushWriterProcess:
                 ctx = multiprocessing.get_context("spawn")
                 ours, theirs = ctx.Pipe(duplex=True)
                 self._proc = ctx.Process(target=_child_main, name="push-writer",
-                                         args=(theirs, str(self.desk_root), self._kw, self.max_batch), daemon=True)
+                                         args=(theirs, str(self.store_file), self._kw, self.max_batch), daemon=True)
                 self._proc.start()
                 theirs.close()
                 self._conn = ours
@@ -142,13 +142,14 @@ class PushWriterProcess:
         self._proc = None
 
 
-def _child_main(conn: Any, desk_root: str, kw: dict[str, Any], max_batch: int) -> None:
-    """The child: one ``PushWriter`` used synchronously (batch → savepoints → commit → verdicts back)."""
-    from xl_addin.bootstrap import load_desk, store_for
+def _child_main(conn: Any, store_file: str, kw: dict[str, Any], max_batch: int) -> None:
+    """The child: one ``PushWriter`` used synchronously (batch → savepoints → commit → verdicts back).
+
+    It opens the SQLite file the parent resolved (settings and environment are not re-read here)."""
+    from xl_addin.adapters.store import open_store
     from xl_addin.services.push_writer import PushWriter, _Pending
 
-    desk = load_desk(desk_root)
-    writer = PushWriter(lambda: store_for(desk), max_batch=max_batch, **kw)
+    writer = PushWriter(lambda: open_store(Path(store_file), create=False), max_batch=max_batch, **kw)
     writer.open()
     conn.send("ready")
     try:
