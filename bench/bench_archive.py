@@ -39,8 +39,8 @@ def build(root: Path, orders: int) -> None:
     from xl_addin.bootstrap import load_desk, store_for
     from xl_addin.domain.tracking.events import TrackingEvent
     from xl_addin.domain.tracking.status import MainStatus, SubStatus
-    from xl_addin.services.closing import complete_signed_orders, sync_followups_sheet
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.closing.close_orders import complete_signed_orders, sync_followups_sheet
+    from xl_addin.services.desk.setup import init_desk
 
     init_desk(root, OCT)
     desk = load_desk(root)
@@ -125,7 +125,7 @@ def build(root: Path, orders: int) -> None:
 
 def run_archive(root: str) -> int:
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.archive import archive_month
+    from xl_addin.services.closing.archive import archive_month
 
     desk = load_desk(Path(root))
     with store_for(desk) as store:

@@ -70,13 +70,13 @@ def validate_with_ours(path: str, keep: str | None = None) -> int:
     from datetime import datetime
 
     _use_code()
-    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.intake.validation import validate_orders
 
     now = datetime.fromisoformat(NOW)
     backups = Path(path).parent / "backups"
     kwargs = {}
     try:
-        from xl_addin.services.row_checking import CheckPlan
+        from xl_addin.services.intake.row_checking import CheckPlan
         kwargs["plan"] = CheckPlan()  # what the CLI uses: one core below the threshold, all cores above it
     except ImportError:  # the code before issue 21 (--code): one core only
         pass

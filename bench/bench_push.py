@@ -34,8 +34,8 @@ from xl_addin.bootstrap import load_desk, store_for  # noqa: E402
 from xl_addin.config import DEFAULT_CONFIG_TEXT  # noqa: E402
 from xl_addin.receiver.app import CallbackApp  # noqa: E402
 from xl_addin.receiver.server import serve_app, serve_receiver  # noqa: E402
-from xl_addin.services.desk_setup import init_desk  # noqa: E402
-from xl_addin.services.push import WRITER_ENV, PushVerdict  # noqa: E402
+from xl_addin.services.desk.setup import init_desk  # noqa: E402
+from xl_addin.services.push.service import WRITER_ENV, PushVerdict  # noqa: E402
 
 CN = timezone(timedelta(hours=8))
 NOW = datetime(2024, 11, 5, 9, 0, tzinfo=CN)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from xl_addin.adapters.store.waybills import Binding, WaybillStore  # noqa: E402
 from xl_addin.bootstrap import load_desk, store_for  # noqa: E402
 from xl_addin.config import DEFAULT_CONFIG_TEXT  # noqa: E402
-from xl_addin.services.desk_setup import init_desk  # noqa: E402
+from xl_addin.services.desk.setup import init_desk  # noqa: E402
 from xl_addin.services.tracking import refresh  # noqa: E402
 
 CN = timezone(timedelta(hours=8))

@@ -71,7 +71,7 @@ def build(path: Path, waybills: int, per: int, seed: int = 7) -> None:
 
 def ours(path: str) -> dict:
     from xl_addin.adapters.store.store import open_store
-    from xl_addin.services.weekly_summary import weekly_summary
+    from xl_addin.services.closing.weekly_summary import weekly_summary
 
     with open_store(Path(path)) as store:
         data = weekly_summary(store, "2026-W48", tz=TZ)

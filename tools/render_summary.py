@@ -25,7 +25,7 @@ def render(out: Path) -> Path:
     from support.week48 import TZ, build_week48
 
     from xl_addin.adapters.store.store import open_store
-    from xl_addin.services.weekly_summary import write_summary
+    from xl_addin.services.closing.weekly_summary import write_summary
 
     for tool in ("soffice", "pdftoppm"):
         if not shutil.which(tool):

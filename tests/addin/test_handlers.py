@@ -49,7 +49,7 @@ class RecordingUI:
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
     from xl_addin.bootstrap import load_desk
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.desk.setup import init_desk
     from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
     root = tmp_path_factory.mktemp("desk")
@@ -132,7 +132,7 @@ def test_unexpected_error_shows_log_path(desk, monkeypatch):
     def boom(ctx):
         raise RuntimeError("disk on fire")
     monkeypatch.setitem(handlers.HANDLERS, "desk.doctor",
-                        handlers.Handler("desk.doctor", "检查环境", boom, "xl_addin.services.doctor"))
+                        handlers.Handler("desk.doctor", "检查环境", boom, "xl_addin.services.desk.doctor"))
     ui = RecordingUI(desk.workbook("orders"))
     assert handlers.dispatch("desk.doctor", ui, now=NOW) == "failed"
     text = ui.messages[-1][1]
@@ -152,7 +152,7 @@ def test_every_button_names_a_service_module_and_a_registered_command():
 def test_a_button_naming_a_missing_command_fails_with_the_log_path_not_silently(desk, monkeypatch):
     monkeypatch.setitem(handlers.HANDLERS, "desk.doctor",
                         handlers.Handler("desk.doctor", "检查环境", handlers.cli_twin("no-such-command"),
-                                         "xl_addin.services.doctor"))
+                                         "xl_addin.services.desk.doctor"))
     ui = RecordingUI(desk.workbook("orders"))
     assert handlers.dispatch("desk.doctor", ui, now=NOW) == "failed"
     assert "日志" in ui.messages[-1][1]
@@ -175,8 +175,8 @@ def test_every_ribbon_tag_has_a_handler_and_every_handler_a_button():
 def working_desk(tmp_path_factory):
     """A small real desk: init, 12 sample orders, validated into the store (so some are confirmed)."""
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.desk_setup import init_desk
-    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.desk.setup import init_desk
+    from xl_addin.services.intake.validation import validate_orders
     from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
     root = tmp_path_factory.mktemp("working")

@@ -13,7 +13,7 @@ from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
 from xl_addin.adapters.store.store import open_store
 from xl_addin.domain.tracking.anomalies import AnomalyHit
 from xl_addin.adapters.store.tracking import TrackingStore
-from xl_addin.services import cases as sc
+from xl_addin.services.cases import case_handling as sc
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
@@ -133,7 +133,7 @@ def test_wrong_information_paths_feed_back_address(store):
 def test_cli_report_list_show_update(tmp_path, capsys):
     from xl_addin.entrypoints import case_commands  # noqa: F401  (registers the commands)
     from xl_addin.entrypoints.cli import main
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.desk.setup import init_desk
 
     init_desk(tmp_path, NOW)
     now = ["--now", "2026-11-26T09:00+08:00", "--desk", str(tmp_path)]

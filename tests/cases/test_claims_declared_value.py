@@ -11,7 +11,7 @@ from xl_addin.adapters.store.waybills import Binding, WaybillStore
 from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.entrypoints import case_commands  # noqa: F401  (registers the commands)
 from xl_addin.entrypoints.cli import main
-from xl_addin.services.desk_setup import init_desk
+from xl_addin.services.desk.setup import init_desk
 
 CN = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=CN)

@@ -14,9 +14,9 @@ from support.order_desk import run
 from xl_addin.adapters.store.cases import CaseStore
 from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.bootstrap import load_desk, store_for
-from xl_addin.services import cases as sc
-from xl_addin.services.desk_setup import init_desk
-from xl_addin.services.evidence import evidence_of
+from xl_addin.services.cases import case_handling as sc
+from xl_addin.services.desk.setup import init_desk
+from xl_addin.services.cases.evidence import evidence_of
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=TZ)

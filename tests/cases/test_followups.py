@@ -17,7 +17,7 @@ NOW = datetime(2026, 10, 6, 9, 0, tzinfo=TZ)
 @pytest.fixture
 def desk(tmp_path):
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import complete_signed_orders
+    from xl_addin.services.closing.close_orders import complete_signed_orders
 
     d = make_desk(tmp_path / "desk", NOW)
     with store_for(d) as store:
@@ -34,8 +34,8 @@ def desk(tmp_path):
 def test_dissatisfied_follow_up_opens_a_case_and_a_repeat_links_it(desk):
     from xl_addin.adapters.store.cases import CaseStore
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import report_exception
-    from xl_addin.services.closing import followup_list, record_followup
+    from xl_addin.services.cases.case_handling import report_exception
+    from xl_addin.services.closing.close_orders import followup_list, record_followup
     from xl_addin.errors import UserError
 
     with store_for(desk) as store:
@@ -65,7 +65,7 @@ def test_sheet_answers_are_recorded_and_states_shown(desk):
     from xl_addin.adapters.workbook.books import FOLLOWUPS_SHEET
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import sync_followups_sheet
+    from xl_addin.services.closing.close_orders import sync_followups_sheet
 
     path = desk.workbook("orders")
     with store_for(desk) as store:

@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 
 from xl_addin.adapters.store.cases import CaseStore
 from xl_addin.bootstrap import load_desk, store_for
-from xl_addin.services import cases as sc
-from xl_addin.services.desk_setup import init_desk
-from xl_addin.services.ledger_sync import sync_ledger
+from xl_addin.services.cases import case_handling as sc
+from xl_addin.services.desk.setup import init_desk
+from xl_addin.services.cases.ledger_sync import sync_ledger
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=TZ)

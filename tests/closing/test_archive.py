@@ -13,7 +13,7 @@ from support.archive_month import NOV, OCT, archived_keys, build_month, live_key
 
 def test_archive_round_trip_idempotent_and_verify(tmp_path):
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.archive import archive_month, verify_archive
+    from xl_addin.services.closing.archive import archive_month, verify_archive
 
     desk = build_month(tmp_path / "desk")
     seen, said = [], []
@@ -48,8 +48,8 @@ def test_archive_round_trip_idempotent_and_verify(tmp_path):
 
 def test_archive_refuses_month_not_over_and_open_cases(tmp_path):
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.archive import ArchiveRefused, archive_month
-    from xl_addin.services.cases import report_exception
+    from xl_addin.services.closing.archive import ArchiveRefused, archive_month
+    from xl_addin.services.cases.case_handling import report_exception
 
     desk = build_month(tmp_path / "desk")
     with store_for(desk) as store:
@@ -100,8 +100,8 @@ def test_archive_keeps_every_column_under_the_workbooks_own_headers(tmp_path):
 
     from support.staffed_desk import AMOUNTS, SHEET, build_staffed_month
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.archive import archive_month, read_archive_rows
-    from xl_addin.services.cases import close_case, report_exception
+    from xl_addin.services.closing.archive import archive_month, read_archive_rows
+    from xl_addin.services.cases.case_handling import close_case, report_exception
 
     desk = build_staffed_month(tmp_path / "desk")
     _cache_formula_values(desk.workbook("orders"), "xl/worksheets/sheet1.xml",

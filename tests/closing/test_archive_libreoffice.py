@@ -60,7 +60,7 @@ def rows_by_order(wb) -> dict[str, dict[str, object]]:
 
 def test_remaining_rows_compute_what_they_computed(tmp_path):
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.archive import archive_month, read_archive_rows
+    from xl_addin.services.closing.archive import archive_month, read_archive_rows
 
     desk = build_staffed_month(tmp_path / "desk")
     before_file = tmp_path / "before.xlsx"
@@ -103,7 +103,7 @@ def test_libreoffice_reads_the_archive_workbook(tmp_path):
     from datetime import datetime
 
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.archive import archive_month
+    from xl_addin.services.closing.archive import archive_month
 
     desk = build_staffed_month(tmp_path / "desk")
     with store_for(desk) as store:

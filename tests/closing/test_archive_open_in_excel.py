@@ -16,8 +16,8 @@ import pytest
 
 from support.archive_month import NOV, build_month
 from xl_addin.excel.live_workbook import LiveWorkbook
-from xl_addin.services.archive import archive_month
-from xl_addin.services.archive_in_excel import removal_through
+from xl_addin.services.closing.archive import archive_month
+from xl_addin.services.closing.archive_in_excel import removal_through
 
 
 class _Cell:

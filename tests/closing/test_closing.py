@@ -57,7 +57,7 @@ def test_signed_orders_complete_with_signing_time_and_follow_up(tmp_path):
     from xl_addin.adapters.store.followups import ClosingStore
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import complete_signed_orders, followup_list
+    from xl_addin.services.closing.close_orders import complete_signed_orders, followup_list
 
     now = datetime(2026, 10, 6, 9, 0, tzinfo=TZ)
     desk = make_desk(tmp_path / "desk", now)
@@ -86,8 +86,8 @@ def test_open_case_holds_the_order_until_it_is_closed(tmp_path):
     from xl_addin.adapters.store.cases import CaseStore
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import report_exception
-    from xl_addin.services.closing import complete_signed_orders
+    from xl_addin.services.cases.case_handling import report_exception
+    from xl_addin.services.closing.close_orders import complete_signed_orders
 
     now = datetime(2026, 10, 6, 9, 0, tzinfo=TZ)
     desk = make_desk(tmp_path / "desk", now)

@@ -13,7 +13,7 @@ import pytest
 
 from support.week48 import TZ, build_week48
 from xl_addin.adapters.store.store import open_store
-from xl_addin.services.weekly_summary import write_summary
+from xl_addin.services.closing.weekly_summary import write_summary
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from xl_addin.adapters.store.store import open_store
-from xl_addin.services.weekly_summary import parse_week, percentile, weekly_summary, write_summary
+from xl_addin.services.closing.weekly_summary import parse_week, percentile, weekly_summary, write_summary
 from support.week48 import TZ, build_week48
 
 

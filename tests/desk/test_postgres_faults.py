@@ -26,7 +26,7 @@ from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.config import DEFAULT_CONFIG_TEXT
 from xl_addin.errors import StoreError
 from xl_addin.sandbox import serve_sandbox
-from xl_addin.services.desk_setup import init_desk
+from xl_addin.services.desk.setup import init_desk
 from xl_addin.services.tracking import refresh
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from xl_addin.config import Settings
-from xl_addin.services.scheduler import (
+from xl_addin.services.desk.scheduler import (
     FastClock, JobSpec, Scheduler, job_args, jobs_from_settings, print_cron, print_schtasks, subprocess_runner,
 )
 

@@ -87,7 +87,7 @@ def codes() -> dict[str, set[str]]:
     from xl_addin.domain.tracking.anomalies import AnomalyConfig
     from xl_addin.domain.tracking.status import MainStatus, SubStatus
     from xl_addin.domain.waybills import carriers, regions
-    from xl_addin.services.desk_setup import BOOK_KEYS
+    from xl_addin.services.desk.setup import BOOK_KEYS
     from xl_addin.services.tracking import RefreshResult
     from datetime import datetime
 
@@ -122,8 +122,8 @@ def codes() -> dict[str, set[str]]:
 
 
 def archive_statuses() -> set[str]:
-    """The "status" values archive_month returns (dict literals in services/archive.py)."""
-    tree = ast.parse((PKG / "services" / "archive.py").read_text(encoding="utf-8"))
+    """The "status" values archive_month returns (dict literals in services/closing/archive.py)."""
+    tree = ast.parse((PKG / "services" / "closing" / "archive.py").read_text(encoding="utf-8"))
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Dict):

@@ -31,7 +31,7 @@ def tracked_desk(tmp_path_factory):
     from xl_addin.bootstrap import load_desk, store_for
     from xl_addin.domain.tracking.events import TrackingEvent
     from xl_addin.domain.tracking.status import MainStatus, SubStatus
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.desk.setup import init_desk
 
     root = tmp_path_factory.mktemp("desk")
     init_desk(root, NOW)

@@ -14,11 +14,11 @@ from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.domain.confirmation import Outcome, decide
 from xl_addin.domain.gates import GatePolicy, Override, assess
 from xl_addin.errors import UserError
-from xl_addin.services.desk_setup import init_desk
-from xl_addin.services.confirmation import record_confirmation
-from xl_addin.services.intake import validate_orders
-from xl_addin.services.intake_rules import policy_for_desk
-from xl_addin.services.overrides import record_override
+from xl_addin.services.desk.setup import init_desk
+from xl_addin.services.intake.confirmation import record_confirmation
+from xl_addin.services.intake.validation import validate_orders
+from xl_addin.services.intake.desk_rules import policy_for_desk
+from xl_addin.services.intake.overrides import record_override
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=TZ)

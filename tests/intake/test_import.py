@@ -42,7 +42,7 @@ def write_csv(path: Path, header, rows, encoding: str, blank_line_after: int | N
 
 @pytest.fixture
 def desk(tmp_path):
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.desk.setup import init_desk
 
     root = tmp_path / "台账"
     init_desk(root, datetime(2026, 3, 1, 9, 0, tzinfo=TZ))

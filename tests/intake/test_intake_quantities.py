@@ -58,8 +58,8 @@ def test_config_section_reaches_the_rules(tmp_path):
     from datetime import datetime, timedelta, timezone
 
     from xl_addin.bootstrap import load_desk
-    from xl_addin.services.desk_setup import init_desk
-    from xl_addin.services.intake_rules import rules_for_desk
+    from xl_addin.services.desk.setup import init_desk
+    from xl_addin.services.intake.desk_rules import rules_for_desk
 
     init_desk(tmp_path, datetime(2026, 12, 1, tzinfo=timezone(timedelta(hours=8))))
     config = tmp_path / "xl-logistics.toml"

@@ -16,8 +16,8 @@ from xl_addin.adapters.store import open_store
 from xl_addin.adapters.workbook.books import ORDERS
 from xl_addin.adapters.workbook.reader import iter_sheet
 from xl_addin.adapters.workbook.stream_reader import StreamingWorkbook, _format_kind, use_streaming
-from xl_addin.services.intake import validate_orders
-from xl_addin.services.row_checking import ONE_CORE, CheckPlan
+from xl_addin.services.intake.validation import validate_orders
+from xl_addin.services.intake.row_checking import ONE_CORE, CheckPlan
 from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
 SCHEMA = ORDERS.sheets[0]

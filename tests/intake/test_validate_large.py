@@ -13,8 +13,8 @@ from python_calamine import CalamineWorkbook
 
 from xl_addin.adapters.store import open_store
 from xl_addin.adapters.store.orders import OrderRecords
-from xl_addin.services import intake
-from xl_addin.services.intake import validate_orders
+from xl_addin.services.intake import validation as intake
+from xl_addin.services.intake.validation import validate_orders
 from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -73,7 +73,7 @@ _CHILD = textwrap.dedent("""
     from datetime import datetime
     from pathlib import Path
     from zoneinfo import ZoneInfo
-    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.intake.validation import validate_orders
     seen = []
     report = validate_orders(Path(sys.argv[1]), datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
                              backup_dir=Path(sys.argv[2]), progress=lambda d, t: seen.append(d))

@@ -16,7 +16,7 @@ from aiosmtpd.smtp import AuthResult
 from xl_addin.adapters.notify.smtp import parse_smtp_url, smtp_config
 from xl_addin.config import Settings
 from xl_addin.errors import ConfigError, UserError
-from xl_addin.services.notifications import ReportEmailNotSent, compose_report_email, deliver_email
+from xl_addin.services.notify.notifications import ReportEmailNotSent, compose_report_email, deliver_email
 from support.net import free_port
 from support.smtp import Inbox, start_smtp
 

@@ -20,7 +20,7 @@ from xl_addin.domain.notifications import (
 from xl_addin.domain.tracking.events import TrackingEvent, china_tz
 from xl_addin.domain.tracking.status import SubStatus
 from xl_addin.errors import ConfigError
-from xl_addin.services.notifications import build_notifier
+from xl_addin.services.notify.notifications import build_notifier
 from support.net import free_port
 from support.smtp import Inbox
 

@@ -26,7 +26,7 @@ from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 from xl_addin.bootstrap import store_for
 from xl_addin.receiver import serve_receiver
 from xl_addin.sandbox import serve_sandbox
-from xl_addin.services.push import CRASH_ENV, subscribe_waybills
+from xl_addin.services.push.service import CRASH_ENV, subscribe_waybills
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE = {'enabled = false ': 'enabled = true ', 'quiet_hours = "22:00-08:00"': 'quiet_hours = ""',

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from support.push_desk import NOW, SALT, event_item, make_desk, push_form
 from xl_addin.bootstrap import store_for
-from xl_addin.services import push_writer
-from xl_addin.services.push_ingest import verify_push
-from xl_addin.services.push_writer import PushWriter, _Pending
+from xl_addin.services.push import writer as push_writer
+from xl_addin.services.push.ingest import verify_push
+from xl_addin.services.push.writer import PushWriter, _Pending
 
 LATER = NOW + timedelta(hours=6)
 

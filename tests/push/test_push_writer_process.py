@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from support.push_desk import NOW, SALT, event_item, make_desk, push_form
 from xl_addin.bootstrap import store_for
-from xl_addin.services.push_ingest import verify_push
-from xl_addin.services.push_writer_process import PushWriterProcess
+from xl_addin.services.push.ingest import verify_push
+from xl_addin.services.push.writer_process import PushWriterProcess
 
 LATER = NOW + timedelta(hours=6)
 

@@ -23,7 +23,7 @@ from xl_addin.desk import Desk
 from xl_addin.domain.notifications import Recipient
 from xl_addin.domain.tracking.events import TrackingEvent, china_tz
 from xl_addin.domain.tracking.status import SubStatus
-from xl_addin.services.notifications import build_notifier
+from xl_addin.services.notify.notifications import build_notifier
 
 CN = china_tz()
 SECRET = "SEC0123456789abcdef"

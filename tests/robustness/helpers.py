@@ -21,7 +21,7 @@ PROVINCES = ["浙江省杭州市西湖区文三路", "江苏省南京市鼓楼�
 
 
 def make_desk(root: Path) -> Path:
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.desk.setup import init_desk
 
     init_desk(root, datetime(2026, 3, 1, 9, 0, tzinfo=TZ))
     return root

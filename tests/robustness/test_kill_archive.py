@@ -29,7 +29,7 @@ def _build(root):
     from support.archive_month import NOV, OCT
     from support.closing_desk import append_rows, make_desk, seed_order
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import complete_signed_orders, sync_followups_sheet
+    from xl_addin.services.closing.close_orders import complete_signed_orders, sync_followups_sheet
 
     desk = make_desk(root, OCT)
     orders, bindings = [], []

@@ -25,7 +25,7 @@ CHAINS, PER_CHAIN, CASES = 6, 5, 150
 def _seed(root) -> list[str]:
     from xl_addin.adapters.store.tracking import TrackingStore
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services import cases as sc
+    from xl_addin.services.cases import case_handling as sc
 
     at = datetime.fromisoformat(NOW).astimezone(TZ)
     with store_for(load_desk(root)) as s:

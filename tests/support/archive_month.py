@@ -15,7 +15,7 @@ NOV = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
 def build_month(root):
     """Three orders completed in October, one completed in November, one not signed; all in the workbooks."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import complete_signed_orders, sync_followups_sheet
+    from xl_addin.services.closing.close_orders import complete_signed_orders, sync_followups_sheet
 
     desk = make_desk(root, OCT)
     with store_for(desk) as store:
@@ -42,7 +42,7 @@ def live_keys(desk) -> dict[str, set[str]]:
 
 
 def archived_keys(desk, month="2026-10") -> dict[str, list[str]]:
-    from xl_addin.services.archive import read_archive_rows
+    from xl_addin.services.closing.archive import read_archive_rows
 
     folder = desk.archive_dir / month
     if not (folder / "manifest.json").exists():

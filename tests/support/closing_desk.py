@@ -9,7 +9,7 @@ from pathlib import Path
 
 def make_desk(root: Path, now: datetime):
     from xl_addin.bootstrap import load_desk
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.desk.setup import init_desk
 
     init_desk(root, now)
     return load_desk(root)

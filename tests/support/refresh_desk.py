@@ -12,7 +12,7 @@ from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
 from xl_addin.adapters.store.waybills import Binding, WaybillStore
 from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.config import DEFAULT_CONFIG_TEXT
-from xl_addin.services.desk_setup import init_desk
+from xl_addin.services.desk.setup import init_desk
 
 CN = timezone(timedelta(hours=8))
 NOW = datetime(2024, 11, 5, 9, 0, tzinfo=CN)

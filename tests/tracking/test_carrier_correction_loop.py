@@ -78,7 +78,7 @@ def test_kuaidi100_correction_shows_in_the_binding_table_old_new_when_by_whom(tm
     from support.kuaidi100_peer import event, push_doc
     from support.push_desk import SALT
     from xl_addin.receiver import serve_receiver
-    from xl_addin.services.push import subscribe_waybills
+    from xl_addin.services.push.service import subscribe_waybills
 
     desk = make_desk(tmp_path / "desk", 2)
     clock = {"now": NOW + timedelta(hours=1)}

@@ -16,7 +16,7 @@ from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client
 from xl_addin.bootstrap import store_for
 from xl_addin.receiver import serve_receiver
-from xl_addin.services.push import subscribe_waybills
+from xl_addin.services.push.service import subscribe_waybills
 from xl_addin.services.tracking import refresh
 
 ENV = {"KUAIDI100_SALT": SALT}

@@ -15,7 +15,7 @@ from xl_addin.adapters.store.waybills import Binding, WaybillStore
 from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.config import DEFAULT_CONFIG_TEXT
 from xl_addin.sandbox import serve_sandbox
-from xl_addin.services.desk_setup import init_desk
+from xl_addin.services.desk.setup import init_desk
 
 ROOT = Path(__file__).resolve().parents[2]
 CN = timezone(timedelta(hours=8))

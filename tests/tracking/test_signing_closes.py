@@ -15,9 +15,9 @@ from xl_addin.adapters.store.followups import ClosingStore
 from xl_addin.adapters.store.orders import OrderRecords
 from xl_addin.adapters.store.tracking import TrackingStore
 from xl_addin.bootstrap import store_for
-from xl_addin.services.cases import close_case, report_exception
-from xl_addin.services.closing import complete_signed_orders, followup_list
-from xl_addin.services.push import ingest_push
+from xl_addin.services.cases.case_handling import close_case, report_exception
+from xl_addin.services.closing.close_orders import complete_signed_orders, followup_list
+from xl_addin.services.push.service import ingest_push
 from xl_addin.services.tracking import refresh
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def test_a_signed_push_completes_the_order_in_the_same_transaction(tmp_path):
 def test_a_manual_signing_node_completes_the_order(tmp_path):
     from xl_addin.adapters.workbook.books import MANUAL_NODES_SHEET
     from xl_addin.adapters.workbook.xml_patch import write_cells
-    from xl_addin.services.tracking_log import ingest_manual
+    from xl_addin.services.tracking.tracking_log import ingest_manual
 
     desk = make_desk(tmp_path / "desk", 1)
     book = desk.workbook("tracking")

@@ -12,7 +12,7 @@ from xl_addin.adapters.providers.kuaidi100 import Kuaidi100Client, build_subscri
 from xl_addin.bootstrap import store_for
 from xl_addin.errors import ConfigError
 from xl_addin.sandbox import serve_sandbox
-from xl_addin.services.push import subscribe_waybills
+from xl_addin.services.push.service import subscribe_waybills
 from xl_addin.services.tracking import refresh
 
 CB = "http://127.0.0.1:9/kuaidi100/callback?desk=t"

@@ -13,7 +13,7 @@ from xl_addin.adapters.workbook.xml_patch import write_cells
 from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.config import DEFAULT_CONFIG_TEXT
 from xl_addin.sandbox import serve_sandbox
-from xl_addin.services.desk_setup import init_desk
+from xl_addin.services.desk.setup import init_desk
 from xl_addin.services.tracking import export_tracking, refresh
 
 CN = timezone(timedelta(hours=8))
@@ -138,7 +138,7 @@ def test_writer_rounds_add_only_what_changed_and_match_a_single_write(desk_and_s
     import shutil
 
     from xl_addin.config.timezone import desk_timezone
-    from xl_addin.services.tracking_log import LogWriter, write_tracking_log
+    from xl_addin.services.tracking.tracking_log import LogWriter, write_tracking_log
 
     desk, sb = desk_and_sandbox
     book = desk.workbook("tracking")

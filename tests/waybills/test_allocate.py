@@ -27,9 +27,9 @@ def order(no, province="浙江省", tags=(), weight=1, preferred=None, status="c
 
 @pytest.fixture()
 def desk(tmp_path):
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.desk.setup import init_desk
     from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
-    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.intake.validation import validate_orders
 
     init_desk(tmp_path, T0)
     d = load_desk(tmp_path)
@@ -253,7 +253,7 @@ def test_cli_override_needs_by_and_records_it(desk, capsys):
 def test_archived_bindings_stay_out_of_the_live_sheet(tmp_path):
     from support.archive_month import NOV, build_month, live_keys
 
-    from xl_addin.services.archive import archive_month
+    from xl_addin.services.closing.archive import archive_month
     from xl_addin.services.waybills import sync_workbooks
 
     desk = build_month(tmp_path)

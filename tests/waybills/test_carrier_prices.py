@@ -28,7 +28,7 @@ def order(no, province="江苏省", tags=(), weight=1):
 
 @pytest.fixture()
 def desk(tmp_path):
-    from xl_addin.services.desk_setup import init_desk
+    from xl_addin.services.desk.setup import init_desk
 
     init_desk(tmp_path, T0)
     d = load_desk(tmp_path)

@@ -20,8 +20,8 @@ T0 = datetime(2026, 11, 26, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 @pytest.fixture()
 def desk(tmp_path):
     from xl_addin.bootstrap import load_desk
-    from xl_addin.services.desk_setup import init_desk
-    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.desk.setup import init_desk
+    from xl_addin.services.intake.validation import validate_orders
     from xl_addin.demo.sample_orders import generate_orders, write_orders_xlsx
 
     init_desk(tmp_path, T0)

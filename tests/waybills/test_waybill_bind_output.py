@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from xl_addin.adapters.store.orders import OrderRecord, OrderRecords
 from xl_addin.bootstrap import load_desk, store_for
 from xl_addin.entrypoints.cli import main
-from xl_addin.services.desk_setup import init_desk
+from xl_addin.services.desk.setup import init_desk
 
 CN = timezone(timedelta(hours=8))
 

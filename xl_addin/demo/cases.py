@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from xl_addin.adapters.store.cases import CaseStore
 from xl_addin.bootstrap import store_for
 from xl_addin.domain import cases as dc
-from xl_addin.services.cases import close_case, open_cases_from_anomalies, sla_config, update_case
-from xl_addin.services.ledger_sync import sync_ledger
-from xl_addin.services.weekly_summary import week_label, write_summary
+from xl_addin.services.cases.case_handling import close_case, open_cases_from_anomalies, sla_config, update_case
+from xl_addin.services.cases.ledger_sync import sync_ledger
+from xl_addin.services.closing.weekly_summary import week_label, write_summary
 
 
 def demo_cases(desk: Any, now: datetime, say: Any = print) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from xl_addin.adapters.store.followups import ClosingStore
 from xl_addin.adapters.store.orders import COMPLETED, OrderRecords
 from xl_addin.bootstrap import store_for
 from xl_addin.domain.closing import DONE, month_bounds, previous_month
-from xl_addin.services.archive import archive_month
-from xl_addin.services.closing import (
+from xl_addin.services.closing.archive import archive_month
+from xl_addin.services.closing.close_orders import (
     complete_signed_orders, followup_counts, followup_list, record_followup, write_followups_report,
 )
-from xl_addin.services.job_runs import email_report
+from xl_addin.services.desk.job_runs import email_report
 
 
 def demo_closing(desk, now: datetime, say) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def demo_push(desk, now: datetime, say: Callable[[str], None] = lambda text: Non
     from xl_addin.bootstrap import store_for
     from xl_addin.receiver import serve_receiver
     from xl_addin.sandbox import serve_sandbox
-    from xl_addin.services.push import CALLBACK_PATH, subscribe_waybills
+    from xl_addin.services.push.service import CALLBACK_PATH, subscribe_waybills
     from xl_addin.demo.tracking import DEMO_SCENARIOS
     from xl_addin.services.tracking import provider_code, provider_codes, register_bindings
 

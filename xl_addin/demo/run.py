@@ -46,9 +46,9 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
     from xl_addin.adapters.workbook.books import ORDERS
     from xl_addin.adapters.workbook.xml_patch import write_cells
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.desk_setup import init_desk
-    from xl_addin.services.confirmation import record_confirmation
-    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.desk.setup import init_desk
+    from xl_addin.services.intake.confirmation import record_confirmation
+    from xl_addin.services.intake.validation import validate_orders
     from xl_addin.demo.sample_orders import generate_orders
 
     root = Path(root).resolve()
@@ -134,7 +134,7 @@ def run_demo(root: Path, now: datetime, *, orders: int = DEMO_ORDERS,
                                                       lambda text: say(f"     {text}"))
     if "archive" not in closing:
         # the sample month is still running: jump to the 1st of next month, when the scheduler would archive it
-        from xl_addin.services.archive import archive_month
+        from xl_addin.services.closing.archive import archive_month
 
         local = moment.astimezone(ZoneInfo(tz))
         month = f"{local:%Y-%m}"

@@ -57,7 +57,7 @@ def report_exception(waybill, order_no, case_type, description, evidence, by, se
     must exist: it is copied into the desk's evidence/ folder and its SHA-256 is recorded with the case, so a
     claim keeps it after the original is moved. Exit 2 when nothing was recorded."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import case_view, report_exception as run, sla_config
+    from xl_addin.services.cases.case_handling import case_view, report_exception as run, sla_config
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -79,7 +79,7 @@ def report_exception(waybill, order_no, case_type, description, evidence, by, se
 def cases_cmd(open_only: bool, opts: Options) -> int:
     """List exception cases with their SLA clocks (正常/临近/超时)."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import list_cases, sla_config
+    from xl_addin.services.cases.case_handling import list_cases, sla_config
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -104,7 +104,7 @@ def case_cmd(case_id: str, opts: Options) -> int:
     """Show one case: fields, clocks, handling steps and full history."""
     from xl_addin.adapters.store.cases import CaseStore
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import FIELD_ZH, case_view, claim_warning, get_case, sla_config
+    from xl_addin.services.cases.case_handling import FIELD_ZH, case_view, claim_warning, get_case, sla_config
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -112,10 +112,10 @@ def case_cmd(case_id: str, opts: Options) -> int:
     with store_for(desk) as store:
         view = case_view(get_case(store, case_id), now, sla_config(desk.settings))
         view["history"] = CaseStore(store).history(view["case_id"])
-        from xl_addin.services.evidence import evidence_of
+        from xl_addin.services.cases.evidence import evidence_of
 
         view["evidence_files"] = evidence_of(store, view["case_id"])
-        from xl_addin.services.cases import claim_facts
+        from xl_addin.services.cases.case_handling import claim_facts
 
         view.update(claim_facts(store, view))
 
@@ -156,7 +156,7 @@ def _field_options(func):
 def case_update(case_id: str, by: str, close: bool, opts: Options, **fields) -> int:
     """Record handling steps on a case (any report field), e.g. --cause 暴雨 --new-expected "2026-11-27 18:00"."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import case_view, claim_facts, claim_warning, sla_config, update_case
+    from xl_addin.services.cases.case_handling import case_view, claim_facts, claim_warning, sla_config, update_case
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -180,8 +180,8 @@ def case_update(case_id: str, by: str, close: bool, opts: Options, **fields) -> 
 def sync_ledger_cmd(opts: Options) -> int:
     """Two-way sync of the Exception Ledger workbook by case id: staff edits in, store changes out, conflicts shown."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import open_cases_from_anomalies, sla_config
-    from xl_addin.services.ledger_sync import sync_ledger
+    from xl_addin.services.cases.case_handling import open_cases_from_anomalies, sla_config
+    from xl_addin.services.cases.ledger_sync import sync_ledger
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -214,15 +214,15 @@ def sync_ledger_cmd(opts: Options) -> int:
 def summary(week: str, out: Path | None, email: str | None, opts: Options) -> int:
     """Write the weekly summary workbook (overview, carrier scorecard, exception analysis, charts) and its JSON twin."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.cases import sla_config
-    from xl_addin.services.weekly_summary import parse_week, write_summary
+    from xl_addin.services.cases.case_handling import sla_config
+    from xl_addin.services.closing.weekly_summary import parse_week, write_summary
 
     setup_logs(opts)
     desk = _desk(opts)
     year, num = parse_week(week)
     label = f"{year}-W{num:02d}"
     target = out or desk.reports_dir / f"周度汇总-{label}.xlsx"
-    from xl_addin.services.job_runs import recipients_for, run_job
+    from xl_addin.services.desk.job_runs import recipients_for, run_job
 
     def work() -> dict:
         with store_for(desk) as store:
@@ -250,7 +250,7 @@ def summary(week: str, out: Path | None, email: str | None, opts: Options) -> in
 
 
 def _email(desk, data: dict, recipients: list[str]) -> dict:
-    from xl_addin.services.notifications import compose_report_email, deliver_email
+    from xl_addin.services.notify.notifications import compose_report_email, deliver_email
 
     o = data["overview"]
     headline = {"签收": o["orders_delivered"], "准时率": f"{o['on_time_rate']:.1%}" if o["on_time_rate"] is not None else "-",

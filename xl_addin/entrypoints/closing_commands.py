@@ -25,7 +25,7 @@ def _tz(desk):
 
 def _sync_sheet(desk, store, now) -> dict:
     """Bring the 满意度回访 sheet and the store together; a workbook open in Excel is skipped."""
-    from xl_addin.services.closing import sync_followups_sheet
+    from xl_addin.services.closing.close_orders import sync_followups_sheet
 
     path = desk.workbook("orders")
     if not path.exists():
@@ -48,8 +48,8 @@ def close(opts: Options) -> int:
     this is the catch-up and audit run (the scheduler starts it), which also releases held orders whose
     case has closed."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import complete_signed_orders
-    from xl_addin.services.job_runs import run_job
+    from xl_addin.services.closing.close_orders import complete_signed_orders
+    from xl_addin.services.desk.job_runs import run_job
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -85,8 +85,8 @@ def close(opts: Options) -> int:
 def followups(email: str | None, remind: bool, opts: Options) -> int:
     """List satisfaction follow-ups: due, overdue, done. Answers typed into the 满意度回访 sheet are recorded first."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import due_within, followup_counts, followup_list, write_followups_report
-    from xl_addin.services.job_runs import email_report, recipients_for, run_job
+    from xl_addin.services.closing.close_orders import due_within, followup_counts, followup_list, write_followups_report
+    from xl_addin.services.desk.job_runs import email_report, recipients_for, run_job
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -155,7 +155,7 @@ def followup(order_no: str, intact: str, speed_ok: str, score: str | None, comme
              opts: Options) -> int:
     """Record one satisfaction follow-up; a "no" opens (or links) a damaged / delay exception case."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing import record_followup
+    from xl_addin.services.closing.close_orders import record_followup
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -181,7 +181,7 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
     """Archive a finished month: workbooks + manifest under archive/YYYY-MM/, read back and checked,
     then the archived rows leave the live workbooks. Idempotent; a stopped run resumes."""
     from xl_addin.domain.closing import previous_month
-    from xl_addin.services.archive import archive_attachments, verify_archive
+    from xl_addin.services.closing.archive import archive_attachments, verify_archive
 
     setup_logs(opts)
     desk = _desk(opts)
@@ -198,8 +198,8 @@ def archive(month: str | None, verify_month: str | None, force_open_cases: bool,
     if month == "last":
         month = previous_month(now.astimezone(_tz(desk)).date())
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.archive import archive_month
-    from xl_addin.services.job_runs import email_report, recipients_for, run_job
+    from xl_addin.services.closing.archive import archive_month
+    from xl_addin.services.desk.job_runs import email_report, recipients_for, run_job
 
     def work():
         bar = progress_bar(None, "月度归档", unit="步")  # a terminal's bar; Excel's status bar from the ribbon

@@ -24,7 +24,7 @@ def init(directory: Path | None, force: bool, with_sandbox: bool, sandbox_port: 
 
     With --sandbox the desk tracks against a local Kuaidi100 look-alike: run `xl-logistics sandbox --desk DIR`
     in a second window, then allocate and refresh as usual (no account, no other settings)."""
-    from xl_addin.services.desk_setup import init_desk, sandbox_config
+    from xl_addin.services.desk.setup import init_desk, sandbox_config
 
     root = directory or opts.desk
     result = init_desk(root, opts.now(), force=force, config_text=sandbox_config(sandbox_port) if with_sandbox else None)
@@ -46,7 +46,7 @@ def init(directory: Path | None, force: bool, with_sandbox: bool, sandbox_port: 
 @common_options
 def doctor(opts: Options) -> int:
     """Check the desk: files present, headers recognised, state store healthy, config valid, what is configured."""
-    from xl_addin.services.doctor import examine_desk
+    from xl_addin.services.desk.doctor import examine_desk
 
     setup_logs(opts)
     report = examine_desk(opts.desk, opts.now())

@@ -88,7 +88,7 @@ def import_orders(file: Path, source: str | None, accept_mapping: bool, maps: tu
     """
     from xl_addin.adapters.imports import parse_map_options
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.order_import import MappingNeedsConfirmation, import_orders as run_import
+    from xl_addin.services.intake.order_import import MappingNeedsConfirmation, import_orders as run_import
 
     setup_logs(opts)
     desk = load_desk(opts.desk)

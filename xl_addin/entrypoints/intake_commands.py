@@ -67,9 +67,9 @@ def validate(file: Path | None, sheet: str | None, no_write: bool, opts: Options
     Exit 0 when no row has an error, 1 when some do, 2 when the file could not be checked.
     """
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.intake import validate_orders
-    from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
-    from xl_addin.services.row_checking import CheckPlan
+    from xl_addin.services.intake.validation import validate_orders
+    from xl_addin.services.intake.desk_rules import policy_for_desk, rules_for_desk
+    from xl_addin.services.intake.row_checking import CheckPlan
 
     setup_logs(opts)
     path, desk = _target(opts, file)
@@ -123,8 +123,8 @@ def confirm(order_no: str, outcome: str, by: str, channel: str, opts: Options) -
     Exit 0 when the order is confirmed or cancelled, 1 when it still waits.
     """
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.confirmation import record_confirmation
-    from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
+    from xl_addin.services.intake.confirmation import record_confirmation
+    from xl_addin.services.intake.desk_rules import policy_for_desk, rules_for_desk
 
     setup_logs(opts)
     desk = load_desk(opts.desk)
@@ -153,8 +153,8 @@ def override(order_no: str, codes: tuple[str, ...], by: str, role: str, reason: 
     2 when nothing was recorded.
     """
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
-    from xl_addin.services.overrides import record_override
+    from xl_addin.services.intake.desk_rules import policy_for_desk, rules_for_desk
+    from xl_addin.services.intake.overrides import record_override
 
     setup_logs(opts)
     desk = load_desk(opts.desk)

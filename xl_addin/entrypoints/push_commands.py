@@ -23,7 +23,7 @@ def subscribe(show_all: bool, opts: Options) -> int:
 
     501 (already subscribed) counts as success; 700/701/702 are listed with what to fix;
     600/601 (key invalid or expired) stop the run."""
-    from xl_addin.services.push import subscribe_waybills, subscription_overview
+    from xl_addin.services.push.service import subscribe_waybills, subscription_overview
 
     setup_logs(opts)
     desk = _desk(opts)

@@ -21,7 +21,7 @@ def schedule(print_cron: bool, print_windows_task: bool, run_job_name: str | Non
     Times come from [schedule] in the config; a failing job is logged and the others go on."""
     from xl_addin.bootstrap import load_desk
     from xl_addin.config.timezone import desk_timezone
-    from xl_addin.services import scheduler as sch
+    from xl_addin.services.desk import scheduler as sch
 
     setup_logs(opts)
     desk = load_desk(opts.desk)

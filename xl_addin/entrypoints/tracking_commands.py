@@ -25,7 +25,7 @@ def refresh(opts: Options) -> int:
 
     Safe from a scheduler: a second copy exits at once; a workbook open in Excel is left alone
     (results stay in the state store and appear next time); a stopped run resumes."""
-    from xl_addin.services.job_runs import run_job
+    from xl_addin.services.desk.job_runs import run_job
     from xl_addin.services.tracking import refresh as run_refresh
 
     setup_logs(opts)
@@ -83,7 +83,7 @@ def track(waybill: str, opts: Options) -> int:
     def text() -> str:
         from xl_addin.display.moments import desk_time
         from xl_addin.display.vocabulary import label
-        from xl_addin.services.tracking_log import query_problem
+        from xl_addin.services.tracking.tracking_log import query_problem
 
         s = info["status"] or {}
         b = info["binding"] or {}
@@ -119,7 +119,7 @@ def sandbox(port: int | None, seed: str, speed: float, opts: Options) -> int:
     """
     from xl_addin.config import load_settings
     from xl_addin.sandbox import run_forever
-    from xl_addin.services.desk_setup import SANDBOX_PORT, sandbox_port
+    from xl_addin.services.desk.setup import SANDBOX_PORT, sandbox_port
 
     if port is None:
         port = sandbox_port(load_settings(opts.desk)) or SANDBOX_PORT
@@ -139,7 +139,7 @@ def sandbox_clock(advance: str | None, set_to: str | None, speed: float | None, 
 
     from xl_addin.config import load_settings
     from xl_addin.display.moments import desk_time
-    from xl_addin.services.desk_setup import SANDBOX_PORT, sandbox_port
+    from xl_addin.services.desk.setup import SANDBOX_PORT, sandbox_port
 
     body: dict = {}
     if advance:
@@ -173,7 +173,7 @@ def _sandbox_is_listening(desk) -> None:
     """A desk that tracks against the local sandbox: say how to start it when nothing listens there."""
     import socket
 
-    from xl_addin.services.desk_setup import sandbox_port
+    from xl_addin.services.desk.setup import sandbox_port
 
     port = sandbox_port(desk.settings)
     if port is None or os.environ.get("KUAIDI100_BASE_URL"):

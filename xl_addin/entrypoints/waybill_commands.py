@@ -118,7 +118,7 @@ def _subscribe_new(desk, now) -> dict | None:
     A failure here never undoes the binding: it is reported, and `xl-logistics subscribe` (or the
     scheduler) tries again."""
     from xl_addin.errors import ConfigError, UserError
-    from xl_addin.services.push import callback_url, subscribe_waybills
+    from xl_addin.services.push.service import callback_url, subscribe_waybills
 
     try:
         callback_url(desk)

@@ -112,7 +112,7 @@ class Handler:
 
 def _validate(ctx: Context) -> None:
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.intake.validation import validate_orders
 
     book = ctx.ui.caller_book_path()
     root = ctx.desk_root()
@@ -123,7 +123,7 @@ def _validate(ctx: Context) -> None:
     tz = desk.settings.desk.timezone if own else "Asia/Shanghai"
     window = timedelta(minutes=desk.settings.intake.confirm_within_minutes) if own else timedelta(hours=1)
     ctx.ui.status("正在校验订单…")
-    from xl_addin.services.intake_rules import policy_for_desk, rules_for_desk
+    from xl_addin.services.intake.desk_rules import policy_for_desk, rules_for_desk
 
     store = store_for(desk) if own else None
     try:
@@ -153,7 +153,7 @@ def _require_order_sheet(ctx: Context) -> None:
 
 def _confirm(ctx: Context) -> None:
     from xl_addin.bootstrap import load_desk, store_for
-    from xl_addin.services.confirmation import record_confirmation
+    from xl_addin.services.intake.confirmation import record_confirmation
 
     desk = load_desk(ctx.desk_root())
     book = desk.workbook("orders")
@@ -176,7 +176,7 @@ def _confirm(ctx: Context) -> None:
 # ---------------------------------------------------------------- settings
 
 def _doctor(ctx: Context) -> None:
-    from xl_addin.services.doctor import examine_desk
+    from xl_addin.services.desk.doctor import examine_desk
 
     report = examine_desk(ctx.desk_root(), ctx.moment("Asia/Shanghai"))
     marks = {"ok": "✓", "warning": "!", "error": "✗"}
@@ -253,7 +253,7 @@ def archive_through_excel(ctx: Context, root: Path) -> Iterator[None]:
     """For 月度归档: desk books open in Excel are saved (so the archive reads what the staff see) and stay
     open; the archive then deletes their rows through Excel and saves them. Without ``open_book`` on the
     UI the books are let go as for any other command."""
-    from xl_addin.services.archive_in_excel import removal_through
+    from xl_addin.services.closing.archive_in_excel import removal_through
 
     open_book = getattr(ctx.ui, "open_book", None)
     if not callable(open_book):
@@ -343,10 +343,10 @@ def _manual_nodes(ctx: Context) -> None:
 
 
 def _registry() -> dict[str, Handler]:
-    cases, closing = "xl_addin.services.cases", "xl_addin.services.closing"
+    cases, closing = "xl_addin.services.cases.case_handling", "xl_addin.services.closing.close_orders"
     entries = (
-        Handler("intake.validate", "校验订单", _validate, "xl_addin.services.intake"),
-        Handler("intake.confirm", "客户确认", _confirm, "xl_addin.services.intake"),
+        Handler("intake.validate", "校验订单", _validate, "xl_addin.services.intake.validation"),
+        Handler("intake.confirm", "客户确认", _confirm, "xl_addin.services.intake.validation"),
         Handler("waybills.allocate", "分配运单", cli_twin("allocate"), "xl_addin.services.waybills", "allocate"),
         Handler("waybills.backfill", "补录运单", cli_twin("bind"), "xl_addin.services.waybills", "bind"),
         Handler("waybills.review", "主管审核", cli_twin("review"), "xl_addin.services.waybills", "review"),
@@ -357,7 +357,7 @@ def _registry() -> dict[str, Handler]:
         Handler("reports.weekly", "周报", cli_twin("summary", ask=False), cases, "summary"),
         Handler("reports.email", "发送邮件", cli_twin("summary", "--email", ask=False), cases, "summary"),
         Handler("reports.archive", "月度归档", cli_twin("archive", books=archive_through_excel), closing, "archive"),
-        Handler("desk.doctor", "检查环境", _doctor, "xl_addin.services.doctor"),
+        Handler("desk.doctor", "检查环境", _doctor, "xl_addin.services.desk.doctor"),
     )
     return {h.tag: h for h in entries}
 

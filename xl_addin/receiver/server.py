@@ -82,7 +82,7 @@ def serve_receiver(desk, host: str = "127.0.0.1", port: int = 0, *, clock: Calla
                    access_log: bool = True, log_path: Path | None = None, max_body: int = MAX_BODY,
                    notify: bool = True) -> RunningReceiver:
     """The desk's receiver in a background thread; ``.url``, ``.service`` (PushService), ``.stop()``."""
-    from xl_addin.services.push import PushService
+    from xl_addin.services.push.service import PushService
 
     import logging
 

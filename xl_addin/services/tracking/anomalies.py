@@ -44,7 +44,7 @@ def run_anomalies(desk, store, now: datetime, tz, res: RefreshResult, touched: s
 
 def open_exception_cases(store, now: datetime, tz) -> int:
     """Stage 4 starts here: every new anomaly becomes (or joins) an exception case at once, so `cases` shows it."""
-    from xl_addin.services.cases import open_cases_from_anomalies
+    from xl_addin.services.cases.case_handling import open_cases_from_anomalies
 
     return len(open_cases_from_anomalies(store, now, tz=tz))
 

@@ -18,7 +18,7 @@ class LogRounds:
     Excel or unreadable ends the rounds; the store keeps everything and the next run catches up."""
 
     def __init__(self, desk, now: datetime, tz, names: dict[str, str]) -> None:
-        from xl_addin.services.tracking_log import LogWriter
+        from xl_addin.services.tracking.tracking_log import LogWriter
 
         t = desk.settings.tracking
         self.desk = desk

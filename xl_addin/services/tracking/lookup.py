@@ -39,7 +39,7 @@ def track_one(store, waybill_no: str) -> dict[str, Any]:
 def ingest_manual_nodes(desk, now: datetime) -> dict[str, Any]:
     """Read the 人工录入 sheet now (also done by every refresh)."""
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.tracking_log import ingest_manual
+    from xl_addin.services.tracking.tracking_log import ingest_manual
 
     with store_for(desk) as store:
         r = ingest_manual(desk.workbook("tracking"), store, now, desk_timezone(desk.settings), backup_dir=desk.backup_dir)

@@ -24,7 +24,7 @@ def notify_queued(desk, store, now: datetime, *, notifier=None, send: bool = Tru
     so a crash anywhere in between repeats nothing and forgets nothing."""
     from xl_addin.adapters.store.orders import OrderRecords
     from xl_addin.adapters.store.subscriptions import NoticeQueue
-    from xl_addin.services.notifications import build_notifier
+    from xl_addin.services.notify.notifications import build_notifier
 
     queue = NoticeQueue(store)
     waiting = queue.waiting()

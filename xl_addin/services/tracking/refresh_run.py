@@ -276,7 +276,7 @@ def _resend_gate(item, now: datetime) -> Callable[[], bool]:
 
 
 def _ingest_manual_quietly(desk, store, now, tz, names, res: RefreshResult) -> None:
-    from xl_addin.services.tracking_log import ingest_manual
+    from xl_addin.services.tracking.tracking_log import ingest_manual
 
     try:
         r = ingest_manual(desk.workbook("tracking"), store, now, tz, backup_dir=desk.backup_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from xl_addin.services.order_completion import complete_on_signing
+from xl_addin.services.closing.order_completion import complete_on_signing
 from xl_addin.services.tracking.anomalies import evaluate_waybills
 from xl_addin.services.tracking.registration import follow_forwarding
 from xl_addin.services.tracking.report import RefreshResult

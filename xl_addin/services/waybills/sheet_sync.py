@@ -53,7 +53,7 @@ def sync_workbooks(store, books: Books, policy: WaybillPolicy = WaybillPolicy())
         history = [h for h in history if h.order_no not in archived]
     if books.bindings is not None:
         try:
-            from xl_addin.services.carrier_checks import carrier_check_cells
+            from xl_addin.services.waybills.carrier_checks import carrier_check_cells
 
             checks = carrier_check_cells(store, current, _carriers_quietly(books), tz)
             _sync_bindings_sheet(books, current, history, tz, result, checks)
@@ -103,7 +103,7 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
     from xl_addin.adapters.workbook.xml_patch import write_cells
     from xl_addin.domain.waybills.formats import normalize_waybill
 
-    from xl_addin.services.carrier_checks import CHECK_KEYS
+    from xl_addin.services.waybills.carrier_checks import CHECK_KEYS
 
     checks = checks or {}
     table = read_sheet(books.bindings, BINDINGS_SHEET)
@@ -170,7 +170,7 @@ def _sync_bindings_sheet(books: Books, current: list[Binding], history: list[Bin
 
 
 def _check_cells(checks: dict[str, dict[str, Any]], waybill_no: str) -> dict[str, Any]:
-    from xl_addin.services.carrier_checks import CHECK_KEYS
+    from xl_addin.services.waybills.carrier_checks import CHECK_KEYS
 
     found = checks.get(waybill_no) or {}
     return {k: found.get(k) for k in CHECK_KEYS}

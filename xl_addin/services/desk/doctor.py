@@ -48,7 +48,7 @@ def examine_desk(root: Path, now: datetime) -> DoctorReport:
     from xl_addin.adapters.workbook.files import owner_file_for
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.bootstrap import store_for
-    from xl_addin.services.desk_setup import BOOK_KEYS
+    from xl_addin.services.desk.setup import BOOK_KEYS
 
     root = Path(root).resolve()
     report = DoctorReport(root)

@@ -38,7 +38,7 @@ from typing import Any, Callable
 from xl_addin.adapters.store.followups import ClosingStore
 from xl_addin.adapters.store.store import Store
 from xl_addin.domain.closing import month_bounds, month_is_over, parse_month
-from xl_addin.services.archive_in_excel import open_book_lookup, remove_open_book_rows
+from xl_addin.services.closing.archive_in_excel import open_book_lookup, remove_open_book_rows
 from xl_addin.errors import UserError
 
 log = logging.getLogger(__name__)

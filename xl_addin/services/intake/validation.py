@@ -23,10 +23,10 @@ from xl_addin.domain.confirmation import (
 from xl_addin.domain.gates import Gate, GatePolicy, assess
 from xl_addin.domain.problems import CheckResult
 from xl_addin.errors import WorkbookLocked
-from xl_addin.services.intake_report import (  # noqa: F401  (re-exported: callers read reports from here)
+from xl_addin.services.intake.report import (  # noqa: F401  (re-exported: callers read reports from here)
     KEEP_IN_MEMORY, RowLog, RowReport, ValidationReport,
 )
-from xl_addin.services.row_checking import ONE_CORE, RowCheckers
+from xl_addin.services.intake.row_checking import ONE_CORE, RowCheckers
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from xl_addin.adapters.workbook.schema import PRODUCT, SHARED
 from xl_addin.domain import cases as dc
 from xl_addin.domain.sla import SlaConfig, evaluate_case, sla_status
 from xl_addin.errors import UserError, WorkbookError, WorkbookLocked
-from xl_addin.services import cases as sc
+from xl_addin.services.cases import case_handling as sc
 
 LEDGER_SHEET = EXCEPTION_CASES_SHEET
 SYNC_FIELDS = tuple(c.key for c in LEDGER_SHEET.columns if c.owner == SHARED and c.key in dc.EDITABLE_FIELDS)

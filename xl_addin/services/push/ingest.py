@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from xl_addin.services.order_completion import complete_on_signing
+from xl_addin.services.closing.order_completion import complete_on_signing
 
 log = logging.getLogger(__name__)
 

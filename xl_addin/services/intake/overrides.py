@@ -21,8 +21,8 @@ def record_override(path: Path, order_no: str, codes: list[str], *, by: str, rol
     """Store one override per code (all or none), then check the sheet again; returns the row's report."""
     from xl_addin.adapters.store.entries import PersonEntries
     from xl_addin.domain.intake import check_order
-    from xl_addin.services.confirmation import find_order_row, recheck_row
-    from xl_addin.services.intake import USER_FIELDS
+    from xl_addin.services.intake.confirmation import find_order_row, recheck_row
+    from xl_addin.services.intake.validation import USER_FIELDS
 
     if store is None:
         raise UserError("放行记录要存入状态库，只能在台账文件夹里使用", "请用 --desk 指定台账")

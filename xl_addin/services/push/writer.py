@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from xl_addin.services.push_ingest import PushVerdict, VerifiedPush, store_push
+from xl_addin.services.push.ingest import PushVerdict, VerifiedPush, store_push
 
 log = logging.getLogger(__name__)
 

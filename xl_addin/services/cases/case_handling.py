@@ -243,7 +243,7 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
     order_no, waybill_no, carrier = _binding_facts(store, waybill_no, order_no)
     kept = None
     if desk_root is not None and evidence:
-        from xl_addin.services.evidence import keep_evidence
+        from xl_addin.services.cases.evidence import keep_evidence
 
         kept = keep_evidence(evidence, desk_root, now, tz)
     if kept is not None:
@@ -270,7 +270,7 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
 def _evidence_and_reason(store: Store, case_id: str, kept, off_system: str | None, by: str, now: datetime) -> None:
     """Inside the report's transaction: the evidence file's record, and why the shipment is off-system."""
     if kept is not None:
-        from xl_addin.services.evidence import record_evidence
+        from xl_addin.services.cases.evidence import record_evidence
 
         record_evidence(store, case_id, kept, by, now)
     if off_system:

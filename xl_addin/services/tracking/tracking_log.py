@@ -27,7 +27,7 @@ from xl_addin.domain.tracking.manual import manual_event
 from xl_addin.domain.tracking.status import display_zh
 from xl_addin.display.vocabulary import NODE_SOURCE_LABELS as SOURCE_ZH
 from xl_addin.errors import WorkbookError, WorkbookLocked
-from xl_addin.services.order_completion import complete_on_signing
+from xl_addin.services.closing.order_completion import complete_on_signing
 
 log = logging.getLogger(__name__)
 

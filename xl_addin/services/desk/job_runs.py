@@ -118,7 +118,7 @@ def email_report(desk, subject: str, headline: Any, rows: list, attachments: lis
     """Compose and deliver a report e-mail (SMTP, or an .eml in the outbox when none is configured).
 
     Raises ReportEmailNotSent when the server refuses or is down; the report files are untouched."""
-    from xl_addin.services.notifications import compose_report_email, deliver_email
+    from xl_addin.services.notify.notifications import compose_report_email, deliver_email
 
     sender = desk.settings.smtp.sender or desk.settings.smtp.username or "xl-logistics@localhost"
     msg = compose_report_email(subject, headline, rows, attachments, sender, recipients)

@@ -21,8 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from xl_addin.services.push_ingest import PushVerdict, VerifiedPush
-from xl_addin.services.push_writer import ANSWER_WITHIN_S, MAX_BATCH
+from xl_addin.services.push.ingest import PushVerdict, VerifiedPush
+from xl_addin.services.push.writer import ANSWER_WITHIN_S, MAX_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def _child_main(conn: Any, store_file: str, kw: dict[str, Any], max_batch: int) 
 
     It opens the SQLite file the parent resolved (settings and environment are not re-read here)."""
     from xl_addin.adapters.store import open_store
-    from xl_addin.services.push_writer import PushWriter, _Pending
+    from xl_addin.services.push.writer import PushWriter, _Pending
 
     writer = PushWriter(lambda: open_store(Path(store_file), create=False), max_batch=max_batch, **kw)
     writer.open()

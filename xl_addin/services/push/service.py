@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from xl_addin.errors import ConfigError, UserError
-from xl_addin.services.push_ingest import (  # noqa: F401  (the receiver's side, re-exported)
+from xl_addin.services.push.ingest import (  # noqa: F401  (the receiver's side, re-exported)
     NO_RECORD, RESEND_WINDOW, RESUBSCRIBE_AFTER, PushVerdict, ingest_push)
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ class PushService:
     def handle(self, form: Mapping[str, Any]) -> PushVerdict:
         """Verify and parse here (request thread); store through the one writer (group commit) and
         answer only once the commit holding this push has returned."""
-        from xl_addin.services.push_ingest import verify_push
+        from xl_addin.services.push.ingest import verify_push
 
         try:
             verified = verify_push(form, self.salt, tz=self.tz)
@@ -261,7 +261,7 @@ class PushService:
         writer = self._push_writer
         if writer is None:
             from xl_addin.bootstrap import store_for
-            from xl_addin.services.push_writer import PushWriter
+            from xl_addin.services.push.writer import PushWriter
 
             with self._lock:
                 if self._push_writer is None:
@@ -270,7 +270,7 @@ class PushService:
                     if self.writer_mode == "process" and self.store_file is not None:
                         # SQLite: storing on the second core, off the HTTP threads' GIL. A PostgreSQL store does
                         # its storing in the server's own processes, so the thread writer serves it.
-                        from xl_addin.services.push_writer_process import PushWriterProcess
+                        from xl_addin.services.push.writer_process import PushWriterProcess
 
                         self._push_writer = PushWriterProcess(self.store_file, **kw).start()
                     else:
@@ -304,7 +304,7 @@ class PushService:
         """Offer queued notices and send what is due, now (the sender thread calls this too)."""
         from xl_addin.services.tracking import notify_queued
 
-        from xl_addin.services.notifications import build_notifier
+        from xl_addin.services.notify.notifications import build_notifier
 
         store = self._store()
         with self._flush_lock:  # one sender at a time in this process (the send log guards across processes)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from xl_addin.domain.confirmation import parse_outcome
 from xl_addin.domain.gates import GatePolicy
-from xl_addin.services.intake import CONFIRM_FIELDS, RowReport, _naive_local, _text, validate_orders
+from xl_addin.services.intake.validation import CONFIRM_FIELDS, RowReport, _naive_local, _text, validate_orders
 
 
 def find_order_row(path: Path, order_no: str):

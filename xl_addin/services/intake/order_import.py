@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from xl_addin.adapters.store.orders import OrderRecords
 from xl_addin.display.import_mismatch import MISMATCH_MARK, mismatch_text  # noqa: F401  (re-exported)
 from xl_addin.errors import UserError, WorkbookError, WorkbookLocked
-from xl_addin.services.import_values import (  # noqa: F401  (coerce, canon: re-exported)
+from xl_addin.services.intake.import_values import (  # noqa: F401  (coerce, canon: re-exported)
     NOT_COMPARED, canon, coerce, shown_value, source_fingerprint,
 )
 
@@ -407,7 +407,7 @@ def _record(store, ledger, report: ImportReport, source: str, remember, mismatch
 
 def _validate(report: ImportReport, book: Path, store, now, tz_name, confirm_within, backup_dir) -> None:
     """Run ``validate`` on the Order Confirmation, then put back the pending SOURCE_MISMATCH flags it rewrote."""
-    from xl_addin.services.intake import validate_orders
+    from xl_addin.services.intake.validation import validate_orders
 
     result = validate_orders(book, now, store=store, tz_name=tz_name, confirm_within=confirm_within,
                              backup_dir=backup_dir)

@@ -22,7 +22,7 @@ from xl_addin.domain.closing import (
     DONE, FOLLOWUP_LABELS, cases_from_answers, followup_state, parse_score, parse_yes_no,
 )
 from xl_addin.errors import UserError
-from xl_addin.services.order_completion import (  # noqa: F401  (re-exported: close's callers)
+from xl_addin.services.closing.order_completion import (  # noqa: F401  (re-exported: close's callers)
     CloseResult, complete_on_signing, complete_signed_orders, open_case_ids,
 )
 
@@ -57,7 +57,7 @@ def _open_or_link(store: Store, now: datetime, order_no: str, waybill_no: str | 
                 CaseStore(store).add_history(existing["case_id"], now, by, "followup", None, order_no,
                                              note=request.description)
             return existing["case_id"]
-    from xl_addin.services.cases import report_exception
+    from xl_addin.services.cases.case_handling import report_exception
 
     case = report_exception(store, now, type=request.type, description=request.description, by=by,
                             waybill_no=waybill_no, order_no=order_no, source="complaint",  # the customer's own word
