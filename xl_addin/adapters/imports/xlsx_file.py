@@ -42,14 +42,18 @@ def read_xlsx_export(path: Path, sheet_name: str | None = None) -> ExportTable:
         for name in names:  # the first sheet with data: exports put the orders first
             check_extent(path, name)  # bounded: no grid allocated for a far cell or a padded part
             try:
-                data = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                sheet = wb.get_sheet_by_name(name)
+                # iter_rows starts at row 1 but at the first used column: put the leading columns back, so
+                # positions are the sheet's own
+                lead = [None] * (sheet.start[1] if sheet.start else 0)
+                rows = []
+                # row by row: a blank stretch (one real cell far down) never becomes a list of empty rows
+                for i, row in enumerate(sheet.iter_rows(), 1):
+                    cells = lead + [_plain(c) for c in row]
+                    if any(c is not None for c in cells):
+                        rows.append((i, cells))
             except Exception as exc:  # calamine's own family
                 raise unreadable(path, name, exc) from None
-            rows = []
-            for i, row in enumerate(data, 1):
-                cells = [_plain(c) for c in row]
-                if any(c is not None for c in cells):
-                    rows.append((i, cells))
             if rows:
                 best = (name, rows)
                 break
