@@ -42,13 +42,13 @@ def read_xlsx_export(path: Path, sheet_name: str | None = None) -> ExportTable:
         for name in names:  # the first sheet with data: exports put the orders first
             check_extent(path, name)  # bounded: no grid allocated for a far cell or a padded part
             try:
-                sheet = wb.get_sheet_by_name(name)
+                part = wb.get_sheet_by_name(name)
                 # iter_rows starts at row 1 but at the first used column: put the leading columns back, so
                 # positions are the sheet's own
-                lead = [None] * (sheet.start[1] if sheet.start else 0)
+                lead = [None] * (part.start[1] if part.start else 0)
                 rows = []
                 # row by row: a blank stretch (one real cell far down) never becomes a list of empty rows
-                for i, row in enumerate(sheet.iter_rows(), 1):
+                for i, row in enumerate(part.iter_rows(), 1):
                     cells = lead + [_plain(c) for c in row]
                     if any(c is not None for c in cells):
                         rows.append((i, cells))
