@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from openpyxl import Workbook
 
-from test_archive_libreoffice import recalculated
+from support.libreoffice import recalculated
 from xl_addin.adapters.workbook.xml_patch import write_cells
 
 pytestmark = pytest.mark.slow

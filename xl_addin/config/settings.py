@@ -48,6 +48,8 @@ max_weight_kg = 30000
 max_volume_m3 = 150
 parallel_from_rows = 0          # `validate` checks sheets with at least this many rows on every core (0: always one core; try 50000 on a PC with idle cores)
 workers = 0                     # processes for that (0: one per core)
+order_sheet = ""                # the sheet `validate` and the ribbon read in the Order Confirmation when several carry the order header (empty: found by header; --sheet overrides)
+export_sheet = ""               # the sheet `import` reads in an .xlsx export (empty: the first visible sheet with data; --sheet overrides)
 
 [waybills]
 numbering = "carrier"           # "carrier": carrier short code + YYYYMMDD + 6-digit serial; "company": company_short_code + ...
@@ -133,6 +135,8 @@ class IntakeSection:
     max_volume_m3: int = 150
     parallel_from_rows: int = 0
     workers: int = 0
+    order_sheet: str = ""
+    export_sheet: str = ""
 
 
 @dataclass

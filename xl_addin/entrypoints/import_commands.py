@@ -57,6 +57,13 @@ def _confirmer(accept_mapping: bool):
     return ask
 
 
+def _configured_sheet(desk, file: Path) -> str | None:
+    """``[intake] export_sheet`` for .xlsx exports (a CSV has no sheets, so the setting does not apply to it)."""
+    if file.suffix.lower() in (".xlsx", ".xlsm"):
+        return desk.settings.intake.export_sheet or None
+    return None
+
+
 @cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--source", default=None, metavar="NAME",
@@ -100,7 +107,7 @@ def import_orders(file: Path, source: str | None, accept_mapping: bool, maps: tu
                                 overrides=overrides, confirm=_confirmer(accept_mapping),
                                 accept_changes=_split(accept_changes), keep_current=_split(keep_current),
                                 by=by, channel=channel, tz_name=tz, backup_dir=desk.backup_dir,
-                                validate=run_validate, export_sheet=sheet,
+                                validate=run_validate, export_sheet=sheet or _configured_sheet(desk, file),
                                 confirm_within=timedelta(minutes=desk.settings.intake.confirm_within_minutes))
         except MappingNeedsConfirmation as exc:
             payload = {"error": {"message": exc.message, "hint": exc.hint, "path": exc.path,

@@ -77,6 +77,8 @@ def validate(file: Path | None, sheet: str | None, no_write: bool, opts: Options
     tz = desk.settings.desk.timezone if desk else "Asia/Shanghai"
     window = timedelta(minutes=desk.settings.intake.confirm_within_minutes) if desk else timedelta(hours=1)
     intake = desk.settings.intake if desk else None
+    if sheet is None and intake is not None and intake.order_sheet:
+        sheet = intake.order_sheet  # the desk's own book: the configured sheet
     plan = CheckPlan(intake.parallel_from_rows, intake.workers) if intake else CheckPlan()
     bar = progress_bar(None, "校验订单")
     store = store_for(desk) if desk else None

@@ -130,6 +130,7 @@ def _validate(ctx: Context) -> None:
         with ctx.ui.release(book):  # the desk's own keyword file and gate settings, as the command uses
             report = validate_orders(book, ctx.moment(tz), store=store, tz_name=tz, confirm_within=window,
                                      backup_dir=desk.backup_dir if own else None,
+                                     sheet_name=(desk.settings.intake.order_sheet or None) if own else None,
                                      rules=rules_for_desk(desk if own else None),
                                      policy=policy_for_desk(desk if own else None),
                                      progress=lambda done, total: ctx.ui.status(f"校验订单：{done}/{total}"))

@@ -36,7 +36,8 @@ def read_xlsx_export(path: Path, sheet_name: str | None = None) -> ExportTable:
                 from xl_addin.errors import WorkbookError
 
                 raise WorkbookError(f"导出文件里没有工作表「{sheet_name}」（有: {'、'.join(names)}）",
-                                    "请用 --sheet 写出其中一个工作表的名称", path=str(path))
+                                    "请用 --sheet 写出其中一个工作表的名称（或在 xl-logistics.toml 的 [intake] export_sheet "
+                                    "写明）", path=str(path))
             names = [sheet_name]
         best: tuple[str | None, list] = (None, [])
         for name in names:  # the first sheet with data: exports put the orders first

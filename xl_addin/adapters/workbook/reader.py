@@ -178,7 +178,8 @@ def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStre
         if rivals and name not in hidden_sheets:
             listed = "、".join(f"「{n}」" for n in [name, *rivals])
             raise WorkbookError(f"有 {1 + len(rivals)} 个工作表都有订单表头（{listed}），不知道该读哪一个，未读取",
-                                f"请用 --sheet 指定工作表，或把要处理的工作表改名为「{schema.name}」", path=str(p))
+                                "请用 --sheet 指定工作表（台账的订单确认单也可在 xl-logistics.toml 的 [intake] "
+                                f"order_sheet 写明），或把要处理的工作表改名为「{schema.name}」", path=str(p))
         stream = _prepare(p, *chosen, schema)
         if len(worksheets) > 1:
             skipped = [n for n in also if n in hidden_sheets]
