@@ -118,14 +118,19 @@ def _edit_reviewed_row(desk) -> None:
 REVIEW_LATER = (REVIEW_T0 + timedelta(hours=8)).isoformat()
 
 
-def _review(root: Path, *args: str, first: bool = False, edit: bool = False) -> tuple[Path, CliRun]:
+def review_desk(root: Path, *, first: bool = False, edit: bool = False):
+    """``waybill_desk``; ``first``: the day already signed off by 钱主管; ``edit``: a reviewed row then edited."""
     desk = waybill_desk(root)
-    base = ("--desk", str(desk.root), "--now", REVIEW_LATER)
     if first:
-        run_cli("review", "--date", "2026-11-26", "--by", "钱主管", *base)
+        run_cli("review", "--date", "2026-11-26", "--by", "钱主管", "--desk", str(desk.root), "--now", REVIEW_LATER)
     if edit:
         _edit_reviewed_row(desk)
-    return desk.root, run_cli("review", *args, *base)
+    return desk
+
+
+def _review(root: Path, *args: str, first: bool = False, edit: bool = False) -> tuple[Path, CliRun]:
+    desk = review_desk(root, first=first, edit=edit)
+    return desk.root, run_cli("review", *args, "--desk", str(desk.root), "--now", REVIEW_LATER)
 
 
 REVIEW: dict[str, Callable[[Path], tuple[Path, CliRun]]] = {
