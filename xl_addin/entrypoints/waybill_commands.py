@@ -141,8 +141,7 @@ def bind(order_no: str, waybill: str, carrier: str | None, by: str, source: str,
     and the tracking provider's auto-detection, bind nothing, exit 2."""
     from pathlib import Path
 
-    from xl_addin.bootstrap import store_for
-    from xl_addin.adapters.providers.factory import provider_autonumber
+    from xl_addin.bootstrap import provider_autonumber, store_for
     from xl_addin.services.waybills import CarrierNeeded, bind_manual, shell_arg
 
     setup_logs(opts)
@@ -186,8 +185,7 @@ def rebind(order_no: str, new_waybill: str, by: str, reason: str, carrier: str |
     uses the new carrier's code."""
     from pathlib import Path
 
-    from xl_addin.bootstrap import store_for
-    from xl_addin.adapters.providers.factory import provider_autonumber
+    from xl_addin.bootstrap import provider_autonumber, store_for
     from xl_addin.services.waybills import CarrierNeeded, shell_arg
     from xl_addin.services.waybills import rebind as run
 
