@@ -1,6 +1,5 @@
 """The ribbon's handler registry, run with a recording stand-in for Excel on real desks and files."""
 
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -8,42 +7,10 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
+from support.recording_ui import RecordingUI
 from xl_addin.excel import handlers
 
 NOW = datetime(2026, 11, 26, 19, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-class RecordingUI:
-    """Our own ExcelUI interface, answering like a person at the keyboard would."""
-
-    def __init__(self, book: Path | None, answers=(), row=None):
-        self.book, self.answers, self.row = book, list(answers), row
-        self.messages: list[tuple[str, str]] = []
-        self.statuses: list[str | None] = []
-        self.released: list[Path] = []
-
-    def caller_book_path(self):
-        return self.book
-
-    def message(self, text, kind="info"):
-        self.messages.append((kind, text))
-
-    def status(self, text):
-        self.statuses.append(text)
-
-    def ask(self, prompt, default=""):
-        return self.answers.pop(0) if self.answers else default
-
-    def active_row(self):
-        return self.row
-
-    def user_name(self):
-        return "王芳"
-
-    @contextmanager
-    def release(self, path):
-        self.released.append(Path(path))
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -152,8 +152,7 @@ def test_a_resumed_archive_does_not_delete_twice(tmp_path):
 
 
 def test_the_ribbon_button_archives_through_the_open_books(tmp_path, monkeypatch):
-    from test_handlers import RecordingUI
-
+    from support.recording_ui import RecordingUI
     from xl_addin.excel import handlers
 
     desk = build_month(tmp_path)

@@ -146,3 +146,66 @@ def test_the_checker_sees_a_cycle_through_a_function_level_import(tmp_path, monk
     monkeypatch.setattr(here, "PACKAGE", pkg)
     monkeypatch.setattr(here, "MODULES", _modules())
     assert _cycles() == {frozenset({"xl_addin.a", "xl_addin.b"})}
+
+
+# ---------------------------------------------------------------- the use-case contract
+
+# Use cases written to the contract ``run(uow, request) -> Report`` (docs/architecture.md, "How to add a use
+# case"). Every module of services/ with a top-level ``run`` is held to it; these must stay converted.
+CONVERTED = {"xl_addin.services.closing.close", "xl_addin.services.waybills.review"}
+# what a use case never imports: the screens it ends on, and the composition root that builds its uow
+NOT_IN_A_USE_CASE = ("click", "xlwings", "xl_addin.bootstrap", "xl_addin.entrypoints", "xl_addin.excel")
+
+
+def _use_case_modules() -> set[str]:
+    return {m for m, p in MODULES.items() if m.startswith("xl_addin.services.")
+            and any(isinstance(n, ast.FunctionDef) and n.name == "run" for n in ast.parse(p.read_text(encoding="utf-8")).body)}
+
+
+def _every_import(path: Path) -> set[str]:
+    """Every module a file imports (any package, at any depth of the file)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def test_the_converted_use_cases_are_found():
+    assert CONVERTED <= _use_case_modules()
+
+
+@pytest.mark.parametrize("name", sorted(CONVERTED | _use_case_modules()))
+def test_a_use_case_exports_run_uow_request_returning_a_report(name):
+    import dataclasses
+    import importlib
+    import inspect
+    import typing
+
+    from xl_addin.services.report import Report
+    from xl_addin.services.uow import UnitOfWork
+
+    run = importlib.import_module(name).run
+    params = list(inspect.signature(run).parameters.values())
+    assert [p.name for p in params] == ["uow", "request"], name
+    assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.default is inspect.Parameter.empty
+               for p in params), name
+    hints = typing.get_type_hints(run)
+    assert hints["uow"] is UnitOfWork and hints["return"] is Report, name
+    request = hints["request"]
+    assert dataclasses.is_dataclass(request) and request.__dataclass_params__.frozen, (name, request)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(CONVERTED | _use_case_modules()))
+def test_a_use_case_imports_neither_click_nor_xlwings_nor_what_builds_its_uow(name):
+    imported = _every_import(MODULES[name])
+    bad = {m for m in imported for banned in NOT_IN_A_USE_CASE if m == banned or m.startswith(banned + ".")}
+    assert not bad, f"{name} imports {sorted(bad)}"
+
+
+def test_the_contract_checker_sees_a_forbidden_import_inside_a_function(tmp_path):
+    path = tmp_path / "case.py"
+    path.write_text("def run(uow, request):\n    import click.testing\n    from xlwings import Book\n")
+    assert {"click.testing", "xlwings"} <= _every_import(path)

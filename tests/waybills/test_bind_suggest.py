@@ -14,7 +14,7 @@ from xl_addin.config import DEFAULT_CONFIG_TEXT
 from xl_addin.entrypoints.cli import main
 from xl_addin.sandbox import serve_sandbox
 from xl_addin.services.desk.setup import init_desk
-from xl_addin.adapters.providers.factory import provider_autonumber
+from xl_addin.bootstrap import provider_autonumber
 from xl_addin.services.waybills import CarrierNeeded, bind_manual
 
 CN = timezone(timedelta(hours=8))

@@ -6,9 +6,9 @@ import click
 
 from xl_addin.display.moments import desk_time
 from xl_addin.display.vocabulary import label
-from xl_addin.entrypoints.common import Options, common_options, emit, progress_bar
+from xl_addin.entrypoints.common import Options, common_options, emit, progress_bar, render
 from xl_addin.entrypoints.group import cli, setup_logs
-from xl_addin.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, UserError, WorkbookLocked
+from xl_addin.errors import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, UserError
 
 
 def _desk(opts: Options):
@@ -25,17 +25,9 @@ def _tz(desk):
 
 def _sync_sheet(desk, store, now) -> dict:
     """Bring the 满意度回访 sheet and the store together; a workbook open in Excel is skipped."""
-    from xl_addin.services.closing.close_orders import sync_followups_sheet
+    from xl_addin.services.closing.close_orders import sync_followups_book
 
-    path = desk.workbook("orders")
-    if not path.exists():
-        return {"written": False, "message": "找不到订单确认单，回访表未更新", "recorded": [], "problems": []}
-    try:
-        out = sync_followups_sheet(path, store, now, _tz(desk), backup_dir=desk.backup_dir)
-    except WorkbookLocked as exc:
-        return {"written": False, "message": f"订单确认单正在 Excel 中打开，回访表下次更新（{exc.message}）",
-                "recorded": [], "problems": []}
-    return {"written": True, "message": "满意度回访表已更新", **out}
+    return sync_followups_book(desk.workbook("orders"), store, now, _tz(desk), backup_dir=desk.backup_dir)
 
 
 @cli.command()
@@ -47,32 +39,20 @@ def close(opts: Options) -> int:
     refresh, the push receiver and manual nodes already complete an order when they learn of its signing;
     this is the catch-up and audit run (the scheduler starts it), which also releases held orders whose
     case has closed."""
-    from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing.close_orders import complete_signed_orders
+    from xl_addin.bootstrap import build_uow
+    from xl_addin.services.closing import close as use_case
     from xl_addin.services.desk.job_runs import run_job
 
     setup_logs(opts)
+    request = use_case.CloseRequest()
     desk = _desk(opts)
     now = opts.now(desk.settings.desk.timezone)
 
     def work():
-        with store_for(desk) as store:
-            res = complete_signed_orders(store, now, followup_hours=desk.settings.schedule.followup_hours)
-            return {**res.as_dict(), "sheet": _sync_sheet(desk, store, now)}
+        with build_uow(desk, now) as uow:
+            return use_case.run(uow, request)
 
-    out = run_job(desk, "close", now, work,
-                  lambda r: f"完结 {len(r['completed'])} 单，因未结案异常暂缓 {len(r['held'])} 单")
-
-    def text() -> str:
-        lines = [f"已完结 {len(out['completed'])} 单；因异常未结案暂缓 {len(out['held'])} 单；新增待回访 "
-                 f"{out['followups_created']} 单"]
-        for h in out["held"][:20]:
-            lines.append(f"  暂缓 {h['order_no']}: 未结案异常 {', '.join(h['open_cases'])}")
-        lines.append(out["sheet"]["message"])
-        return "\n".join(lines)
-
-    emit(opts, out, text)
-    return EXIT_OK
+    return render(opts, run_job(desk, "close", now, work, use_case.job_summary))
 
 
 @cli.command()

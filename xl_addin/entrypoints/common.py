@@ -17,6 +17,7 @@ import click
 
 from xl_addin.config.timezone import zone_named
 from xl_addin.errors import EXIT_FAILED, UserError
+from xl_addin.services.report import Report
 
 log = logging.getLogger("xl_addin.cli")
 
@@ -95,17 +96,26 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def render(opts: Options, report: Report) -> int:
+    """The CLI's renderer of a use case's Report: JSON with --json (when the command has a JSON form),
+    otherwise its text with every moment in the desk's time zone; warnings on standard error; its exit code."""
+    if opts.json and report.data is not None:
+        click.echo(report.json_text())
+    else:
+        click.echo(report.text())
+    for warning in report.warnings:
+        click.echo(warning, err=True)
+    return report.exit_code
+
+
 def emit(opts: Options, payload: Any, text: str | Callable[[], str]) -> None:
-    """Print the result: JSON (ISO 8601 with offset) when asked, otherwise the human text.
+    """Print the result of a command not yet written as a use case: JSON (ISO 8601 with offset) when asked,
+    otherwise the human text, through the same renderer as a Report.
 
     The text goes through the formatting layer last, so a moment taken from a stored value shows in the
     desk's time zone as YYYY-MM-DD HH:MM even where a message builder passed it on as ISO text."""
-    if opts.json:
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
-    else:
-        from xl_addin.display.moments import desk_text
-
-        click.echo(desk_text(text() if callable(text) else text, opts.zone()))
+    lines = () if opts.json else (text() if callable(text) else text,)
+    render(opts, Report("", lines, payload, tz=opts.zone()))
 
 
 _progress_listeners: list[Callable[[str, int, int | None], None]] = []

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
-from xl_addin.entrypoints.common import Options, common_options, emit
+from xl_addin.entrypoints.common import Options, common_options, emit, render
 from xl_addin.entrypoints.group import cli, setup_logs
 from xl_addin.errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
 
@@ -39,12 +37,7 @@ def _desk(opts: Options):
 
 
 def _sync_lines(sync) -> list[str]:
-    if sync is None:
-        return []
-    lines = [f"绑定表: 新增 {sync.appended} 行, 更新 {sync.updated} 行, 换绑历史 {sync.history_appended} 行; "
-             f"订单确认单更新 {sync.orders_updated} 行"]
-    lines += [f"未写入工作簿: {m}" for m in sync.messages]
-    return lines
+    return [] if sync is None else sync.lines()
 
 
 def _overrides(pairs: tuple[str, ...], by: str | None, note: str | None) -> dict:
@@ -148,8 +141,7 @@ def bind(order_no: str, waybill: str, carrier: str | None, by: str, source: str,
     and the tracking provider's auto-detection, bind nothing, exit 2."""
     from pathlib import Path
 
-    from xl_addin.bootstrap import store_for
-    from xl_addin.adapters.providers.factory import provider_autonumber
+    from xl_addin.bootstrap import provider_autonumber, store_for
     from xl_addin.services.waybills import CarrierNeeded, bind_manual, shell_arg
 
     setup_logs(opts)
@@ -193,8 +185,7 @@ def rebind(order_no: str, new_waybill: str, by: str, reason: str, carrier: str |
     uses the new carrier's code."""
     from pathlib import Path
 
-    from xl_addin.bootstrap import store_for
-    from xl_addin.adapters.providers.factory import provider_autonumber
+    from xl_addin.bootstrap import provider_autonumber, store_for
     from xl_addin.services.waybills import CarrierNeeded, shell_arg
     from xl_addin.services.waybills import rebind as run
 
@@ -225,22 +216,14 @@ def rebind(order_no: str, new_waybill: str, by: str, reason: str, carrier: str |
 def review(day: str, by: str, opts: Options) -> int:
     """Sign off a day's bindings (daily supervisor review); bindings changed after an earlier sign-off
     are reported. Exit 1 when such changes were found."""
-    from xl_addin.bootstrap import store_for
-    from xl_addin.services.waybills import review_day
+    from xl_addin.bootstrap import build_uow, load_desk
+    from xl_addin.services.waybills import review as use_case
 
     setup_logs(opts)
-    try:
-        target = date.fromisoformat(day.strip())
-    except ValueError:
-        raise UserError(f"--date 的日期格式不对: {day!r}", "请写成 2026-11-26") from None
-    desk, policy, books = _desk(opts)
-    with store_for(desk) as store:
-        report = review_day(store, target, by, opts.now(policy.timezone), policy=policy, books=books)
-    lines = [f"{target}: 审核 {len(report.reviewed)} 条绑定, 之前已审核 {report.already} 条; "
-             f"审核后被改动 {len(report.changed)} 条"]
-    lines += [f"  ⚠ {c['message']}" for c in report.changed[:SHOW_ROWS]]
-    emit(opts, report.as_dict(), "\n".join(lines + _sync_lines(report.sync)))
-    return EXIT_ROW_ERRORS if report.changed else EXIT_OK
+    request = use_case.ReviewRequest.parse(day, by)
+    desk = load_desk(opts.desk)
+    with build_uow(desk, opts.now(desk.settings.desk.timezone)) as uow:
+        return render(opts, use_case.run(uow, request))
 
 
 def eta_text(binding) -> str:  # noqa: ANN001 - a Binding

@@ -30,7 +30,7 @@ class ExcelUI(Protocol):
     """What a handler may ask of Excel. The xlwings implementation is in ``xl_addin.excel.ui``."""
 
     def caller_book_path(self) -> Path | None: ...          # the active workbook's file (None: never saved)
-    def message(self, text: str, kind: str = "info") -> None: ...   # kind: info / warning / error
+    def message(self, text: str, kind: str = "info", title: str | None = None) -> None: ...  # kind: info / warning / error
     def status(self, text: str | None) -> None: ...          # status bar; None clears it
     def ask(self, prompt: str, default: str = "") -> str | None: ...  # None: cancelled
     def active_row(self) -> int | None: ...                  # 1-based row of the active cell
@@ -319,11 +319,32 @@ def cli_twin(command: str, *extra: str, ask: bool = True,
                 from xl_addin.entrypoints.click_zh import tidy
 
                 raise UserError(tidy(exc.format_message()), "请检查输入的内容后重试") from None
-        ctx.ui.status(None)
+        from xl_addin.excel.report_box import show_report
+        from xl_addin.services.report import Report
+
         text = "\n".join(t for t in (out.getvalue().strip(), err.getvalue().strip()) if t)
-        ctx.ui.message(text or "完成", "warning" if code else "info")
+        show_report(ctx.ui, Report("", (text,) if text else (), exit_code=code))
 
     return run
+
+
+def _review(ctx: Context) -> None:
+    """主管审核: the day (today offered) and the Excel user as the reviewer, then the use case review."""
+    from xl_addin.bootstrap import build_uow, load_desk
+    from xl_addin.excel.report_box import show_report
+    from xl_addin.services.waybills import review
+
+    root = ctx.desk_root()
+    day = ctx.ui.ask(PROMPTS["day"], _default_for(ctx, "day"))
+    if day is None or not str(day).strip():
+        ctx.ui.status(None)
+        return
+    request = review.ReviewRequest.parse(str(day).strip(), ctx.ui.user_name())
+    desk = load_desk(root)
+    ctx.ui.status(f"正在审核 {request.day} 的绑定…")
+    with ctx.release_desk_books(root), build_uow(desk, ctx.moment(desk.settings.desk.timezone)) as uow:
+        report = review.run(uow, request)
+    show_report(ctx.ui, report)
 
 
 def _manual_nodes(ctx: Context) -> None:
@@ -350,7 +371,7 @@ def _registry() -> dict[str, Handler]:
         Handler("intake.confirm", "客户确认", _confirm, "xl_addin.services.intake.validation"),
         Handler("waybills.allocate", "分配运单", cli_twin("allocate"), "xl_addin.services.waybills", "allocate"),
         Handler("waybills.backfill", "补录运单", cli_twin("bind"), "xl_addin.services.waybills", "bind"),
-        Handler("waybills.review", "主管审核", cli_twin("review"), "xl_addin.services.waybills", "review"),
+        Handler("waybills.review", "主管审核", _review, "xl_addin.services.waybills.review", "review"),
         Handler("tracking.refresh", "刷新跟踪", cli_twin("refresh"), "xl_addin.services.tracking", "refresh"),
         Handler("tracking.manual_node", "人工录入节点", _manual_nodes, "xl_addin.services.tracking"),
         Handler("exceptions.report", "上报异常", cli_twin("report-exception"), cases, "report-exception"),

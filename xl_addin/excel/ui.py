@@ -94,8 +94,8 @@ class XlwingsUI:
         full = self.book.fullname
         return Path(full) if ("\\" in full or "/" in full) else None
 
-    def message(self, text: str, kind: str = "info") -> None:
-        self.app.alert(text, title=TITLE, mode=_MODES.get(kind, "info"))
+    def message(self, text: str, kind: str = "info", title: str | None = None) -> None:
+        self.app.alert(text, title=title or TITLE, mode=_MODES.get(kind, "info"))
 
     def status(self, text: str | None) -> None:
         self.app.status_bar = text if text else False

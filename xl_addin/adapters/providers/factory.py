@@ -1,11 +1,11 @@
-"""Where tracking-provider clients are built: one factory per run, one client per worker thread."""
+"""How a tracking-provider client is built from its ``ProviderSpec``: one factory per run, one client per worker
+thread. Only the composition root calls it (``bootstrap.tracking_clients``)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
-from xl_addin.adapters.providers.base import ProviderSpec, TrackingProvider, provider_spec
-from xl_addin.errors import ConfigError
+from xl_addin.adapters.providers.base import ProviderSpec, TrackingProvider
 
 
 def settings_tz(settings):
@@ -25,21 +25,3 @@ def client_factory(spec: ProviderSpec, settings) -> Callable[[], TrackingProvide
         return Kuaidi100Client(spec.base_url, spec.customer, spec.key, tz=tz)
 
     return make
-
-
-def provider_autonumber(settings) -> Callable[[str], Any] | None:
-    """The configured tracking provider's auto-detection as a function, or None when no provider is configured."""
-    try:
-        spec = provider_spec(settings)
-    except ConfigError:
-        return None
-    make = client_factory(spec, settings)
-
-    def ask(number: str):
-        client = make()
-        try:
-            return client.autonumber(number)
-        finally:
-            client.close()
-
-    return ask

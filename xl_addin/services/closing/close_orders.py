@@ -157,6 +157,22 @@ def sync_followups_sheet(path: Path, store: Store, now: datetime, tz: tzinfo, *,
     return {"recorded": recorded, "problems": problems, "rows": len(items)}
 
 
+def sync_followups_book(path: Path | None, store: Store, now: datetime, tz: tzinfo, *,
+                        backup_dir: Path | None) -> dict[str, Any]:
+    """``sync_followups_sheet`` on the desk's Order Confirmation workbook, as close and the follow-up commands
+    do it: a missing workbook or one open in Excel is skipped (the store keeps everything) and said so."""
+    from xl_addin.errors import WorkbookLocked
+
+    if path is None or not path.exists():
+        return {"written": False, "message": "找不到订单确认单，回访表未更新", "recorded": [], "problems": []}
+    try:
+        out = sync_followups_sheet(path, store, now, tz, backup_dir=backup_dir)
+    except WorkbookLocked as exc:
+        return {"written": False, "message": f"订单确认单正在 Excel 中打开，回访表下次更新（{exc.message}）",
+                "recorded": [], "problems": []}
+    return {"written": True, "message": "满意度回访表已更新", **out}
+
+
 def followup_counts(items: list[dict[str, Any]]) -> dict[str, int]:
     counts = {"due": 0, "overdue": 0, "done": 0}
     for f in items:
@@ -169,9 +185,8 @@ def due_within(items: list[dict[str, Any]], hours: float) -> list[dict[str, Any]
     return [f for f in items if f["state"] != DONE and (f["hours_left"] is None or f["hours_left"] <= hours)]
 
 
-__all__ = ["CloseResult", "complete_signed_orders", "complete_on_signing", "followup_list", "record_followup", "sync_followups_sheet",
-           "followup_counts", "due_within", "open_case_ids"
-           ]
+__all__ = ["CloseResult", "complete_signed_orders", "complete_on_signing", "followup_list", "record_followup",
+           "sync_followups_sheet", "sync_followups_book", "followup_counts", "due_within", "open_case_ids"]
 
 
 def write_followups_report(items: list[dict[str, Any]], out_dir: Path, now: datetime, tz: tzinfo) -> Path:

@@ -12,8 +12,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from xl_addin.adapters.providers.base import provider_spec
-from xl_addin.adapters.providers.factory import client_factory as build_client_factory
 from xl_addin.errors import ConfigError, UserError, WorkbookError
 from xl_addin.services.tracking.anomalies import run_anomalies
 from xl_addin.config.timezone import desk_timezone
@@ -38,12 +36,11 @@ def refresh(desk, now: datetime, *, client_factory: Callable[[], Any] | None = N
     """One refresh run (see module doc). ``client_factory`` builds one Kuaidi100Client per worker thread
     (default: from the desk's provider settings). ``stop_after`` ends the run early (tests of resume).
     Waybills push is keeping current are skipped unless ``include_pushed`` (staff's "refresh now")."""
-    from xl_addin.bootstrap import store_for
+    from xl_addin.bootstrap import store_for, tracking_clients
 
     spec = None
     if client_factory is None:
-        spec = provider_spec(desk.settings)
-        client_factory = build_client_factory(spec, desk.settings)
+        spec, client_factory = tracking_clients(desk.settings)
     with job_lock(desk.lock_dir, "refresh"):
         with store_for(desk) as store:
             return _refresh(desk, store, now, client_factory, spec.name if spec else "custom",

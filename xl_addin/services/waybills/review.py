@@ -1,4 +1,6 @@
-"""The supervisor's sign-off of a day's bindings, and the changes made after it (store and Binding Table)."""
+"""The use case ``review``: the supervisor's sign-off of a day's bindings, and the changes made after it
+(in the store and in the Binding Table). ``run(uow, request)`` is the use case; ``review_day`` does the
+sign-off on a store (the tests and scripts call it directly)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,42 @@ from zoneinfo import ZoneInfo
 from xl_addin.adapters.store.waybills import (
     REVIEWED, SOURCE_LABELS, Binding, WaybillStore, binding_fingerprint, changed_after_review,
 )
-from xl_addin.errors import UserError
+from xl_addin.errors import EXIT_OK, EXIT_ROW_ERRORS, UserError
+from xl_addin.services.report import Report
+from xl_addin.services.uow import UnitOfWork
 from xl_addin.services.waybills.policy import Books, WaybillPolicy
 from xl_addin.services.waybills.sheet_sync import SyncResult, sync_workbooks
+
+TITLE = "主管审核"
+SHOW_ROWS = 40
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """The day whose bindings are signed off, and who signs them off (the supervisor)."""
+
+    day: date
+    by: str
+
+    @classmethod
+    def parse(cls, day: str, by: str) -> ReviewRequest:
+        """From what a person typed (the CLI's --date and --by, the ribbon's input box and Excel's user name)."""
+        try:
+            return cls(date.fromisoformat(day.strip()), by)
+        except ValueError:
+            raise UserError(f"--date 的日期格式不对: {day!r}", "请写成 2026-11-26") from None
+
+
+def run(uow: UnitOfWork, request: ReviewRequest) -> Report:
+    """Sign off the day; exit code 1 when bindings were changed after an earlier sign-off."""
+    books = Books(uow.books.bindings, uow.books.orders, uow.books.backup_dir)
+    report = review_day(uow.store, request.day, request.by, uow.now,
+                        policy=WaybillPolicy.from_settings(uow.desk.settings), books=books)
+    lines = [f"{request.day}: 审核 {len(report.reviewed)} 条绑定, 之前已审核 {report.already} 条; "
+             f"审核后被改动 {len(report.changed)} 条"]
+    lines += [f"  ⚠ {c['message']}" for c in report.changed[:SHOW_ROWS]]
+    lines += report.sync.lines() if report.sync else []
+    return Report(TITLE, tuple(lines), report.as_dict(), EXIT_ROW_ERRORS if report.changed else EXIT_OK, tz=uow.tz)
 
 @dataclass
 class ReviewReport:

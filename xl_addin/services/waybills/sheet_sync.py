@@ -33,6 +33,12 @@ class SyncResult:
         return {"appended": self.appended, "updated": self.updated, "history_appended": self.history_appended,
                 "orders_updated": self.orders_updated, "messages": self.messages}
 
+    def lines(self) -> list[str]:
+        """What the waybill commands print about the workbooks after a change."""
+        return ([f"绑定表: 新增 {self.appended} 行, 更新 {self.updated} 行, 换绑历史 {self.history_appended} 行; "
+                 f"订单确认单更新 {self.orders_updated} 行"]
+                + [f"未写入工作簿: {m}" for m in self.messages])
+
 
 def sync_workbooks(store, books: Books, policy: WaybillPolicy = WaybillPolicy()) -> SyncResult:
     """Bring the Binding Table (and the orders' waybill/status cells) in line with the store.
