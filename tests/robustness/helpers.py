@@ -50,9 +50,9 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
                           env=cli_env(), timeout=timeout)
 
 
-def popen(*args: str) -> subprocess.Popen:
+def popen(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "xl_addin", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env())
+                            stderr=subprocess.PIPE, text=True, env={**cli_env(), **(env or {})})
 
 
 def sheet_order_numbers(book: Path, sheet: str = ORDER_SHEET) -> list[str]:
