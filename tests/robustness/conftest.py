@@ -9,6 +9,6 @@ def pytest_terminal_summary(terminalreporter):
     if not FIGURES:
         return
     terminalreporter.section("robustness figures")
-    terminalreporter.write_line(f"{'suite':<44} {'tried':>6} {'survived':>8} {'lost':>5} {'corrupted':>9} {'tracebacks':>10}")
+    terminalreporter.write_line(f"{'suite':<50} {'tried':>6} {'survived':>8} {'lost':>5} {'corrupted':>9} {'tracebacks':>10}")
     for suite, tried, survived, lost, corrupted, tracebacks in FIGURES:
-        terminalreporter.write_line(f"{suite:<44} {tried:>6} {survived:>8} {lost:>5} {corrupted:>9} {tracebacks:>10}")
+        terminalreporter.write_line(f"{suite:<50} {tried:>6} {survived:>8} {lost:>5} {corrupted:>9} {tracebacks:>10}")

@@ -45,14 +45,14 @@ def cli_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "xl_addin", *args], capture_output=True, text=True,
-                          env=cli_env(), timeout=timeout)
+                          env={**cli_env(), **(env or {})}, timeout=timeout)
 
 
-def popen(*args: str) -> subprocess.Popen:
+def popen(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "xl_addin", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env())
+                            stderr=subprocess.PIPE, text=True, env={**cli_env(), **(env or {})})
 
 
 def sheet_order_numbers(book: Path, sheet: str = ORDER_SHEET) -> list[str]:

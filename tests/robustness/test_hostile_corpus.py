@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 
 from tests.robustness.corpus import corpus
-from tests.robustness.helpers import NOW, ORDER_BOOK, make_desk
+from tests.robustness.helpers import NOW, ORDER_BOOK, make_desk, record
 from xl_addin.entrypoints.cli import main
 
 PEAK_GROWTH_MB = 1200  # what the corpus itself adds to the process (alone: about 1,000 MB)
@@ -168,5 +168,7 @@ def test_hostile_corpus_through_validate_and_import(tmp_path, capsys):
         print(f"\nhostile corpus: {len(cases)} files, tried {tally['tried']} / survived {tally['survived']} / "
               f"lost {tally['lost']} / corrupted {tally['corrupted']} / tracebacks {tally['tracebacks']}; "
               f"peak RSS {peak_mb:.0f} MB (from {start_mb:.0f} MB at the start: +{grew_mb:.0f} MB)")
+    record(f"hostile corpus, validate + import ({len(cases)} files)", tally["tried"], tally["survived"],
+           tally["lost"], tally["corrupted"], tally["tracebacks"])
     assert not problems, "\n".join(problems[:40])
     assert grew_mb < PEAK_GROWTH_MB

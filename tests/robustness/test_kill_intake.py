@@ -13,7 +13,9 @@ from collections import Counter
 import openpyxl
 import pytest
 
-from tests.robustness.helpers import NOW, ORDER_BOOK, cli, make_desk, order_row, popen, sheet_order_numbers, write_csv
+from tests.robustness.helpers import (
+    NOW, ORDER_BOOK, cli, make_desk, order_row, popen, record, sheet_order_numbers, write_csv,
+)
 
 KILLS = 30
 
@@ -57,10 +59,11 @@ def test_kills_during_import_then_validate(tmp_path):
                          "--now", NOW)
     assert first.returncode in (0, 1), first.stderr
     landed = [f"RB{i:06d}" for i in range(150)]
-    killed = 0
+    killed = tried = 0
     for k in range(1, KILLS):
         killed += _kill_at_random(rng, ["import", str(batches[k]), "--source", "店铺", "--desk", str(desk), "--now", NOW],
                                   span)
+        tried += 1
         _check(desk, landed)
         again, span = _timed("import", str(batches[k]), "--source", "店铺", "--desk", str(desk), "--now", NOW)
         assert again.returncode in (0, 1), again.stderr  # the next run completes the batch
@@ -70,11 +73,13 @@ def test_kills_during_import_then_validate(tmp_path):
     assert full.returncode in (0, 1), full.stderr
     for _ in range(KILLS):
         killed += _kill_at_random(rng, ["validate", "--desk", str(desk), "--now", NOW], span)
+        tried += 1
         _check(desk, landed)
     done = cli("validate", "--desk", str(desk), "--now", NOW)
     assert done.returncode in (0, 1), done.stderr
     _check(desk, landed)
     assert sorted(sheet_order_numbers(desk / ORDER_BOOK)) == sorted(landed)
+    record(f"kill -9 during import then validate ({killed} mid-run)", tried, tried)  # each passed the checks
     assert killed >= KILLS // 2  # a good part of the runs really died mid-way (28 of 59 on the build machine)
     doctor = cli("doctor", "--desk", str(desk))
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr

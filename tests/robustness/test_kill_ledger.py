@@ -102,3 +102,99 @@ def test_kills_during_sync_ledger_double_nothing(tmp_path):
     assert tried >= 30 and killed >= tried // 3  # 13 of 30 on the loaded build machine
     doctor = cli("doctor", "--desk", str(desk))
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+
+
+# ---------------------------------------------------------------- the two narrow windows, hit on purpose
+# (``xl_addin/checkpoints.py``: the process kills itself at the named moment, so every kill lands in the window)
+
+def _killed_at(desk, point: str):
+    done = cli("sync-ledger", "--desk", str(desk), "--now", NOW, env={"XL_LOGISTICS_KILL_AT": point})
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode == -signal.SIGKILL
+
+
+def _unmarked(desk) -> int:
+    with sqlite3.connect(desk / ".xl-logistics" / "state.sqlite3", timeout=30) as con:
+        return con.execute("SELECT COUNT(*) FROM case_history WHERE in_ledger = 0").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_kill_between_history_rows_and_their_mark(tmp_path):
+    """Killed after 处理历史 got its rows and before the store marked them, several runs in a row, with new
+    history in between: the next runs mark what is there and append only what is not."""
+    from xl_addin.bootstrap import load_desk, store_for
+    from xl_addin.services.cases import case_handling as sc
+
+    desk = make_desk(tmp_path / "desk")
+    ids = _seed(desk)
+    at = datetime.fromisoformat(NOW).astimezone(TZ)
+    kills = 0
+    for k in range(4):
+        assert _killed_at(desk, "ledger:history_appended")
+        kills += 1
+        _, history = _sheet(desk / LEDGER, "处理历史")
+        assert history and _unmarked(desk) > 0  # the kill was inside the window: rows written, not marked
+        _check(desk, ids)
+        with store_for(load_desk(desk)) as s:  # new history meanwhile, to be appended next to the old
+            sc.update_case(s, at + timedelta(minutes=30 + k), ids[k], {"cause": f"复查{k}"}, by="赵六")
+    done = cli("sync-ledger", "--desk", str(desk), "--now", NOW)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _unmarked(desk) == 0
+    _check(desk, ids, complete=True)
+    record("kill -9 in sync-ledger's history window", kills, kills)
+
+
+STAFF = 4
+
+
+def _staff_rows(desk) -> None:
+    from xl_addin.adapters.workbook.reader import read_sheet
+    from xl_addin.adapters.workbook.xml_patch import write_cells
+    from xl_addin.services.cases.ledger_sync import LEDGER_SHEET
+
+    table = read_sheet(desk / LEDGER, LEDGER_SHEET)
+    cols = table.columns
+    cells = {}
+    for j in range(STAFF):
+        row = table.header_row + 1 + j
+        for key, value in (("waybill_no", f"SF{CASES + j:08d}"), ("type", "延误"),
+                           ("description", f"客户来电催件{j}"), ("found_by", "钱七")):
+            cells[(row, cols[key])] = value
+    write_cells(desk / LEDGER, table.sheet, table.header_row, {}, cells, backup_dir=None, append_table_rows=True)
+
+
+@pytest.mark.slow
+def test_kill_between_staff_case_and_its_id(tmp_path):
+    """Staff rows without a case id: each run is killed right after it made a case of one (stored, the id
+    not yet in the row). The next runs give those rows their cases; none is made twice, no row doubles."""
+    from xl_addin.adapters.store.tracking import TrackingStore
+    from xl_addin.bootstrap import load_desk, store_for
+
+    desk = make_desk(tmp_path / "desk")
+    ids = _seed(desk)
+    at = datetime.fromisoformat(NOW).astimezone(TZ)
+    with store_for(load_desk(desk)) as s:
+        with s.transaction():
+            TrackingStore(s).register([{"waybill_no": f"SF{CASES + j:08d}", "order_no": f"RB{CASES + j:06d}",
+                                        "carrier_code": "shunfeng"} for j in range(STAFF)], at)
+    _staff_rows(desk)
+    kills = 0
+    for k in range(STAFF):
+        assert _killed_at(desk, "ledger:staff_case_created")
+        kills += 1
+        with sqlite3.connect(desk / ".xl-logistics" / "state.sqlite3", timeout=30) as con:
+            made = [r[0] for r in con.execute("SELECT case_id FROM cases WHERE source = 'ledger'")]
+        assert len(made) == k + 1  # one more staff row's case each run, the earlier ones not made again
+        header, rows = _sheet(desk / LEDGER, "异常台账")
+        assert len(rows) == STAFF  # nothing written: each run died before its workbook write
+    done = cli("sync-ledger", "--desk", str(desk), "--now", NOW)  # no row left to make a case of: completes
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = cli("sync-ledger", "--desk", str(desk), "--now", NOW, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    everyone = ids + made
+    _check(desk, everyone, complete=True)
+    header, rows = _sheet(desk / LEDGER, "异常台账")
+    at_id, at_waybill = header.index("案件编号"), header.index("物流单号")
+    staff = {r[at_waybill]: r[at_id] for r in rows if r[at_waybill] >= f"SF{CASES:08d}"}
+    assert sorted(staff.values()) == sorted(made) and len(staff) == STAFF  # each staff row has its own case
+    record("kill -9 in sync-ledger's staff-row window", kills, kills)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.robustness.helpers import NOW, ORDER_BOOK, cli, cli_env, make_desk, order_row, sheet_order_numbers, write_csv
+from tests.robustness.helpers import (
+    NOW, ORDER_BOOK, cli, cli_env, make_desk, order_row, record, sheet_order_numbers, write_csv,
+)
 
 IMPORT_LOOP = r"""
 import sys
@@ -84,3 +86,4 @@ def test_import_in_batches_while_validate_runs_loses_no_row(tmp_path):
     done = cli("validate", "--desk", str(desk), "--now", NOW, "--json")
     assert done.returncode in (0, 1), done.stderr
     assert sorted(sheet_order_numbers(desk / ORDER_BOOK)) == expected
+    record(f"import x {n // batch} batches while validate loops (rows)", n, n)

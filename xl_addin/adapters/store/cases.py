@@ -85,6 +85,13 @@ class CaseStore:
                                  "FROM case_history WHERE in_ledger = 0 ORDER BY id")
         return [dict(zip(keys, r)) for r in rows]
 
+    def history_in_ledger(self) -> list[dict[str, Any]]:
+        """The history entries already written to the ledger's history sheet (what its rows should show)."""
+        keys = ("id", "case_id", "changed_at", "changed_by", "field", "old_value", "new_value", "note")
+        rows = self.conn.execute("SELECT id, case_id, changed_at, changed_by, field, old_value, new_value, note "
+                                 "FROM case_history WHERE in_ledger = 1 ORDER BY id")
+        return [dict(zip(keys, r)) for r in rows]
+
     def mark_history_in_ledger(self, ids: Iterable[int]) -> None:
         with self.store.transaction():
             self.conn.executemany("UPDATE case_history SET in_ledger = 1 WHERE id = ?", [(i,) for i in ids])
@@ -119,6 +126,11 @@ class CaseStore:
     def has_source(self, source_key: str) -> bool:
         """True when the signal (an anomaly, a carrier state …) is already attached to a case."""
         return self.conn.execute("SELECT 1 FROM case_sources WHERE source_key = ?", (source_key,)).fetchone() is not None
+
+    def case_of_source(self, source_key: str) -> str | None:
+        """The case a signal (or a staff row of the ledger) is attached to, if any."""
+        row = self.conn.execute("SELECT case_id FROM case_sources WHERE source_key = ?", (source_key,)).fetchone()
+        return row[0] if row else None
 
     def attach_source(self, source_key: str, case_id: str, now: datetime) -> bool:
         """True when the signal was new (and is now attached)."""

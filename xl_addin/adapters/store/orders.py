@@ -17,6 +17,11 @@ ALLOCATED = "allocated"
 IN_TRANSIT = "in_transit"
 SIGNED = "signed"
 COMPLETED = "completed"
+# set by later stages; a check (or any save of an order read earlier) never moves an order back from them
+LATER_STAGES = (ALLOCATED, IN_TRANSIT, SIGNED, COMPLETED)
+_LATER_SQL = ", ".join(f"'{s}'" for s in LATER_STAGES)
+_INTAKE_SQL = f"'{AWAITING}', '{CONFIRMED}'"
+_MOVED_ON = f"orders.status IN ({_LATER_SQL}) AND excluded.status IN ({_INTAKE_SQL})"
 
 
 @dataclass
@@ -71,7 +76,11 @@ class OrderRecords:
         return {r[0] for r in rows}
 
     def save(self, records: Iterable[OrderRecord], now: datetime) -> int:
-        """Insert or update records in one statement batch; call inside a transaction."""
+        """Insert or update records in one statement batch; call inside a transaction.
+
+        A record saying awaiting/confirmed does not replace a later stage's status (allocated, in transit,
+        signed, completed) that another job set after the record was read: the status never moves back.
+        """
         stamp = utc_iso(now)
         rows = [(
             r.order_no, r.status, r.check_status, json.dumps(r.problems, ensure_ascii=False),
@@ -82,13 +91,27 @@ class OrderRecords:
             r.confirm_channel, r.source, stamp) for r in records]
         self.store.conn.executemany(
             f"INSERT INTO orders ({_COLUMNS}, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT (order_no) DO UPDATE SET status = excluded.status, check_status = excluded.check_status, "
+            f"ON CONFLICT (order_no) DO UPDATE SET "
+            f"status = CASE WHEN {_MOVED_ON} THEN orders.status ELSE excluded.status END, "
+            "check_status = excluded.check_status, "
             "problems = excluded.problems, fields = excluded.fields, fingerprint = excluded.fingerprint, "
-            "checked_at = excluded.checked_at, confirm_deadline = excluded.confirm_deadline, "
+            "checked_at = excluded.checked_at, "
+            f"confirm_deadline = CASE WHEN {_MOVED_ON} THEN orders.confirm_deadline ELSE excluded.confirm_deadline END, "
             "confirmation = excluded.confirmation, confirmed_by = excluded.confirmed_by, "
             "confirmed_at = excluded.confirmed_at, confirm_channel = excluded.confirm_channel, "
             "source = excluded.source, updated_at = excluded.updated_at", rows)
         return len(rows)
+
+    def moved_on(self, order_nos: Iterable[str]) -> dict[str, str]:
+        """{order_no: status} of these orders that a later stage has moved on (see ``LATER_STAGES``)."""
+        numbers = sorted(set(order_nos))
+        out: dict[str, str] = {}
+        for i in range(0, len(numbers), 500):
+            batch = numbers[i:i + 500]
+            sql = (f"SELECT order_no, status FROM orders WHERE status IN ({_LATER_SQL}) "
+                   f"AND order_no IN ({', '.join('?' * len(batch))})")
+            out.update(dict(self.store.conn.execute(sql, batch)))
+        return out
 
     def by_numbers(self, source: str, order_nos: Iterable[str]) -> dict[str, OrderRecord]:
         """The orders of ``source`` among these order numbers: a big sheet looks up one chunk at a time."""

@@ -214,8 +214,11 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
                      waybill_no: str | None = None, order_no: str | None = None, evidence: str | None = None,
                      source: str = "manual", severity: str | None = None, found_at: datetime | None = None,
                      handler: str | None = None, tz: ZoneInfo = CHINA, off_system: str | None = None,
-                     desk_root: Path | None = None) -> dict[str, Any]:
+                     desk_root: Path | None = None, source_key: str | None = None) -> dict[str, Any]:
     """Open a case (or add to the open one of the same waybill and type); returns the case.
+
+    ``source_key``: what reported it (a staff row of the ledger, say), attached to the case in the same
+    transaction, so a run killed right after finds the case by it instead of opening another.
 
     ``handler`` given: the report is submitted to that handler now (the 30-minute clock is met).
     The waybill / order must be known to the desk unless ``off_system`` gives the reason it is not.
@@ -256,6 +259,8 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
                            note=f"凭证: {evidence}" if evidence else "")
             store.audit(now, by, "case_repeated", "case", existing["case_id"], {"source": source})
             _evidence_and_reason(store, existing["case_id"], kept, reason if unknown else None, by, now)
+            if source_key:
+                cs.attach_source(source_key, existing["case_id"], now)
             return {**cs.get(existing["case_id"]), "duplicate": True}  # type: ignore[dict-item]
         fields = {"order_no": order_no, "waybill_no": waybill_no, "carrier_code": carrier, "type": case_type,
                   "severity": sev, "found_at": found_at or now, "found_by": by, "description": description,
@@ -264,6 +269,8 @@ def report_exception(store: Store, now: datetime, *, type: str, description: str
             fields.update(handler=handler, submitted_at=now, case_status=dc.HANDLING)
         case = _create(store, now, fields, by, source, None, tz)
         _evidence_and_reason(store, case["case_id"], kept, reason if unknown else None, by, now)
+        if source_key:
+            cs.attach_source(source_key, case["case_id"], now)
     return {**case, "duplicate": False}
 
 

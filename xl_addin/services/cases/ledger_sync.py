@@ -7,6 +7,11 @@ written to the cell; changed on both sides to different values → a conflict: n
 touched, the row's SLA说明 shows it and the sync reports it until someone makes them agree.
 Rows staff add without a case id become new cases. The history sheet gets every change once.
 
+A kill between a store write and the workbook write that goes with it repeats nothing on the next run:
+a staff row's case is attached to a key of the row's content in the transaction that creates it
+(``case_sources``), so a row whose id never reached the sheet is given that case, not a second one; and
+history rows already in the sheet that the store had not yet marked as written are marked, not appended again.
+
 A workbook open in Excel is not touched at all: the store keeps everything and the next sync
 catches up.
 """
@@ -14,6 +19,9 @@ catches up.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -25,6 +33,7 @@ from xl_addin.adapters.store.cases import CaseStore
 from xl_addin.adapters.store.store import Store, from_iso
 from xl_addin.adapters.workbook.books import CASE_HISTORY_SHEET, EXCEPTION_CASES_SHEET
 from xl_addin.adapters.workbook.schema import PRODUCT, SHARED
+from xl_addin.checkpoints import checkpoint
 from xl_addin.domain import cases as dc
 from xl_addin.domain.sla import SlaConfig, evaluate_case, sla_status
 from xl_addin.errors import UserError, WorkbookError, WorkbookLocked
@@ -126,11 +135,13 @@ def sync_ledger(store: Store, path: Path, now: datetime, *, tz: ZoneInfo = sc.CH
     conflicts_by_case: dict[str, list[str]] = {}
     row_of: dict[str, int] = {}
     result.rows_read = len(table.rows)
+    with_id = {canon("case_id", r.values.get("case_id"), tz) for r in table.rows} - {""}
+    staff_keys = _staff_row_keys(table.rows, tz)
 
     for rec in table.rows:
         cid = canon("case_id", rec.values.get("case_id"), tz)
         if not cid:
-            cid = _create_from_row(store, rec, now, tz, result)
+            cid = _create_from_row(store, rec, now, tz, result, staff_keys[rec.row], with_id)
             if not cid:
                 continue
             cases[cid] = cs.get(cid)  # type: ignore[assignment]
@@ -214,17 +225,41 @@ def sync_ledger(store: Store, path: Path, now: datetime, *, tz: ZoneInfo = sc.CH
     return result
 
 
-def _create_from_row(store: Store, rec, now: datetime, tz: ZoneInfo, result: SyncResult) -> str | None:
+_STAFF_KEY_FIELDS = ("type", "description", "waybill_no", "order_no", "found_by", "found_at", "severity", "evidence")
+
+
+def _staff_row_keys(rows, tz: ZoneInfo) -> dict[int, str]:
+    """{row: key} for the rows without a case id: their content (as compared), and which of the rows with
+    that content it is, so the key stays the same from one run to the next while the row does."""
+    seen: Counter[str] = Counter()
+    out: dict[int, str] = {}
+    for rec in rows:
+        if canon("case_id", rec.values.get("case_id"), tz):
+            continue
+        text = json.dumps([canon(k, rec.values.get(k), tz) for k in _STAFF_KEY_FIELDS], ensure_ascii=False)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+        seen[digest] += 1
+        out[rec.row] = f"ledger-row:{digest}:{seen[digest]}"
+    return out
+
+
+def _create_from_row(store: Store, rec, now: datetime, tz: ZoneInfo, result: SyncResult, key: str,
+                     with_id: set[str]) -> str | None:
     v = rec.values
     if not any(v.get(k) for k in ("waybill_no", "order_no", "type", "description")):
         return None
+    earlier = CaseStore(store).case_of_source(key)
+    if earlier is not None and earlier not in with_id and CaseStore(store).get(earlier) is not None:
+        # made from this row by a run stopped before it wrote the id into the row: this row is its row
+        result.created.append(earlier)
+        return earlier
     try:
         found = sc.parse_time(v.get("found_at"), tz) if v.get("found_at") else None
         case = sc.report_exception(
             store, now, type=str(v.get("type") or ""), description=str(v.get("description") or ""),
             by=str(v.get("found_by") or LEDGER_BY), waybill_no=canon("waybill_no", v.get("waybill_no"), tz) or None,
             order_no=canon("order_no", v.get("order_no"), tz) or None, evidence=v.get("evidence"),
-            source="ledger", severity=v.get("severity") or None, found_at=found, tz=tz)
+            source="ledger", severity=v.get("severity") or None, found_at=found, tz=tz, source_key=key)
     except UserError as exc:
         _row_problem(result, rec.row, None, f"新增案件未能登记: {exc.message}", exc.hint or "")
         return None
@@ -233,6 +268,7 @@ def _create_from_row(store: Store, rec, now: datetime, tz: ZoneInfo, result: Syn
                      "请删除本行，在原案件行处理")
         return None
     result.created.append(case["case_id"])
+    checkpoint("ledger:staff_case_created")  # tests kill here: the case is stored, its id not yet in the row
     return case["case_id"]
 
 
@@ -267,6 +303,45 @@ def _apply_edits(store: Store, case: dict[str, Any], edits: dict[str, Any], now:
     return list(good)
 
 
+_HISTORY_KEYS = ("case_id", "changed_at", "changed_by", "field", "old_value", "new_value", "note")
+
+
+def _history_cells(h: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {"case_id": h["case_id"], "changed_at": _cell_value("closed_at", from_iso(h["changed_at"]), tz),
+            "changed_by": h["changed_by"], "field": h["field"],
+            "old_value": _show_time(h["old_value"], tz), "new_value": _show_time(h["new_value"], tz),
+            "note": h["note"] or None}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _history_key(values: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(_shown(values.get(k)) for k in _HISTORY_KEYS)
+
+
+def _already_in_sheet(pending: list[dict[str, Any]], written: list[dict[str, Any]], rows, tz: ZoneInfo) -> set[int]:
+    """The ids of pending entries whose rows the sheet holds already: a run appended them and was stopped
+    before the store marked them. Rows are counted by what they show: the sheet's rows of each kind, less
+    the entries marked as written, are the pending entries of that kind already there."""
+    extra = Counter(_history_key(r.values) for r in rows)
+    extra.subtract(_history_key(_history_cells(h, tz)) for h in written)
+    found: set[int] = set()
+    for h in pending:
+        key = _history_key(_history_cells(h, tz))
+        if extra[key] > 0:
+            extra[key] -= 1
+            found.add(h["id"])
+    return found
+
+
 def _append_history(store: Store, path: Path, tz: ZoneInfo, backup_dir: Path | None) -> int:
     from xl_addin.adapters.workbook.reader import read_sheet
     from xl_addin.adapters.workbook.xml_patch import write_cells
@@ -276,21 +351,20 @@ def _append_history(store: Store, path: Path, tz: ZoneInfo, backup_dir: Path | N
     if not pending:
         return 0
     table = read_sheet(path, CASE_HISTORY_SHEET)
+    there = _already_in_sheet(pending, cs.history_in_ledger(), table.rows, tz) if table.rows else set()
     cols = table.columns
     last = max([r.row for r in table.rows], default=table.header_row)
     cells: dict[tuple[int, int], Any] = {}
-    for i, h in enumerate(pending, start=1):
+    for i, h in enumerate((h for h in pending if h["id"] not in there), start=1):
         r = last + i
-        values = {"case_id": h["case_id"], "changed_at": _cell_value("closed_at", from_iso(h["changed_at"]), tz),
-                  "changed_by": h["changed_by"], "field": h["field"],
-                  "old_value": _show_time(h["old_value"], tz), "new_value": _show_time(h["new_value"], tz),
-                  "note": h["note"] or None}
-        for k, v in values.items():
+        for k, v in _history_cells(h, tz).items():
             if k in cols and v is not None:
                 cells[(r, cols[k])] = v
-    write_cells(path, table.sheet, table.header_row, {}, cells, backup_dir=backup_dir, append_table_rows=True)
+    if cells:
+        write_cells(path, table.sheet, table.header_row, {}, cells, backup_dir=backup_dir, append_table_rows=True)
+    checkpoint("ledger:history_appended")  # tests kill here: the rows are in the sheet, not yet marked
     cs.mark_history_in_ledger(h["id"] for h in pending)
-    return len(pending)
+    return len(pending) - len(there)
 
 
 def _show_time(text: str | None, tz: ZoneInfo) -> str | None:

@@ -18,8 +18,9 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from xl_addin.domain.confirmation import (
-    BY_CHECK, RELEASED, Outcome, Previous, decide, parse_outcome,
+    AWAITING, BY_CHECK, CONFIRMED, RELEASED, Outcome, Previous, decide, parse_outcome,
 )
+from xl_addin.checkpoints import checkpoint
 from xl_addin.domain.gates import Gate, GatePolicy, assess
 from xl_addin.domain.problems import CheckResult
 from xl_addin.errors import WorkbookLocked
@@ -169,7 +170,10 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
         checked: dict[str, Any] = {}  # this chunk's saved check times so far (a later duplicate shows its first's)
         for (recs, previous, last_part, size), (rows, to_save, cells) in checkers.ordered(jobs()):
             if records is not None:
-                _save(store, records, to_save, previous, now)
+                checkpoint("validate:before_save")  # tests pause here: the part's earlier results are read
+                moved = _save(store, records, to_save, previous, now)
+                if moved:
+                    _settle_moved_on(moved, rows, to_save, cells, columns)
             own = {r.order_no: r.checked_at for r in to_save}
             checked.update(own)
             for rec, row, row_cells in zip(recs, rows, cells):
@@ -344,15 +348,47 @@ def _pending_mismatches(store) -> dict[str, str]:
     return out
 
 
-def _save(store, records, to_save, previous, now) -> None:
+def _save(store, records, to_save, previous, now) -> dict[str, str]:
+    """Save the part's results; returns {order_no: status} of those a later stage moved on meanwhile.
+
+    Why: ``previous`` was read before the part was checked; ``allocate`` (or a bind) may have moved an
+    order on since. The store keeps the later status (``OrderRecords.save``) and the part's cells must
+    show it too, so it is read back in the same transaction, the one the rows' status is settled in.
+    """
     with store.transaction():
         records.save(to_save, now)
+        moved = records.moved_on(r.order_no for r in to_save if r.status in _INTAKE_STATUSES)
         for rec in to_save:
             before = previous.get(rec.order_no)
             if before is None or before.status != rec.status or before.confirmed_by != rec.confirmed_by:
                 store.audit(now, rec.confirmed_by or "系统校验", f"order:{rec.status}", "order", rec.order_no,
                             {"from": before.status if before else None, "check": rec.check_status,
                              "channel": rec.confirm_channel})
+    return moved
+
+
+_INTAKE_STATUSES = (AWAITING, CONFIRMED)
+
+
+def _settle_moved_on(moved: dict[str, str], rows: list, to_save: list, cells: list, columns: dict[str, int]) -> None:
+    """The status of the part's saved rows as it is now: an order a later stage moved on while the part was
+    checked shows that stage (never 已确认/待确认 over 已分配运单), in its row report and its cells."""
+    from dataclasses import replace
+
+    saved = iter(to_save)
+    rec = next(saved, None)
+    for i, row in enumerate(rows):
+        if rec is None:
+            break
+        if row.order_no != rec.order_no:  # a duplicate or a row without number: not saved
+            continue
+        status = moved.get(rec.order_no)
+        rec = next(saved, None)
+        if status is None or row.decision.status not in _INTAKE_STATUSES:
+            continue
+        rows[i] = replace(row, decision=replace(row.decision, status=status, deadline=None, overdue=False))
+        cells[i] = {**cells[i], columns["order_status"]: rows[i].decision.status_label,
+                    columns["confirm_deadline"]: None}
 
 
 _LABELS: dict[int, dict[str, str]] = {}
