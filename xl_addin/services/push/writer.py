@@ -165,7 +165,7 @@ class PushWriter:
                 for p in live:
                     try:
                         with view.transaction():
-                            verdict = store_push(view, p.verified, p.now, **self._kw)
+                            verdict = store_push(view, p.verified, p.now, locked=True, **self._kw)
                     except Exception as exc:  # this push alone is rolled back and not acknowledged
                         log.exception("push ingestion failed")
                         verdict = PushVerdict("error", False, p.verified.push.waybill_no, p.verified.push.status,
