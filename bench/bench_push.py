@@ -1,12 +1,13 @@
-"""1,000 signed pushes from 1, 20 and 50 concurrent senders into the push receiver (waitress + SQLite,
-group commit through one writer).
+"""1,000 signed pushes from 1, 20 and 50 concurrent senders into the push receiver (waitress + SQLite, group
+commit through one writer).
 
-Beside it, in the same run and on the same server stack: a minimal receiver that only answers the
-success body. The senders run in a process of their own (the same way for both receivers), so each
-receiver has its process to itself; the CPU each receiving process spent per push is printed too. Checks no loss (every push acknowledged, every node stored) and no duplicate node,
-with pushes arriving repeated and out of order (each waybill's journey is pushed as it grows, in
-shuffled order). Also counts unanswered requests (no answer within Kuaidi100's 20 s) and checks that every
-acknowledged push's nodes are in the store.
+Beside it, in the same run and on the same server stack: a minimal receiver that only answers the success
+body. The senders run in a process of their own (the same way for both receivers), so each receiver has its
+process to itself; the CPU each receiving process (and the senders) spent per push is printed too. Checks no
+loss (every push acknowledged, every node stored) and no duplicate node, with pushes arriving repeated and
+out of order (each waybill's journey is pushed as it grows, in shuffled order). Also counts unanswered
+requests (no answer within Kuaidi100's 20 s) and checks that every acknowledged push's nodes are in the
+store.
 Usage: python bench/bench_push.py [PUSHES] [SENDERS,SENDERS,...] [WAITRESS_THREADS]
 (XL_LOGISTICS_PUSH_WRITER=thread measures the in-process writer thread instead of the writer process.)
 """

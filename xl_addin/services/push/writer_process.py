@@ -1,14 +1,14 @@
 """The push writer in its own process, so storing pushes runs on a second core instead of sharing one
-interpreter lock with the HTTP threads (in one process the writer waits for the lock after every SQL
-call while dozens of request threads hold it: it then stores at a fraction of its own speed).
+interpreter lock with the HTTP threads (in one process the writer waits for the lock after every SQL call
+while dozens of request threads hold it: it then stores at a fraction of its own speed).
 
-Same contract as ``PushWriter`` (it is used inside the child): request threads check the signature
-and hand the exact ``param`` text over a pipe (a short string pickles in microseconds; parsing and building
-the push happen in the child, off the HTTP process's interpreter lock) and wait; the child parses, stores a batch under savepoints in one transaction, commits (fsync,
-``synchronous=FULL``), and only then sends the verdicts back; the parent runs ``after_commit`` and then
-answers. A push is acknowledged only after the commit holding it returned in the child. If the child
-dies, every waiting request is answered non-success (Kuaidi100 sends those again); if the parent dies,
-the child sees the pipe close and exits.
+Same contract as ``PushWriter`` (it is used inside the child): request threads check the signature and hand
+the exact ``param`` text over a pipe (a short string pickles in microseconds; parsing and building the push
+happen in the child, off the HTTP process's interpreter lock) and wait; the child parses, stores a batch
+under savepoints in one transaction, commits (fsync, ``synchronous=FULL``), and only then sends the verdicts
+back; the parent runs ``after_commit`` and then answers. A push is acknowledged only after the commit
+holding it returned in the child. If the child dies, every waiting request is answered non-success
+(Kuaidi100 sends those again); if the parent dies, the child sees the pipe close and exits.
 """
 
 from __future__ import annotations
@@ -154,6 +154,13 @@ class PushWriterProcess:
         self._proc = None
 
 
+def _answer_of(item: Any) -> PushVerdict:
+    """A refusal made before storing, or a stored push's verdict (none: not stored, not acknowledged)."""
+    if isinstance(item, PushVerdict):
+        return item
+    return item.verdict if item.verdict is not None else _refused("未能入库，未确认（快递100 会重发）")
+
+
 def _child_main(conn: Any, store_file: str, kw: dict[str, Any], max_batch: int, tz: Any = None) -> None:
     """The child: parse each signed ``param``, then one ``PushWriter`` used synchronously (batch →
     savepoints → commit → verdicts back, as plain tuples). A push that does not parse is answered
@@ -195,7 +202,7 @@ def _child_main(conn: Any, store_file: str, kw: dict[str, Any], max_batch: int, 
                     verdicts.append(p)
             if pending:
                 writer._write(pending)
-            rows = [(v.verdict if isinstance(v, _Pending) else v).as_tuple() for v in verdicts]
+            rows = [_answer_of(v).as_tuple() for v in verdicts]
             conn.send(([k for k, _p, _n in batch], rows))
             if stop:
                 return
