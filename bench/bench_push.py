@@ -1,11 +1,13 @@
-"""1,000 signed pushes from 1, 20 and 50 concurrent senders into the push receiver (waitress + SQLite,
-group commit through one writer).
+"""1,000 signed pushes from 1, 20 and 50 concurrent senders into the push receiver (waitress + SQLite, group
+commit through one writer).
 
-Beside it, in the same run and on the same server stack: a minimal receiver that only answers the
-success body. Checks no loss (every push acknowledged, every node stored) and no duplicate node,
-with pushes arriving repeated and out of order (each waybill's journey is pushed as it grows, in
-shuffled order). Also counts unanswered requests (no answer within Kuaidi100's 20 s) and checks that every
-acknowledged push's nodes are in the store.
+Beside it, in the same run and on the same server stack: a minimal receiver that only answers the success
+body. The senders run in a process of their own (the same way for both receivers), so each receiver has its
+process to itself; the CPU each receiving process (and the senders) spent per push is printed too. Checks no
+loss (every push acknowledged, every node stored) and no duplicate node, with pushes arriving repeated and
+out of order (each waybill's journey is pushed as it grows, in shuffled order). Also counts unanswered
+requests (no answer within Kuaidi100's 20 s) and checks that every acknowledged push's nodes are in the
+store.
 Usage: python bench/bench_push.py [PUSHES] [SENDERS,SENDERS,...] [WAITRESS_THREADS]
 (XL_LOGISTICS_PUSH_WRITER=thread measures the in-process writer thread instead of the writer process.)
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -64,7 +68,7 @@ def forms(n_pushes: int) -> list[dict]:
     return out
 
 
-def fire(url: str, payloads: list[dict], clients: int) -> tuple[float, list[float], list[bool], int]:
+def _fire_in_this_process(url: str, payloads: list[dict], clients: int) -> tuple[float, list[float], list[bool], int]:
     """(seconds, latencies in ms of answered requests, acknowledged per payload, unanswered count)."""
     ack = '{"result":true,"returnCode":"200","message":"成功"}'
     sessions = [requests.Session() for _ in range(clients)]
@@ -82,6 +86,49 @@ def fire(url: str, payloads: list[dict], clients: int) -> tuple[float, list[floa
         results = list(pool.map(one, range(len(payloads))))
     lat = [ms for ms, _ in results if ms is not None]
     return time.perf_counter() - started, lat, [ok for _, ok in results], sum(ms is None for ms, _ in results)
+
+
+def _sender_child(conn, url: str, payloads: list[dict], clients: int) -> None:
+    cpu0 = time.process_time()
+    out = _fire_in_this_process(url, payloads, clients)
+    conn.send(out + (round((time.process_time() - cpu0) * 1000 / len(payloads), 3),))
+    conn.close()
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def fire(url: str, payloads: list[dict], clients: int, watch: tuple[int, ...] = ()) -> Shot:
+    """The senders run in their own process (spawned, one ``requests`` session per sender thread), so the
+    receiver under test has its process to itself — the same for ours and for the minimal receiver."""
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_sender_child, args=(theirs, url, payloads, clients), name="bench-senders")
+    cpu0 = [_cpu_s(pid) for pid in watch]
+    proc.start()
+    theirs.close()
+    try:
+        seconds, lat, ok, unanswered, senders_cpu = ours.recv()
+    finally:
+        proc.join(30)
+    cpu = [round((_cpu_s(pid) - c0) * 1000 / len(payloads), 3) for pid, c0 in zip(watch, cpu0)]
+    return Shot(seconds, lat, ok, unanswered, cpu, senders_cpu)
+
+
+@dataclass
+class Shot:
+    seconds: float
+    lat: list[float]
+    ok: list[bool]
+    unanswered: int
+    cpu_ms: list[float]  # CPU ms per push of each watched process (receiver, writer child)
+    senders_cpu_ms: float  # CPU ms per push of the senders' process
 
 
 def pct(values: list[float], q: float) -> float:
@@ -110,7 +157,8 @@ def run_level(tmp: Path, n: int, clients: int, threads: int) -> list[Figure]:
     minimal = serve_app(CallbackApp(lambda form: PushVerdict("ingested", True)), threads=threads)
     try:
         fire(minimal.url + url, payloads[:50], clients)  # warm up
-        base_s, base_lat, base_ok, base_lost = fire(minimal.url + url, payloads, clients)
+        base = fire(minimal.url + url, payloads, clients, watch=(os.getpid(),))
+        base_s, base_lat, base_ok, base_lost = base.seconds, base.lat, base.ok, base.unanswered
     finally:
         minimal.stop()
 
@@ -118,8 +166,10 @@ def run_level(tmp: Path, n: int, clients: int, threads: int) -> list[Figure]:
                         env={"KUAIDI100_SALT": SALT, WRITER_ENV: os.environ.get(WRITER_ENV, "process")},
                         threads=threads, send_interval=3600, access_log=False, notify=False)
     try:
-        ours_s, ours_lat, ours_ok, ours_lost = fire(rx.url + url, payloads, clients)
         writer = rx.service._push_writer
+        child = getattr(getattr(writer, "_proc", None), "pid", None)
+        shot = fire(rx.url + url, payloads, clients, watch=(os.getpid(),) + ((child,) if child else ()))
+        ours_s, ours_lat, ours_ok, ours_lost = shot.seconds, shot.lat, shot.ok, shot.unanswered
         batches = (writer.batches, writer.largest_batch) if writer else (0, 0)
     finally:
         rx.stop()
@@ -140,6 +190,10 @@ def run_level(tmp: Path, n: int, clients: int, threads: int) -> list[Figure]:
           f"acked {acked}/{n}  unanswered {ours_lost}")
     print(f"  minimal: {n / base_s:7.1f}/s  p50 {pct(base_lat, .5):7.1f} ms  p99 {p99(base_lat):7.1f} ms  "
           f"acked {sum(base_ok)}/{n}  unanswered {base_lost}")
+    print(f"  CPU per push: receiving process ours {shot.cpu_ms[0]:.3f} ms"
+          + (f" + writer process {shot.cpu_ms[1]:.3f} ms" if len(shot.cpu_ms) > 1 else "")
+          + f", minimal {base.cpu_ms[0]:.3f} ms; senders {shot.senders_cpu_ms:.3f} / {base.senders_cpu_ms:.3f} ms;"
+          f" load average {os.getloadavg()[0]:.2f}")
     print(f"  nodes stored {events[0]} (distinct {events[1]}); waybills with an acknowledged push whose nodes "
           f"are missing: {acked_missing}")
     return [

@@ -50,3 +50,37 @@ def test_a_dead_writer_process_acknowledges_nothing(tmp_path):
         writer.close()
     assert (verdict.outcome, verdict.ack) == ("error", False)
     assert stored(desk, "WB00000001") == 0
+
+
+def test_writer_process_killed_mid_run_loses_no_acknowledged_push(tmp_path):
+    """Senders push while the writer process is SIGKILLed after its third commit: every acknowledged push
+    is in the store, every other one was answered non-success (none left waiting), and the raw text the
+    child parsed stored exactly the nodes it carried."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from xl_addin.services.push.ingest import check_sign
+
+    n = 120
+    desk = make_desk(tmp_path / "desk", n)
+    commits: list[int] = []
+
+    def after_commit(verdicts):
+        commits.append(len(verdicts))
+        if len(commits) == 3:
+            os.kill(writer._proc.pid, signal.SIGKILL)  # batches after this one are in flight or still to come
+
+    writer = PushWriterProcess(desk.store_path, after_commit=after_commit, max_batch=4).start()
+    forms = [push_form(f"WB{i:08d}", [event_item(NOW + timedelta(hours=j), f"【第{j + 1}站】 已到达",
+                                                 "1002" if j else "103") for j in range(2)]) for i in range(n)]
+    params = [check_sign(f, SALT) for f in forms]
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            verdicts = list(pool.map(lambda p: writer.submit(p, LATER), params))
+    finally:
+        writer.close()
+    acked = [i for i, v in enumerate(verdicts) if v.ack]
+    refused = [i for i, v in enumerate(verdicts) if not v.ack]
+    assert acked and refused  # killed mid-run
+    assert all(verdicts[i].outcome == "error" for i in refused)
+    assert all(stored(desk, f"WB{i:08d}") == 2 for i in acked)
+    assert len(acked) <= sum(commits)

@@ -37,14 +37,9 @@ class RunningReceiver:
         while self.app.active and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.2)  # let the last answers leave the socket buffers
-        server.close()
-        for channel in list(getattr(server, "_map", {}).values()):
-            try:
-                channel.close()
-            except Exception:
-                pass
-        server.task_dispatcher.shutdown(timeout=2)
-        self._thread.join(timeout=5)
+        from xl_addin.adapters.http_server import stop_background
+
+        stop_background(server, self._thread)
         if self.service is not None:
             self.service.close()
         event(self.app.logger, "stopped", url=self.url)
@@ -66,13 +61,13 @@ def serve_app(app: CallbackApp, host: str = "127.0.0.1", port: int = 0, *, threa
 
     from waitress.server import create_server
 
+    from xl_addin.adapters.http_server import LOOP_TIMEOUT_S, serve_in_background
+
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" notes are not problems here
     server = create_server(app, host=host, port=port, threads=threads, ident="xl-logistics-receiver",
                            max_request_body_size=app.max_body * 2, max_request_header_size=64 * 1024,
-                           channel_timeout=30, connection_limit=500, asyncore_loop_timeout=0.2,
+                           channel_timeout=30, connection_limit=500, asyncore_loop_timeout=LOOP_TIMEOUT_S,
                            clear_untrusted_proxy_headers=True)
-
-    from xl_addin.adapters.http_server import serve_in_background
 
     return RunningReceiver(app, service, server, serve_in_background(server, "push-receiver"))
 

@@ -35,15 +35,9 @@ class RunningSandbox:
 
     def stop(self) -> None:
         self._stop.set()
-        server = self._server
-        server.close()
-        for channel in list(getattr(server, "_map", {}).values()):  # trigger + open connections
-            try:
-                channel.close()
-            except Exception:
-                pass
-        server.task_dispatcher.shutdown(timeout=2)
-        self._thread.join(timeout=5)
+        from xl_addin.adapters.http_server import stop_background
+
+        stop_background(self._server, self._thread)
         if self._pusher:
             self._pusher.join(timeout=5)
 
@@ -57,8 +51,10 @@ class RunningSandbox:
 def _make_server(app: SandboxApp, host: str, port: int, threads: int):
     from waitress.server import create_server
 
+    from xl_addin.adapters.http_server import LOOP_TIMEOUT_S
+
     return create_server(app, host=host, port=port, threads=threads, ident="kuaidi100-sandbox",
-                         channel_timeout=30, connection_limit=200, asyncore_loop_timeout=0.2)
+                         channel_timeout=30, connection_limit=200, asyncore_loop_timeout=LOOP_TIMEOUT_S)
 
 
 def serve_sandbox(host: str = "127.0.0.1", port: int = 0, *, threads: int = 8,

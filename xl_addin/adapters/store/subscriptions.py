@@ -213,10 +213,12 @@ class PushReceipts:
         return self.conn.execute("SELECT 1 FROM push_receipts WHERE digest = ? AND received_at >= ?",
                                  (digest, utc_iso(since))).fetchone() is not None
 
-    def add(self, digest: str, waybill_no: str, status: str | None, now: datetime, since: datetime) -> bool:
+    def add(self, digest: str, waybill_no: str, status: str | None, now: datetime, since: datetime, *,
+            checked: bool = False) -> bool:
         """Record the body; False when it was already taken in at or after ``since`` (inside a transaction).
-        The same body outside the window (e.g. the abort of a later subscription) counts as new."""
-        if self.seen(digest, since):
+        The same body outside the window (e.g. the abort of a later subscription) counts as new.
+        ``checked``: the caller asked ``seen`` inside this same write transaction (the push writer)."""
+        if not checked and self.seen(digest, since):
             return False
         self.conn.execute("INSERT INTO push_receipts (digest, waybill_no, status, received_at) VALUES (?, ?, ?, ?) "
                           "ON CONFLICT (digest) DO UPDATE SET received_at = excluded.received_at, "

@@ -120,6 +120,11 @@ class TrackingStore:
                     "INSERT INTO tracking_run_items (run_id, waybill_no) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [(run_id, w) for w in waybills])
 
+    def tracked_final(self, waybill_no: str) -> bool | None:
+        """None when the waybill is not tracked, else whether its status is final (one small read)."""
+        row = self.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?", (waybill_no,)).fetchone()
+        return None if row is None else bool(row[0])
+
     def is_final(self, waybill_no: str) -> bool:
         row = self.conn.execute("SELECT is_final FROM waybill_status WHERE waybill_no = ?", (waybill_no,)).fetchone()
         return bool(row and row[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from .status import MainStatus, SubStatus, kuaidi100_code_for_name, map_kuaidi100, refine_by_context
@@ -122,8 +123,9 @@ class TrackingEvent:
         if self.source not in SOURCES:
             raise ValueError(f"unknown event source {self.source!r}")
 
-    @property
+    @cached_property
     def event_key(self) -> str:
+        """Computed once per node (a SHA-256 and a time format; the ingest path asks several times)."""
         return make_event_key(self.waybill_no, self.time, self.context)
 
     @property

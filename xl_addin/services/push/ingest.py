@@ -36,6 +36,11 @@ class PushVerdict:
     carrier_corrected: str | None = None
     detail: str = ""
 
+    def as_tuple(self) -> tuple:
+        """Field values in order (what the writer process sends back: cheaper to pickle than the object)."""
+        return (self.outcome, self.ack, self.waybill_no, self.status, self.new_events, self.carrier_corrected,
+                self.detail)
+
     def log_fields(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "", 0) or k in ("outcome", "ack")}
 
@@ -49,24 +54,40 @@ class VerifiedPush:
     push: Any  # kuaidi100.Push
 
 
-def verify_push(form: Mapping[str, Any], salt: str, *, tz=None) -> "VerifiedPush | PushVerdict":
-    """Signature first, then parse — no store involved, so request threads do it in parallel.
-    A refusal comes back as a (non-ack) ``PushVerdict``."""
-    import hashlib
-
-    from xl_addin.adapters.providers.kuaidi100 import parse_push, verify_push_sign
+def check_sign(form: Mapping[str, Any], salt: str) -> "str | PushVerdict":
+    """The signature alone (MD5 of param + salt, constant-time compare): the exact ``param`` text when it
+    holds, else a (non-ack) refusal. Nothing of ``param`` is read here."""
+    from xl_addin.adapters.providers.kuaidi100 import verify_push_sign
 
     param, sign = _field(form, "param"), _field(form, "sign")
     if not param:
         return PushVerdict("malformed", False, detail="缺少 param")
     if not verify_push_sign(param, salt, sign):
         return PushVerdict("bad_sign", False, detail="签名校验失败")
+    return param
+
+
+def parse_signed(param: str, *, tz=None) -> "VerifiedPush | PushVerdict":
+    """A ``param`` whose signature already held → the push (pure; the writer process does it)."""
+    import hashlib
+
+    from xl_addin.adapters.providers.kuaidi100 import parse_push
+
     push = parse_push({"param": param}, None, tz)
     if not push.valid:
         return PushVerdict("malformed", False, detail=push.error or "")
     if not push.waybill_no:
         return PushVerdict("malformed", False, status=push.status, detail="lastResult 缺少单号 nu")
     return VerifiedPush(param, hashlib.sha256(param.encode("utf-8")).hexdigest(), push)
+
+
+def verify_push(form: Mapping[str, Any], salt: str, *, tz=None) -> "VerifiedPush | PushVerdict":
+    """Signature first, then parse — no store involved, so request threads do it in parallel.
+    A refusal comes back as a (non-ack) ``PushVerdict``."""
+    param = check_sign(form, salt)
+    if isinstance(param, PushVerdict):
+        return param
+    return parse_signed(param, tz=tz)
 
 
 def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=None,
@@ -86,9 +107,10 @@ def ingest_push(store, form: Mapping[str, Any], salt: str, now: datetime, *, tz=
 
 
 def store_push(store, verified: VerifiedPush, now: datetime, *, resubscribe_on_abort: bool = True,
-               refresh_interval: timedelta = timedelta(hours=2)) -> PushVerdict:
+               refresh_interval: timedelta = timedelta(hours=2), locked: bool = False) -> PushVerdict:
     """Store one verified push (its own transaction — a savepoint when the caller batches pushes).
-    Any store error propagates: the push must not be acknowledged."""
+    Any store error propagates: the push must not be acknowledged. ``locked``: the caller already holds
+    the store's write transaction (the push writer), so what is read first cannot change before the write."""
     from xl_addin.adapters.store.carrier_corrections import KUAIDI100, CarrierCorrections
     from xl_addin.adapters.store.subscriptions import NoticeQueue, PushReceipts, SubscriptionStore
     from xl_addin.adapters.store.tracking import TrackingStore
@@ -99,12 +121,12 @@ def store_push(store, verified: VerifiedPush, now: datetime, *, resubscribe_on_a
     if receipts.seen(digest, now - RESEND_WINDOW):
         return PushVerdict("repeat", True, waybill, push.status, detail="重复推送（已处理过同一推送）")
     ts = TrackingStore(store)
-    if ts.status(waybill) is None and not _register_bound(store, ts, waybill, now):
+    if ts.tracked_final(waybill) is None and not _register_bound(store, ts, waybill, now):
         return PushVerdict("unknown_waybill", True, waybill, push.status, detail="本台账没有这个运单")
     subs = SubscriptionStore(store)
     verdict = PushVerdict("ingested", True, waybill, push.status)
     with store.transaction():
-        if not receipts.add(digest, waybill, push.status, now, now - RESEND_WINDOW):  # taken in meanwhile
+        if not receipts.add(digest, waybill, push.status, now, now - RESEND_WINDOW, checked=locked):  # meanwhile
             verdict.outcome, verdict.detail = "repeat", "重复推送（已处理过同一推送）"
             return verdict
         new = ts.add_events(push.events, now)
@@ -116,7 +138,7 @@ def store_push(store, verified: VerifiedPush, now: datetime, *, resubscribe_on_a
         if new:
             ts.refresh_status(waybill, ts.events_for(waybill), now)
             complete_on_signing(store, waybill, now)
-        final = ts.is_final(waybill)
+        final = bool(ts.tracked_final(waybill))
         ts.record_check(waybill, now, "push", push.message or push.status or "push",
                         None if final else now + refresh_interval, unknown_codes=push.unknown_codes)
         company = push.corrected_carrier

@@ -221,6 +221,7 @@ class PushService:
         self._crash_after = int(crash) if crash.isdigit() else 0
         self._stored = 0
         self._push_writer: Any = None
+        self._parse_in_writer = False  # the writer process gets the signed param text and parses it itself
         #: "process" (default): the writer runs in a child process; "thread": in this process
         self.writer_mode = self.env.get(WRITER_ENV, "process")
 
@@ -236,16 +237,21 @@ class PushService:
 
     # -- the receiver calls these ------------------------------------------------------
     def handle(self, form: Mapping[str, Any]) -> PushVerdict:
-        """Verify and parse here (request thread); store through the one writer (group commit) and
-        answer only once the commit holding this push has returned."""
-        from xl_addin.services.push.ingest import verify_push
+        """Check the signature here (request thread); the writer process parses and stores (the thread
+        writer gets the push parsed here), in batches (group commit); answer only once the commit holding
+        this push has returned."""
+        from xl_addin.services.push.ingest import check_sign, parse_signed
 
         try:
-            verified = verify_push(form, self.salt, tz=self.tz)
+            verified = check_sign(form, self.salt)
+            if not isinstance(verified, PushVerdict):
+                writer = self._writer()
+                if not self._parse_in_writer:
+                    verified = parse_signed(verified, tz=self.tz)
             if isinstance(verified, PushVerdict):
                 verdict = verified
             else:
-                verdict = self._writer().submit(verified, self.clock())
+                verdict = writer.submit(verified, self.clock())
         except Exception as exc:  # store busy or broken: not acknowledged, the provider retries later
             log.exception("push ingestion failed")
             verdict = PushVerdict("error", False, detail=f"{type(exc).__name__}: {exc}")
@@ -272,7 +278,8 @@ class PushService:
                         # its storing in the server's own processes, so the thread writer serves it.
                         from xl_addin.services.push.writer_process import PushWriterProcess
 
-                        self._push_writer = PushWriterProcess(self.store_file, **kw).start()
+                        self._push_writer = PushWriterProcess(self.store_file, tz=self.tz, **kw).start()
+                        self._parse_in_writer = True
                     else:
                         self._push_writer = PushWriter(lambda: store_for(self.desk), **kw).start()
                 writer = self._push_writer

@@ -37,28 +37,41 @@ WRITER_BUSY_TIMEOUT_MS = 5000  # another process holding the SQLite write lock: 
 
 class SavepointStore:
     """The writer's store seen by one push: ``transaction()`` is a savepoint inside the batch's
-    transaction, so the push code keeps its own transaction boundaries unchanged."""
+    transaction, so the push code keeps its own transaction boundaries unchanged. A transaction opened
+    inside that one adds no savepoint of its own: an error in it propagates (nothing on the push path
+    catches one and goes on), so the push's savepoint rolls all of it back anyway."""
 
     _names = itertools.count(1)
 
     def __init__(self, store: Any):
         self._store = store
+        self._depth = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
     @contextmanager
     def transaction(self, immediate: bool = True) -> Iterator[Any]:
-        name = f"push_{next(self._names)}"
         conn = self._store.conn
+        if self._depth:
+            self._depth += 1
+            try:
+                yield conn
+            finally:
+                self._depth -= 1
+            return
+        name = f"push_{next(self._names)}"
         conn.execute(f"SAVEPOINT {name}")
+        self._depth = 1
         try:
             yield conn
         except BaseException:
+            self._depth = 0
             conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
             conn.execute(f"RELEASE SAVEPOINT {name}")
             raise
         else:
+            self._depth = 0
             conn.execute(f"RELEASE SAVEPOINT {name}")
 
 
@@ -165,7 +178,7 @@ class PushWriter:
                 for p in live:
                     try:
                         with view.transaction():
-                            verdict = store_push(view, p.verified, p.now, **self._kw)
+                            verdict = store_push(view, p.verified, p.now, locked=True, **self._kw)
                     except Exception as exc:  # this push alone is rolled back and not acknowledged
                         log.exception("push ingestion failed")
                         verdict = PushVerdict("error", False, p.verified.push.waybill_no, p.verified.push.status,

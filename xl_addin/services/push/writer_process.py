@@ -1,13 +1,14 @@
 """The push writer in its own process, so storing pushes runs on a second core instead of sharing one
-interpreter lock with the HTTP threads (in one process the writer waits for the lock after every SQL
-call while dozens of request threads hold it: it then stores at a fraction of its own speed).
+interpreter lock with the HTTP threads (in one process the writer waits for the lock after every SQL call
+while dozens of request threads hold it: it then stores at a fraction of its own speed).
 
-Same contract as ``PushWriter`` (it is used inside the child): request threads verify, hand the push
-over a pipe and wait; the child stores a batch under savepoints in one transaction, commits (fsync,
-``synchronous=FULL``), and only then sends the verdicts back; the parent runs ``after_commit`` and then
-answers. A push is acknowledged only after the commit holding it returned in the child. If the child
-dies, every waiting request is answered non-success (Kuaidi100 sends those again); if the parent dies,
-the child sees the pipe close and exits.
+Same contract as ``PushWriter`` (it is used inside the child): request threads check the signature and hand
+the exact ``param`` text over a pipe (a short string pickles in microseconds; parsing and building the push
+happen in the child, off the HTTP process's interpreter lock) and wait; the child parses, stores a batch
+under savepoints in one transaction, commits (fsync, ``synchronous=FULL``), and only then sends the verdicts
+back; the parent runs ``after_commit`` and then answers. A push is acknowledged only after the commit
+holding it returned in the child. If the child dies, every waiting request is answered non-success
+(Kuaidi100 sends those again); if the parent dies, the child sees the pipe close and exits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import itertools
 import logging
 import multiprocessing
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -29,18 +29,27 @@ log = logging.getLogger(__name__)
 STARTUP_S = 60.0
 
 
-@dataclass
 class _Waiting:
-    verified: VerifiedPush
-    done: threading.Event = field(default_factory=threading.Event)
-    verdict: PushVerdict | None = None
+    """One request waiting for its batch: a lock held until the answer is in (lighter than an Event)."""
+
+    __slots__ = ("lock", "verdict")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.verdict: PushVerdict | None = None
+
+
+def _refused(detail: str) -> PushVerdict:
+    return PushVerdict("error", False, detail=detail)
 
 
 class PushWriterProcess:
     def __init__(self, store_file: Path, *, resubscribe_on_abort: bool = True, refresh_interval: Any = None,
                  max_batch: int = MAX_BATCH, answer_within: float = ANSWER_WITHIN_S,
-                 after_commit: Callable[[list[PushVerdict]], None] | None = None):
+                 after_commit: Callable[[list[PushVerdict]], None] | None = None, tz: Any = None):
         self.store_file = Path(store_file)
+        self.tz = tz  # the desk's zone, for carrier times without one (parsed in the child)
         self._kw: dict[str, Any] = {"resubscribe_on_abort": resubscribe_on_abort}
         if refresh_interval is not None:
             self._kw["refresh_interval"] = refresh_interval
@@ -54,6 +63,7 @@ class PushWriterProcess:
         self._conn: Any = None
         self._proc: Any = None
         self._reader: threading.Thread | None = None
+        self._dead = False
         self.batches = 0
         self.largest_batch = 0
 
@@ -63,7 +73,8 @@ class PushWriterProcess:
                 ctx = multiprocessing.get_context("spawn")
                 ours, theirs = ctx.Pipe(duplex=True)
                 self._proc = ctx.Process(target=_child_main, name="push-writer",
-                                         args=(theirs, str(self.store_file), self._kw, self.max_batch), daemon=True)
+                                         args=(theirs, str(self.store_file), self._kw, self.max_batch, self.tz),
+                                         daemon=True)
                 self._proc.start()
                 theirs.close()
                 self._conn = ours
@@ -74,26 +85,27 @@ class PushWriterProcess:
                 self._reader.start()
         return self
 
-    def submit(self, verified: VerifiedPush, now: datetime) -> PushVerdict:
+    def submit(self, push: "VerifiedPush | str", now: datetime) -> PushVerdict:
+        """Store one push whose signature held — its ``param`` text (the child parses it) or a
+        ``VerifiedPush`` — and answer once the commit holding it has returned in the child."""
         if self._proc is None:
             self.start()
+        param = push.param if isinstance(push, VerifiedPush) else push
         key = next(self._ids)
-        item = _Waiting(verified)
-        with self._lock:
-            self._waiting[key] = item
+        item = _Waiting()
+        self._waiting[key] = item  # one dict store: atomic under the interpreter lock
+        if self._dead:  # checked after registering: the reader marks death before it answers what waits
+            self._waiting.pop(key, None)
+            return _refused("写入进程已退出，未确认（快递100 会重发）")
         try:
             with self._send_lock:
-                self._conn.send((key, verified, now))
+                self._conn.send((key, param, now))
         except (OSError, ValueError) as exc:
-            with self._lock:
-                self._waiting.pop(key, None)
-            return PushVerdict("error", False, verified.push.waybill_no, verified.push.status,
-                               detail=f"写入进程不可用：{exc}")
-        if not item.done.wait(self.answer_within):
-            with self._lock:
-                self._waiting.pop(key, None)  # answered non-success; if stored later, the re-sent copy is a repeat
-            return PushVerdict("error", False, verified.push.waybill_no, verified.push.status,
-                               detail=f"{self.answer_within:g} 秒内未能入库，未确认（快递100 会重发）")
+            self._waiting.pop(key, None)
+            return _refused(f"写入进程不可用：{exc}")
+        if not item.lock.acquire(timeout=self.answer_within):
+            self._waiting.pop(key, None)  # answered non-success; if stored later, the re-sent copy is a repeat
+            return _refused(f"{self.answer_within:g} 秒内未能入库，未确认（快递100 会重发）")
         assert item.verdict is not None
         return item.verdict
 
@@ -101,25 +113,25 @@ class PushWriterProcess:
         conn = self._conn
         while True:
             try:
-                keys, verdicts = conn.recv()
+                keys, rows = conn.recv()
             except (EOFError, OSError):
                 break
+            verdicts = [PushVerdict(*r) for r in rows]
             self.batches += 1
             self.largest_batch = max(self.largest_batch, len(keys))
             if self.after_commit is not None:
                 self.after_commit(verdicts)  # before anyone is answered (counters, test-only crash point)
-            with self._lock:
-                items = [self._waiting.pop(k, None) for k in keys]
-            for item, verdict in zip(items, verdicts):
+            for key, verdict in zip(keys, verdicts):
+                item = self._waiting.pop(key, None)
                 if item is not None:
                     item.verdict = verdict
-                    item.done.set()
+                    item.lock.release()
+        self._dead = True
         with self._lock:  # the child is gone: whatever waits was not acknowledged
             left, self._waiting = list(self._waiting.values()), {}
         for item in left:
-            item.verdict = PushVerdict("error", False, item.verified.push.waybill_no, item.verified.push.status,
-                                       detail="写入进程已退出，未确认（快递100 会重发）")
-            item.done.set()
+            item.verdict = _refused("写入进程已退出，未确认（快递100 会重发）")
+            item.lock.release()
 
     def close(self, timeout: float = 10.0) -> None:
         if self._proc is None:
@@ -142,11 +154,21 @@ class PushWriterProcess:
         self._proc = None
 
 
-def _child_main(conn: Any, store_file: str, kw: dict[str, Any], max_batch: int) -> None:
-    """The child: one ``PushWriter`` used synchronously (batch → savepoints → commit → verdicts back).
+def _answer_of(item: Any) -> PushVerdict:
+    """A refusal made before storing, or a stored push's verdict (none: not stored, not acknowledged)."""
+    if isinstance(item, PushVerdict):
+        return item
+    return item.verdict if item.verdict is not None else _refused("未能入库，未确认（快递100 会重发）")
+
+
+def _child_main(conn: Any, store_file: str, kw: dict[str, Any], max_batch: int, tz: Any = None) -> None:
+    """The child: parse each signed ``param``, then one ``PushWriter`` used synchronously (batch →
+    savepoints → commit → verdicts back, as plain tuples). A push that does not parse is answered
+    malformed without touching the store.
 
     It opens the SQLite file the parent resolved (settings and environment are not re-read here)."""
     from xl_addin.adapters.store import open_store
+    from xl_addin.services.push.ingest import parse_signed
     from xl_addin.services.push.writer import PushWriter, _Pending
 
     writer = PushWriter(lambda: open_store(Path(store_file), create=False), max_batch=max_batch, **kw)
@@ -168,9 +190,20 @@ def _child_main(conn: Any, store_file: str, kw: dict[str, Any], max_batch: int) 
                     stop = True
                     break
                 batch.append(nxt)
-            pending = [_Pending(v, now) for _k, v, now in batch]
-            writer._write(pending)
-            conn.send(([k for k, _v, _n in batch], [p.verdict for p in pending]))
+            verdicts: list[Any] = []
+            pending: list[_Pending] = []
+            for _key, param, now in batch:
+                parsed = parse_signed(param, tz=tz)
+                if isinstance(parsed, PushVerdict):
+                    verdicts.append(parsed)
+                else:
+                    p = _Pending(parsed, now)
+                    pending.append(p)
+                    verdicts.append(p)
+            if pending:
+                writer._write(pending)
+            rows = [_answer_of(v).as_tuple() for v in verdicts]
+            conn.send(([k for k, _p, _n in batch], rows))
             if stop:
                 return
     finally:
