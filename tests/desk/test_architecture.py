@@ -209,3 +209,11 @@ def test_the_contract_checker_sees_a_forbidden_import_inside_a_function(tmp_path
     path = tmp_path / "case.py"
     path.write_text("def run(uow, request):\n    import click.testing\n    from xlwings import Book\n")
     assert {"click.testing", "xlwings"} <= _every_import(path)
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared test code lives in tests/support or a folder's helpers module, never in another test file."""
+    tests_root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"^\s*(?:from|import)\s+(?:tests\.\w+\.)?test_\w+", re.M)
+    offenders = [str(p.relative_to(tests_root)) for p in tests_root.rglob("*.py") if pattern.search(p.read_text("utf-8"))]
+    assert offenders == []

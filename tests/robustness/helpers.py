@@ -74,3 +74,19 @@ FIGURES: list[tuple[str, int, int, int, int, int]] = []
 def record(suite: str, tried: int, survived: int, lost: int = 0, corrupted: int = 0, tracebacks: int = 0) -> None:
     """One line of the suite's figures table (printed at the end of the run by tests/robustness/conftest.py)."""
     FIGURES.append((suite, tried, survived, lost, corrupted, tracebacks))
+
+
+BINDING_BOOK = "物流单号绑定表.xlsx"
+
+
+def binding_rows(desk) -> list[tuple[str, str]]:
+    """(订单编号, 物流单号) of every bound row of the Binding Table, as the sheet shows them."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(desk / BINDING_BOOK, read_only=True)
+    rows = wb["绑定表"].iter_rows(values_only=True)
+    header = list(next(rows))
+    o, w = header.index("订单编号"), header.index("物流单号")
+    out = [(str(r[o]), str(r[w])) for r in rows if r and len(r) > w and r[w] not in (None, "")]
+    wb.close()
+    return out

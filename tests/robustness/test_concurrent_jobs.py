@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from tests.robustness.helpers import NOW, ORDER_BOOK, ORDER_SHEET, cli, make_desk, order_row, popen, record, write_csv
-from tests.robustness.test_kill_allocate import _bindings
+from tests.robustness.helpers import binding_rows
 
 ORDERS = 600
 
@@ -52,7 +52,7 @@ def _agree(desk):
     assert sorted(cells) == sorted(bound)                                    # no order row lost
     assert {o: w for o, (w, _) in cells.items()} == bound                    # the sheet shows the store's numbers
     assert {s for _, s in cells.values()} == {"已分配运单"}
-    rows = _bindings(desk)
+    rows = binding_rows(desk)
     assert not [w for w, c in Counter(w for _, w in rows).items() if c > 1]
     assert dict(rows) == bound                                               # Binding Table agrees too
 

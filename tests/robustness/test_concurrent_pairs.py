@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from tests.robustness.helpers import ORDER_BOOK, ORDER_SHEET, cli, order_row, popen, record, write_csv
-from tests.robustness.test_kill_allocate import _bindings
+from tests.robustness.helpers import binding_rows
 from tests.support.refresh_desk import NOW as TRACK_NOW
 from tests.support.refresh_desk import make_desk as tracking_desk
 from tests.support.refresh_desk import pin_all
@@ -86,7 +86,7 @@ def _agree(root) -> dict[str, str]:
         assert r["订单状态"] == STATUS[status], (no, r["订单状态"], status)      # the store's status
         if confirmed_by and confirmed_by != "系统校验":
             assert r["确认人"] == confirmed_by, no                               # the person's answer is shown
-    sheet = _bindings(root)
+    sheet = binding_rows(root)
     assert not [w for w, c in Counter(w for _, w in sheet).items() if c > 1]
     assert dict(sheet) == bound                                                # Binding Table = the store
     overview = [r["物流单号"] for r in _sheet(root / TRACKING_BOOK, "跟踪总览") if r.get("物流单号")]

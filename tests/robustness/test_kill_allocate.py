@@ -18,26 +18,17 @@ from collections import Counter
 import openpyxl
 import pytest
 
-from tests.robustness.helpers import record, NOW, ORDER_BOOK, cli, make_desk, order_row, popen, sheet_order_numbers, write_csv
+from tests.robustness.helpers import (
+    BINDING_BOOK, binding_rows, cli, make_desk, NOW, ORDER_BOOK, order_row, popen, record, sheet_order_numbers, write_csv,
+)
 
-BINDING_BOOK = "物流单号绑定表.xlsx"
 CHAINS, PER_CHAIN, ORDERS = 6, 5, 600
-
-
-def _bindings(desk) -> list[tuple[str, str]]:
-    wb = openpyxl.load_workbook(desk / BINDING_BOOK, read_only=True)
-    rows = wb["绑定表"].iter_rows(values_only=True)
-    header = list(next(rows))
-    o, w = header.index("订单编号"), header.index("物流单号")
-    out = [(str(r[o]), str(r[w])) for r in rows if r and len(r) > w and r[w] not in (None, "")]
-    wb.close()
-    return out
 
 
 def _check(desk, expected: list[str]) -> dict[str, str]:
     numbers = sheet_order_numbers(desk / ORDER_BOOK)       # the workbook opens
     assert sorted(numbers) == expected                   # no order row lost, none doubled
-    rows = _bindings(desk)
+    rows = binding_rows(desk)
     assert not [w for w, c in Counter(w for _, w in rows).items() if c > 1]   # no waybill twice in the sheet
     assert not [o for o, c in Counter(o for o, _ in rows).items() if c > 1]   # no order bound twice in the sheet
     openpyxl.load_workbook(desk / BINDING_BOOK)
@@ -88,7 +79,7 @@ def test_kills_during_allocate_lose_and_double_nothing(tmp_path):
         assert done.returncode in (0, 1), done.stdout + done.stderr   # the next run completes
         store = _check(desk, expected)
         assert set(store) == set(expected)                           # every order has its one number
-        assert sorted(_bindings(desk)) == sorted(store.items())      # workbook and store agree
+        assert sorted(binding_rows(desk)) == sorted(store.items())      # workbook and store agree
     record(f"kill -9 during allocate ({killed} mid-run)", tried, tried)  # every check above passed for each
     assert tried >= 30 and killed >= tried // 3  # 13 of 30 on the loaded build machine
     doctor = cli("doctor", "--desk", str(desk))
