@@ -13,7 +13,6 @@ was a road, not a division.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
