@@ -96,6 +96,9 @@ _WIDE_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Za-z]{2,})(\d+)"')
 _CELL_OPEN = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _REF = re.compile(r"^\$?([A-Za-z]{1,4})\$?(\d+)$")
+# Fast equivalents for a region without namespace prefixes (the usual case), found by a literal search:
+_ROW_R_PLAIN = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
+_WIDE_ANY = re.compile(rb'r="([A-Za-z]{2,})(\d+)"')  # every _WIDE_REF match holds one of these
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 
 
@@ -152,18 +155,8 @@ def check_sheet(path, zf: zipfile.ZipFile, part: str, sheet: str, limits: Limits
                 if m:
                     raise _refuse(path, f"{where}的 XML 里有非法控制字符（0x{region[m.start()]:02X}），"
                                         "这不是 Excel 能保存出的文件", "请在 Excel 里打开修复后另存为 .xlsx，或从备份恢复")
-                cells += len(_CELL_OPEN.findall(region))
-                for rm in _ROW_R.finditer(region):
-                    r = int(rm.group(1))
-                    if r > rows:
-                        rows = r
-                for cm in _WIDE_REF.finditer(region):
-                    c = _col(cm.group(1))
-                    if c > cols:
-                        cols = c
-                    r = int(cm.group(2))
-                    if r > rows:
-                        rows = r
+                n, rows, cols = _scan(region, rows, cols)
+                cells += n
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise corrupt_member(path, part, exc) from None
     except (OSError, ValueError) as exc:
@@ -191,6 +184,38 @@ def check_sheet(path, zf: zipfile.ZipFile, part: str, sheet: str, limits: Limits
     if dimension:
         _check_dimension(path, where, dimension)
     return SheetExtent(rows, cols, cells)
+
+
+def _scan(region: bytes, rows: int, cols: int) -> tuple[int, int, int]:
+    """(cells, last row, last column) after one region: the same figures as the three patterns
+    ``_CELL_OPEN``, ``_ROW_R``, ``_WIDE_REF`` give, at a fraction of their cost on a big sheet.
+
+    Why: this pass runs before every read; with those patterns alone it took longer than the
+    calamine read it guards (1.4 s against 1.1 s of CPU at 100,000 rows). Without a ``:c``/``:row``
+    in the region (no prefixed elements) a literal search finds the same matches; a wide
+    reference is looked at by the exact pattern only when one could raise the figures.
+    """
+    plain = b":c" not in region
+    if plain and region.count(b"<c") == region.count(b"<c "):
+        cells = region.count(b"<c ")  # every "<c" is followed by a space: each is a cell
+    else:
+        cells = len(_CELL_OPEN.findall(region))
+    found = (_ROW_R_PLAIN if b":row" not in region else _ROW_R).findall(region)
+    if found:
+        rows = max(rows, max(map(int, found)))
+    wide = _WIDE_ANY.findall(region)
+    if wide:
+        top_col = max(_col(letters) for letters in {w[0] for w in wide})
+        top_row = max(map(int, (w[1] for w in wide)))
+        if top_col > cols or top_row > rows:  # it might raise them: the exact pattern decides
+            for cm in _WIDE_REF.finditer(region):
+                c = _col(cm.group(1))
+                if c > cols:
+                    cols = c
+                r = int(cm.group(2))
+                if r > rows:
+                    rows = r
+    return cells, rows, cols
 
 
 def _check_dimension(path, where: str, dimension: str) -> None:

@@ -425,7 +425,7 @@ def _scan_sheet_xml(p: Path, name: str, first_data_row: int) -> tuple[set[int], 
                         rm = _ROW_NUM.search(m.group(0))
                         if rm:
                             hidden.add(int(rm.group(1)))
-                if _FORMULA.search(region):
+                if (b"<f" in region or b":f" in region) and _FORMULA.search(region):  # literal probe first
                     for m in _CELL.finditer(region):
                         body = m.group(2)
                         if body and _FORMULA.search(body) and not _VALUE.search(body):

@@ -233,13 +233,25 @@ class SheetPatcher:
             last_col = _col_of(body[k:q])
         edits: list[tuple[int, int, bytes]] = []
         tail: list[tuple[int, bytes]] = []
+        tail_col = 0  # the last column appended, written or empty (the row's spans follow it)
         close = b"</" + p + b"c>"
         texts = self._texts
         row_ref = rs + b'"'
+        col_styles = self._col_styles
+        openers = _COL_OPENERS
         for col, value in writes.items():
-            colpre = _COL_OPENERS.get((p, col)) or _col_opener(p, col)
-            i = body.find(colpre + row_ref) if col <= last_col else -1
-            if i >= 0:
+            if col > last_col:  # after the row's last cell: appended
+                style = self._default_style(col) if col_styles else None
+                if col > tail_col:
+                    tail_col = col
+                if value is None and not style:
+                    continue  # an empty cell: nothing to write
+                i = -1
+            else:
+                colpre = openers.get((p, col)) or _col_opener(p, col)
+                i = body.find(colpre + row_ref)
+                if i < 0:
+                    return None
                 j = body.find(b">", i)
                 end = j + 1 if body[j - 1] == 47 else body.find(close, j) + len(close)
                 old = body[i:end]
@@ -247,10 +259,7 @@ class SheetPatcher:
                 if b"<" + p + b"f" in old:
                     self.overwrote_formula = True
                 style = int(sm.group(1)) if sm else None
-            elif col > last_col:
-                style = self._default_style(col) if self._col_styles else None
-            else:
-                return None
+            colpre = openers.get((p, col)) or _col_opener(p, col)
             text = texts.get(value) if type(value) is str else None
             if text is None and type(value) is str and not _needs_care(value):
                 if len(texts) > 200_000:
@@ -273,12 +282,12 @@ class SheetPatcher:
             out.append(new)
             pos = end
         out.append(body[pos:])
-        if tail:
+        if tail_col:
             tail.sort()
             out.extend(x for _, x in tail)
             sp = _SPANS.search(tag)
-            if sp and tail[-1][0] > int(sp.group(2)):
-                out[0] = tag[: sp.start()] + f' spans="{sp.group(1).decode()}:{tail[-1][0]}"'.encode() + tag[sp.end():]
+            if sp and tail_col > int(sp.group(2)):
+                out[0] = tag[: sp.start()] + f' spans="{sp.group(1).decode()}:{tail_col}"'.encode() + tag[sp.end():]
         out.append(b"</" + p + b"row>")
         return b"".join(out)
 

@@ -13,12 +13,11 @@ was a road, not a division.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .divisions import CITY, COUNTY, PROVINCE, REVIEW_PROVINCES, Division, DivisionIndex, division_index
-from .text import fold
+from .text import unfolded_case
 
 # Labels used in messages and in AddressParse.missing.
 PROVINCE_PART, CITY_PART, DISTRICT_PART, STREET_PART, NUMBER_PART = "省", "市", "区/县", "街道/路名", "门牌号"
@@ -103,9 +102,10 @@ def parse_address(text: str) -> AddressParse:
 
 @lru_cache(maxsize=32768)
 def _parse(raw: str) -> AddressParse:
-    folded = fold(raw)
+    base = unfolded_case(raw)  # fold(raw) is base.lower(): the normalisation runs once for both
+    folded = base.lower()
     norm = _COUNTRY.sub("", _STRIP.sub("", folded))
-    written = _as_written(raw, norm)
+    written = _as_written(base, folded, norm)
     abroad = _FOREIGN_CN.match(norm) or (_LATIN_WORD.search(norm) is not None
                                          and _FOREIGN_EN.search(" ".join(folded.replace(",", " ").split())))
     if abroad:
@@ -178,13 +178,14 @@ def _parse(raw: str) -> AddressParse:
     )
 
 
-def _as_written(raw: str, norm: str) -> str:
+def _as_written(base: str, folded: str, norm: str) -> str:
     """``norm`` with the letters' case as the address was written (B座 stays B座, not b座).
 
-    Matching runs on the folded text; what goes back to the workbook keeps the writer's capitals."""
-    from .text import INVISIBLE, to_simplified
-
-    cased = _COUNTRY.sub("", _STRIP.sub("", to_simplified(INVISIBLE.sub("", unicodedata.normalize("NFKC", raw)))))
+    Matching runs on the folded text; what goes back to the workbook keeps the writer's capitals.
+    ``base`` is the address normalised but not lower-cased (``folded`` = ``base.lower()``)."""
+    if base == folded:  # nothing lower-cased: the written form is the folded one
+        return norm
+    cased = _COUNTRY.sub("", _STRIP.sub("", base))
     return cased if len(cased) == len(norm) and cased.lower() == norm else norm
 
 

@@ -64,7 +64,12 @@ def _converting():
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """NFKC + simplified + lower case; spaces kept (for splitting)."""
-    return to_simplified(INVISIBLE.sub("", unicodedata.normalize("NFKC", text))).lower()
+    return unfolded_case(text).lower()
+
+
+def unfolded_case(text: str) -> str:
+    """``fold`` without the lower-casing (an address keeps its writer's capitals from it)."""
+    return to_simplified(INVISIBLE.sub("", unicodedata.normalize("NFKC", text)))
 
 
 @lru_cache(maxsize=65536)

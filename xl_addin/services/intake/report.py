@@ -171,19 +171,30 @@ class ValidationReport:
                              "confirm_deadline": r.decision.deadline.isoformat()} for r in self.overdue_rows()]}
 
     def iter_json(self, indent: int | None = 2):
-        """``json.dumps(self.as_dict(), ensure_ascii=False, indent=indent, default=str)`` in pieces,
-        one row at a time: a 1,000,000-row report is printed without being held as one string."""
+        """``json.dumps(self.as_dict(), ensure_ascii=False, indent=indent, default=str)`` in pieces of
+        a few hundred rows: a 1,000,000-row report is printed without being held as one string."""
         enc = json.JSONEncoder(ensure_ascii=False, indent=indent, default=str)
         if indent is None:
             nl, nl2, comma = "", "", ", "
+            row_text = enc.encode
         else:
+            from xl_addin.display.json_text import dumps_indented
+
             nl, nl2, comma = "\n" + " " * indent, "\n" + " " * (2 * indent), ","
+
+            def row_text(d):  # the rows sit two levels in
+                return dumps_indented(d, indent, 2)
         yield "{" + nl + '"file": ' + enc.encode(str(self.file)) + comma + nl + '"sheet": ' + enc.encode(self.sheet)
         yield comma + nl + '"rows": ['
         first = True
+        batch: list[str] = []
         for r in self.rows:
-            text = enc.encode(r.as_dict())
-            yield ("" if first else comma) + nl2 + (text if indent is None else text.replace("\n", nl2))
+            batch.append(("" if first else comma) + nl2 + row_text(r.as_dict()))
             first = False
+            if len(batch) >= 500:
+                yield "".join(batch)
+                batch = []
+        if batch:
+            yield "".join(batch)
         yield ("" if first else nl) + "]" + comma
         yield enc.encode(self._tail())[1:]

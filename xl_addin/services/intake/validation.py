@@ -290,7 +290,7 @@ def _check_chunk(part, numbers, dups, rules, mismatches, previous, keep_records,
     to_save = []
     for rec, order_no, dup in zip(part, numbers, dups):
         values = rec.values
-        result = check_order({k: values.get(k) for k in USER_FIELDS}, rules)
+        result = check_order(values, rules)  # it reads only the user's fields, by name
         if dup is not None:
             result.problems.append(dup)
         if order_no in mismatches:
