@@ -61,3 +61,35 @@ def test_long_csv_line_is_refused_before_parsing(tmp_path):
     with pytest.raises(WorkbookError) as err:
         read_export(path)
     assert str(path) in str(err.value) and "第 2 行" in str(err.value)
+
+
+def _unknown_compression(data: bytes, member: str) -> bytes:
+    """The package with ``member``'s compression method set to 99 in both its headers (what a flipped bit
+    there looks like to zipfile: "That compression method is not supported")."""
+    import struct
+    import zipfile as zf
+    from io import BytesIO
+
+    buf = bytearray(data)
+    info = zf.ZipFile(BytesIO(data)).getinfo(member)
+    struct.pack_into("<H", buf, info.header_offset + 8, 99)
+    name = member.encode()
+    at = buf.find(b"PK\x01\x02")
+    while at != -1:
+        if buf[at + 46:at + 46 + len(name)] == name:
+            struct.pack_into("<H", buf, at + 10, 99)
+            break
+        at = buf.find(b"PK\x01\x02", at + 4)
+    return bytes(buf)
+
+
+@pytest.mark.parametrize("member", ["xl/worksheets/sheet1.xml", "xl/styles.xml"])
+def test_an_unknown_compression_method_is_a_damaged_file_not_a_crash(tmp_path, capsys, member):
+    from tests.robustness.helpers import NOW
+    from xl_addin.entrypoints.cli import main
+
+    path = tmp_path / "订单.xlsx"
+    path.write_bytes(_unknown_compression(base_book(), member))
+    code = main(["validate", str(path), "--desk", str(tmp_path), "--now", NOW])
+    err = capsys.readouterr().err
+    assert code == 2 and "出错了" not in err and str(path) in err and "损坏" in err, err

@@ -64,7 +64,7 @@ def check_workbook_file(path: str | os.PathLike) -> Path:
     try:
         with zipfile.ZipFile(p) as zf:
             _check_package(p, zf)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError) as exc:  # NotImplementedError: an unknown compression method
         raise _fail(p, f"文件已损坏，无法解压（{exc}）", "请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx") from None
     except (OSError, EOFError, zipfile.LargeZipFile) as exc:
         raise _fail(p, f"文件已损坏或无法读取（{exc}）", "请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx") from None

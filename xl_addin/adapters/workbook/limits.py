@@ -157,8 +157,8 @@ def check_sheet(path, zf: zipfile.ZipFile, part: str, sheet: str, limits: Limits
                                         "这不是 Excel 能保存出的文件", "请在 Excel 里打开修复后另存为 .xlsx，或从备份恢复")
                 n, rows, cols = _scan(region, rows, cols)
                 cells += n
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise corrupt_member(path, part, exc) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:  # NotImplementedError: a
+        raise corrupt_member(path, part, exc) from None  # damaged header naming a compression method zipfile lacks
     except (OSError, ValueError) as exc:
         if "decompress" in str(exc).lower() or "crc" in str(exc).lower():
             raise corrupt_member(path, part, exc) from None

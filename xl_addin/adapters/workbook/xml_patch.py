@@ -110,7 +110,7 @@ def _write(path, sheet_name, header_row, headers, plan, bounds, backup_dir, appe
                 raise WorkbookError(f"工作簿缺少部件（{str(exc)[:120]}），未写入",
                                     "这不是 Excel 能保存出的文件：请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx",
                                     path=str(path)) from None
-            except (zlib.error, zipfile.BadZipFile, EOFError) as exc:
+            except (zlib.error, zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
                 raise WorkbookError(f"工作簿已损坏：有部件无法解压（{type(exc).__name__}），未写入",
                                     "请从备份恢复，或在 Excel 里打开（Excel 会提示修复）后另存为 .xlsx",
                                     path=str(path)) from None
