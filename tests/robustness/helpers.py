@@ -90,3 +90,21 @@ def binding_rows(desk) -> list[tuple[str, str]]:
     out = [(str(r[o]), str(r[w])) for r in rows if r and len(r) > w and r[w] not in (None, "")]
     wb.close()
     return out
+
+
+def two_sheet_export(path: Path, old: range, current: range) -> Path:
+    """An .xlsx export with last month's orders on its first sheet (上月订单) and this month's on the second (本月订单)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = "上月订单"
+    first.append(HEADER)
+    for i in old:
+        first.append(order_row(i))
+    second = wb.create_sheet("本月订单")
+    second.append(HEADER)
+    for i in current:
+        second.append(order_row(i))
+    wb.save(path)
+    return path

@@ -9,7 +9,7 @@ import re
 
 import openpyxl
 
-from tests.robustness.helpers import HEADER, NOW, cli, make_desk, order_row, sheet_order_numbers, write_csv
+from tests.robustness.helpers import NOW, cli, two_sheet_export, make_desk, order_row, sheet_order_numbers, write_csv
 from xl_addin.entrypoints.cli import main
 
 
@@ -52,18 +52,7 @@ def test_validate_reads_the_configured_sheet_of_the_order_book(tmp_path, capsys)
 
 
 def _export(path):
-    wb = openpyxl.Workbook()
-    first = wb.active
-    first.title = "上月订单"
-    first.append(HEADER)
-    for i in range(900, 903):
-        first.append(order_row(i))
-    second = wb.create_sheet("本月订单")
-    second.append(HEADER)
-    for i in range(4):
-        second.append(order_row(i))
-    wb.save(path)
-    return path
+    return two_sheet_export(path, range(900, 903), range(4))
 
 
 def test_import_reads_the_configured_export_sheet_and_csv_is_unaffected(tmp_path):

@@ -3,24 +3,12 @@ from the sheet named; a sheet that is not there, or --sheet on a CSV, is refused
 
 from __future__ import annotations
 
-import openpyxl
 
-from tests.robustness.helpers import HEADER, NOW, cli, make_desk, order_row, sheet_order_numbers, write_csv
+from tests.robustness.helpers import NOW, cli, two_sheet_export, make_desk, order_row, sheet_order_numbers, write_csv
 
 
 def _export(path):
-    wb = openpyxl.Workbook()
-    first = wb.active
-    first.title = "上月订单"
-    first.append(HEADER)
-    for i in range(900, 905):
-        first.append(order_row(i))
-    second = wb.create_sheet("本月订单")
-    second.append(HEADER)
-    for i in range(10):
-        second.append(order_row(i))
-    wb.save(path)
-    return path
+    return two_sheet_export(path, range(900, 905), range(10))
 
 
 def test_import_reads_the_sheet_named(tmp_path):
