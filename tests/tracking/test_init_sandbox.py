@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 from support.net import free_port
@@ -74,11 +75,17 @@ def test_init_sandbox_then_allocate_and_refresh(tmp_path):
     alloc = xl("allocate", "--desk", str(desk))
     assert alloc.returncode in (0, 1), alloc.stdout + alloc.stderr
 
-    proc = subprocess.Popen([sys.executable, "-m", "xl_addin", "sandbox", "--desk", str(desk), "--speed", "3600"],
+    # Our numbers carry the China day they were made (JD20261203000001) and the sandbox picks such a parcel
+    # up in that day's working hours, so at night nothing has happened yet: move the clock to the evening of
+    # the numbers' day as the README says. The day is read after allocating (a run across midnight numbers
+    # with the later day or the earlier one; both are picked up by 19:00 of the later day).
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    proc = subprocess.Popen([sys.executable, "-m", "xl_addin", "sandbox", "--desk", str(desk)],
                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_listening(port, proc)
-        time.sleep(2)  # two simulated hours pass: pickups happen
+        moved = xl("sandbox-clock", "--desk", str(desk), "--set", f"{day:%Y-%m-%d}T19:00", "--speed", "0")
+        assert moved.returncode == 0, moved.stdout + moved.stderr
         out = xl("refresh", "--desk", str(desk))
     finally:
         proc.terminate()
