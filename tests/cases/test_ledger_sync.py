@@ -120,3 +120,18 @@ def test_workbook_open_in_excel_is_left_alone(desk):
     assert not res.written and "关闭" in res.message and path.read_bytes() == before
     owner.unlink()
     assert run(d, s, NOW).written and len(sheet(path)) == 1
+
+
+def test_a_staff_row_repeating_an_open_case_joins_its_history_once(desk):
+    d, s = desk
+    path = d.workbook("exceptions")
+    cid = sc.report_exception(s, NOW, type="丢件", description="客户投诉未收到", by="张三", waybill_no="SF1")["case_id"]
+    run(d, s, NOW)
+    edit(path, 3, 物流单号="SF1", 异常类型="丢件", 异常描述="客户又来电", 发现人="赵六")
+    for minutes in (5, 10, 15):  # the row stays until staff delete it; every sync says so
+        res = run(d, s, NOW + timedelta(minutes=minutes))
+        assert res.created == [] and [(p["row"], p["case_id"]) for p in res.problems] == [(3, cid)]
+        assert "已记入其历史" in res.problems[0]["message"]
+    repeats = [h for h in CaseStore(s).history(cid) if h["field"] == "重复报告"]
+    assert [h["new_value"] for h in repeats] == ["客户又来电"]
+    assert [r["案件编号"] for r in sheet(path)] == [cid, None]

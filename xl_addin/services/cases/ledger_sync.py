@@ -249,10 +249,14 @@ def _create_from_row(store: Store, rec, now: datetime, tz: ZoneInfo, result: Syn
     if not any(v.get(k) for k in ("waybill_no", "order_no", "type", "description")):
         return None
     earlier = CaseStore(store).case_of_source(key)
-    if earlier is not None and earlier not in with_id and CaseStore(store).get(earlier) is not None:
-        # made from this row by a run stopped before it wrote the id into the row: this row is its row
-        result.created.append(earlier)
-        return earlier
+    if earlier is not None and CaseStore(store).get(earlier) is not None:
+        if earlier not in with_id:
+            # made from this row by a run stopped before it wrote the id into the row: this row is its row
+            result.created.append(earlier)
+            return earlier
+        # an earlier sync joined this row to the open case another row shows: its history has it once
+        _duplicate_row(result, rec.row, earlier)
+        return None
     try:
         found = sc.parse_time(v.get("found_at"), tz) if v.get("found_at") else None
         case = sc.report_exception(
@@ -264,12 +268,16 @@ def _create_from_row(store: Store, rec, now: datetime, tz: ZoneInfo, result: Syn
         _row_problem(result, rec.row, None, f"新增案件未能登记: {exc.message}", exc.hint or "")
         return None
     if case.get("duplicate"):
-        _row_problem(result, rec.row, case["case_id"], f"该运单已有同类型未结案件 {case['case_id']}，本行已记入其历史",
-                     "请删除本行，在原案件行处理")
+        _duplicate_row(result, rec.row, case["case_id"])
         return None
     result.created.append(case["case_id"])
     checkpoint("ledger:staff_case_created")  # tests kill here: the case is stored, its id not yet in the row
     return case["case_id"]
+
+
+def _duplicate_row(result: SyncResult, row: int, case_id: str) -> None:
+    _row_problem(result, row, case_id, f"该运单已有同类型未结案件 {case_id}，本行已记入其历史",
+                 "请删除本行，在原案件行处理")
 
 
 def _apply_edits(store: Store, case: dict[str, Any], edits: dict[str, Any], now: datetime, tz: ZoneInfo,
