@@ -151,7 +151,7 @@ def test_a_resumed_archive_does_not_delete_twice(tmp_path):
     assert res["removed"]["orders"] == 0 and res["status"] == "archived"
 
 
-def test_the_ribbon_button_archives_through_the_open_books(tmp_path, monkeypatch):
+def test_the_ribbon_button_archives_through_the_open_books(tmp_path):
     from support.recording_ui import RecordingUI
     from xl_addin.excel import handlers
 
@@ -162,10 +162,9 @@ def test_the_ribbon_button_archives_through_the_open_books(tmp_path, monkeypatch
         def open_book(self, path):
             return LiveWorkbook(books[Path(path).resolve()]) if Path(path).resolve() in books else None
 
-    ui = ExcelWithOpenBooks(desk.workbook("orders"))
-    # (--month is optional for the command, so the button does not ask for it yet: give it here)
-    monkeypatch.setattr(handlers, "_ask_arguments", lambda ctx, cmd: ["--month", "2026-10"])
+    ui = ExcelWithOpenBooks(desk.workbook("orders"))  # no answer given: the offered month is taken
     assert handlers.dispatch("reports.archive", ui, now=NOV) == "ok", ui.messages
+    assert ui.asked == [("月份（YYYY-MM）：", "2026-10")]     # the finished month is offered, as on the 1st
     assert ui.released == []                       # the books stayed open in Excel
     orders = books[desk.workbook("orders").resolve()]
     assert orders.saves == 2                       # saved before (the archive reads the file), and after

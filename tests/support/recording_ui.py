@@ -14,6 +14,7 @@ class RecordingUI:
         self.titles: list[str | None] = []
         self.statuses: list[str | None] = []
         self.released: list[Path] = []
+        self.asked: list[tuple[str, str]] = []  # (prompt, offered default) of every input box
 
     def caller_book_path(self):
         return self.book
@@ -26,6 +27,7 @@ class RecordingUI:
         self.statuses.append(text)
 
     def ask(self, prompt, default=""):
+        self.asked.append((prompt, default))
         return self.answers.pop(0) if self.answers else default
 
     def active_row(self):

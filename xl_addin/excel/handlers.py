@@ -215,22 +215,25 @@ def _cli_command(name: str):
 def _default_for(ctx: "Context", param: str) -> str:
     if param == "day":
         return ctx.moment("Asia/Shanghai").date().isoformat()
-    if param == "month":
-        return ctx.moment("Asia/Shanghai").strftime("%Y-%m")
+    if param == "month":  # the month a person archives is the finished one, as the scheduler's run on the 1st
+        from xl_addin.domain.closing import previous_month
+
+        return previous_month(ctx.moment("Asia/Shanghai").date())
     if param == "order_no":
         return ctx.active_order_no() or ""
     return ""
 
 
-def _ask_arguments(ctx: "Context", command) -> list[str] | None:
-    """Ask the user for each required parameter of ``command``; None when they cancel."""
+def _ask_arguments(ctx: "Context", command, also: tuple[str, ...] = ()) -> list[str] | None:
+    """Ask the user for each required parameter of ``command`` and the optional ones named in ``also``;
+    None when they cancel."""
     import click
 
     positional: list[str] = []
     options: list[str] = []
     for param in command.params:
         name = param.name or ""
-        if name in ("desk", "as_json", "now_text") or not param.required:
+        if name in ("desk", "as_json", "now_text") or not (param.required or name in also):
             continue
         if name in WHO:
             value = ctx.ui.user_name()
@@ -272,12 +275,13 @@ def archive_through_excel(ctx: Context, root: Path) -> Iterator[None]:
         yield
 
 
-def cli_twin(command: str, *extra: str, ask: bool = True,
+def cli_twin(command: str, *extra: str, ask: bool = True, also_ask: tuple[str, ...] = (),
              books: Callable[["Context", Path], object] | None = None) -> Callable[["Context"], None]:
     """Run the button's own command in-process on the desk (exactly what the scheduler runs) and show its text.
 
-    Required parameters are asked for in an input box (the person's name comes from Excel); the
-    desk's workbooks open in Excel are saved and let go while the command rewrites them.
+    Required parameters (and the optional ones in ``also_ask``) are asked for in an input box (the
+    person's name comes from Excel); the desk's workbooks open in Excel are saved and let go while the
+    command rewrites them.
     """
 
     def run(ctx: Context) -> None:
@@ -292,7 +296,7 @@ def cli_twin(command: str, *extra: str, ask: bool = True,
         if cmd is None:  # a registry bug, caught by the tests: reported as a failure with the log's path
             raise LookupError(f"the ribbon names a command the CLI does not have: {command!r}")
         root = ctx.desk_root()
-        asked = _ask_arguments(ctx, cmd) if ask else []
+        asked = _ask_arguments(ctx, cmd, also_ask) if ask else []
         if asked is None:
             ctx.ui.status(None)
             return
@@ -378,7 +382,7 @@ def _registry() -> dict[str, Handler]:
         Handler("exceptions.sync", "同步台账", cli_twin("sync-ledger"), cases, "sync-ledger"),
         Handler("reports.weekly", "周报", cli_twin("summary", ask=False), cases, "summary"),
         Handler("reports.email", "发送邮件", cli_twin("summary", "--email", ask=False), cases, "summary"),
-        Handler("reports.archive", "月度归档", cli_twin("archive", books=archive_through_excel), closing, "archive"),
+        Handler("reports.archive", "月度归档", cli_twin("archive", also_ask=("month",), books=archive_through_excel), closing, "archive"),
         Handler("desk.doctor", "检查环境", _doctor, "xl_addin.services.desk.doctor"),
     )
     return {h.tag: h for h in entries}
