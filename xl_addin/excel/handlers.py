@@ -382,7 +382,8 @@ def _registry() -> dict[str, Handler]:
         Handler("exceptions.sync", "同步台账", cli_twin("sync-ledger"), cases, "sync-ledger"),
         Handler("reports.weekly", "周报", cli_twin("summary", ask=False), cases, "summary"),
         Handler("reports.email", "发送邮件", cli_twin("summary", "--email", ask=False), cases, "summary"),
-        Handler("reports.archive", "月度归档", cli_twin("archive", also_ask=("month",), books=archive_through_excel), closing, "archive"),
+        Handler("reports.archive", "月度归档", cli_twin("archive", also_ask=("month",), books=archive_through_excel),
+                closing, "archive"),
         Handler("desk.doctor", "检查环境", _doctor, "xl_addin.services.desk.doctor"),
     )
     return {h.tag: h for h in entries}
