@@ -9,7 +9,8 @@ workbook write that goes with it, say); with neither variable set that is one di
   ``<folder>/<name>.paused`` and wait (at most ``XL_LOGISTICS_PAUSE_MAX`` seconds, default 300) until
   ``<folder>/<name>.go`` exists, then go on. Other jobs run meanwhile; the paused job keeps its locks.
 
-Names in use: ``validate:before_save``, ``ledger:history_appended``, ``ledger:staff_case_created``.
+Names in use: ``validate:before_save``, ``ledger:history_appended``, ``ledger:staff_case_created``, and
+the archive's ``archive:<point>`` (``before_manifest``, ``during_remove:orders``, … in services/closing/archive.py).
 """
 
 from __future__ import annotations

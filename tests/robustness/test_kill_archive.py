@@ -15,42 +15,14 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
 
 import openpyxl
 import pytest
 
-from tests.robustness.helpers import record, cli_env
+from support.archive_month import build_busy_month
+from tests.robustness.helpers import cli_env, record
 
 CHAINS, PER_CHAIN, OCTOBER, NOVEMBER = 6, 5, 120, 40
-
-
-def _build(root):
-    from support.archive_month import NOV, OCT
-    from support.closing_desk import append_rows, make_desk, seed_order
-    from xl_addin.bootstrap import store_for
-    from xl_addin.services.closing.close_orders import complete_signed_orders, sync_followups_sheet
-
-    desk = make_desk(root, OCT)
-    orders, bindings = [], []
-    with store_for(desk) as store:
-        for i in range(OCTOBER):
-            seed_order(desk, store, f"A{i:04d}", f"SF4{i:05d}", bound_at=OCT - timedelta(days=3),
-                       signed_at=OCT - timedelta(hours=5), now=OCT, in_workbooks=False)
-        complete_signed_orders(store, OCT)
-        for i in range(NOVEMBER):
-            seed_order(desk, store, f"B{i:04d}", f"SF5{i:05d}", bound_at=NOV - timedelta(days=2),
-                       signed_at=NOV - timedelta(hours=3) if i % 2 else None, now=NOV, in_workbooks=False)
-        complete_signed_orders(store, NOV)
-        for no, wb in [(f"A{i:04d}", f"SF4{i:05d}") for i in range(OCTOBER)] + \
-                      [(f"B{i:04d}", f"SF5{i:05d}") for i in range(NOVEMBER)]:
-            orders.append({"order_no": no, "customer": "甲公司", "goods_name": "书籍", "quantity": 1})
-            bindings.append({"order_no": no, "waybill_no": wb, "carrier": "顺丰"})
-        append_rows(desk.workbook("orders"), "订单确认单", *orders)
-        append_rows(desk.workbook("bindings"), "绑定表", *bindings)
-        sync_followups_sheet(desk.workbook("orders"), store, NOV, OCT.tzinfo,
-                             backup_dir=None)
-    return desk
 
 
 def _run(root, timeout=120):
@@ -87,7 +59,7 @@ def _check(root, expected, complete=False):
 def test_kills_during_archive_lose_and_double_nothing(tmp_path):
     rng = random.Random(2026120223)
     base = tmp_path / "base"
-    _build(base)
+    build_busy_month(base, OCTOBER, NOVEMBER)
     from support.archive_month import live_keys
     from xl_addin.bootstrap import load_desk
 

@@ -31,6 +31,34 @@ def build_month(root):
     return desk
 
 
+def build_busy_month(root, october: int, november: int):
+    """``october`` orders completed in October 2026 (to archive) and ``november`` from November, half of them
+    signed; orders, bindings and follow-ups in the workbooks, written in one go each."""
+    from support.closing_desk import append_rows
+    from xl_addin.bootstrap import store_for
+    from xl_addin.services.closing.close_orders import complete_signed_orders, sync_followups_sheet
+
+    desk = make_desk(root, OCT)
+    orders, bindings = [], []
+    with store_for(desk) as store:
+        for i in range(october):
+            seed_order(desk, store, f"A{i:04d}", f"SF4{i:05d}", bound_at=OCT - timedelta(days=3),
+                       signed_at=OCT - timedelta(hours=5), now=OCT, in_workbooks=False)
+        complete_signed_orders(store, OCT)
+        for i in range(november):
+            seed_order(desk, store, f"B{i:04d}", f"SF5{i:05d}", bound_at=NOV - timedelta(days=2),
+                       signed_at=NOV - timedelta(hours=3) if i % 2 else None, now=NOV, in_workbooks=False)
+        complete_signed_orders(store, NOV)
+        for no, wb in [(f"A{i:04d}", f"SF4{i:05d}") for i in range(october)] + \
+                      [(f"B{i:04d}", f"SF5{i:05d}") for i in range(november)]:
+            orders.append({"order_no": no, "customer": "甲公司", "goods_name": "书籍", "quantity": 1})
+            bindings.append({"order_no": no, "waybill_no": wb, "carrier": "顺丰"})
+        append_rows(desk.workbook("orders"), "订单确认单", *orders)
+        append_rows(desk.workbook("bindings"), "绑定表", *bindings)
+        sync_followups_sheet(desk.workbook("orders"), store, NOV, TZ, backup_dir=None)
+    return desk
+
+
 def live_keys(desk) -> dict[str, set[str]]:
     from xl_addin.adapters.workbook.books import BINDINGS_SHEET, FOLLOWUPS_SHEET, ORDERS_SHEET
     from xl_addin.adapters.workbook.reader import read_sheet

@@ -30,6 +30,7 @@ from xl_addin.adapters.workbook.files import (
     assert_not_open_in_excel, atomic_replace, check_workbook_file, part_relations, rels_of, remove_stale_temps,
     sheet_parts, temp_path_for, workbook_part,
 )
+from xl_addin.adapters.workbook.lock import workbook_lock
 from xl_addin.errors import WorkbookError
 
 from xl_addin.adapters.workbook.row_shift import (  # noqa: F401  (re-exported)
@@ -53,22 +54,23 @@ def remove_rows(path, rows_by_sheet: dict[str, Iterable[int]], *, backup_dir: Pa
     maps = {name.lower(): RowMap(rows) for name, rows in rows_by_sheet.items() if rows}
     if not maps:
         return {}
-    remove_stale_temps(path)
-    tmp = temp_path_for(path)
-    try:
+    with workbook_lock(path):  # one writer per workbook: from reading the old file to the replace
+        remove_stale_temps(path)
+        tmp = temp_path_for(path)
         try:
-            with zipfile.ZipFile(path) as zin:
-                counts = _build(zin, tmp, path, maps, rows_by_sheet, progress)
-        except WorkbookError as exc:
-            if exc.path:
-                raise
-            raise WorkbookError(exc.message, exc.hint, path=str(path)) from None
-        if before_replace:
-            before_replace()
-        atomic_replace(tmp, path, backup_dir)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            try:
+                with zipfile.ZipFile(path) as zin:
+                    counts = _build(zin, tmp, path, maps, rows_by_sheet, progress)
+            except WorkbookError as exc:
+                if exc.path:
+                    raise
+                raise WorkbookError(exc.message, exc.hint, path=str(path)) from None
+            if before_replace:
+                before_replace()
+            atomic_replace(tmp, path, backup_dir)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
     return counts
 
 

@@ -35,6 +35,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Callable
 
+from xl_addin.checkpoints import checkpoint
 from xl_addin.adapters.store.followups import ClosingStore
 from xl_addin.adapters.store.store import Store
 from xl_addin.domain.closing import month_bounds, month_is_over, parse_month
@@ -55,6 +56,7 @@ class ArchiveRefused(UserError):
 def _checkpoint(name: str) -> None:
     if os.environ.get(KILL_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    checkpoint(f"archive:{name}")  # the shared kill/pause points (xl_addin.checkpoints)
 
 
 def _local(moment: Any, tz: tzinfo) -> Any:
@@ -321,18 +323,22 @@ def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_d
     Returns how many rows were removed (0: the file is left untouched)."""
     from xl_addin.adapters.workbook.archive_book import rows_with_keys
     from xl_addin.adapters.workbook.files import assert_not_open_in_excel, check_workbook_file
+    from xl_addin.adapters.workbook.lock import workbook_lock
     from xl_addin.adapters.workbook.row_removal import remove_rows
 
     path = check_workbook_file(path)
     assert_not_open_in_excel(path)
-    doomed: dict[str, list[int]] = {}
-    for sheet_name, key, keys in plan:
-        rows = rows_with_keys(path, _schema_for(sheet_name), sheet_name, key, keys)
-        if rows:
-            doomed[sheet_name] = rows
-    if not doomed:
-        return 0
-    counts = remove_rows(path, doomed, backup_dir=backup_dir, before_replace=before_replace, progress=progress)
+    # the rows are found and removed under the workbook's lock: a job appending rows in between (an
+    # import beside the archive) would otherwise lose them to a file built from the older reading
+    with workbook_lock(path):
+        doomed: dict[str, list[int]] = {}
+        for sheet_name, key, keys in plan:
+            rows = rows_with_keys(path, _schema_for(sheet_name), sheet_name, key, keys)
+            if rows:
+                doomed[sheet_name] = rows
+        if not doomed:
+            return 0
+        counts = remove_rows(path, doomed, backup_dir=backup_dir, before_replace=before_replace, progress=progress)
     return sum(counts.values())
 
 
