@@ -1,5 +1,6 @@
-"""The month's closing jobs beside a person at the desk: ``archive`` (the scheduler's run on the 1st) and
-``close`` (every two hours) while someone imports a shop export and checks it, each side first once.
+"""The month's closing jobs beside a person at the desk: ``archive`` (the scheduler's run on the 1st),
+``close`` (every two hours) and ``followups --remind`` (daily) while someone imports a shop export and
+checks it, each side first once.
 
 Real processes, a real SQLite store, real .xlsx files. Afterwards every order is in exactly one place (the
 live Order Confirmation or October's archive, never both, never twice), the person's imported orders are
@@ -38,7 +39,7 @@ def _person(root, export) -> tuple[threading.Thread, list]:
 
 
 def _job(root, name: str):
-    args = ["archive", "--month", "2026-10"] if name == "archive" else ["close"]
+    args = {"archive": ["archive", "--month", "2026-10"], "close": ["close"], "followups": ["followups", "--remind"]}[name]
     return popen(*args, "--desk", str(root), "--now", AT)
 
 
@@ -59,7 +60,7 @@ def _sheet_status(root) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("job", ["archive", "close"])
+@pytest.mark.parametrize("job", ["archive", "close", "followups"])
 def test_closing_job_while_a_person_imports_and_validates(tmp_path, job):
     imported = {f"RB{i:06d}" for i in range(IMPORTED)}
     tried = 0
