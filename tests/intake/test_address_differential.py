@@ -143,3 +143,25 @@ def test_the_cache_is_filled_and_bounded(monkeypatch):
     _same(texts)
     assert 0 < len(address._HEADS) <= 50
     assert address._heads_of[0] is division_index()
+
+
+def test_threads_sharing_the_cache_parse_as_before(monkeypatch):
+    monkeypatch.setattr(address, "_HEADS_MAX", 200)  # the cache is also cleared while others read it
+    rng = random.Random(9)
+    texts = [_address(rng) for _ in range(3000)]
+    expected = {t: address_oracle.parse_address(t) for t in texts}
+    address._parse.cache_clear()
+    wrong: list[str] = []
+
+    def work(seed):
+        mine = texts[:]
+        random.Random(seed).shuffle(mine)
+        wrong.extend(t for t in mine if address._parse.__wrapped__(t) != expected[t])
+
+    import threading
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

@@ -151,7 +151,9 @@ _new = object.__new__
 # (and at least that long) reads the same characters, so it gets the same division part.
 # tests/intake/test_address_differential.py compares this with the parser before the cache.
 _HEADS: dict[str, tuple] = {}
-_HEAD_LENGTHS: dict[str, list[int]] = {}  # first two characters → prefix lengths kept for them, shortest first
+# first two characters → prefix lengths kept for them, shortest first. Threads may share the cache: an entry is
+# only ever a correct one, so a race costs at most a miss (the head is matched again)
+_HEAD_LENGTHS: dict[str, list[int]] = {}
 _HEADS_MAX = 65536
 _heads_of: list = [None]  # the index the cache was filled from
 _ROAD_AFTER_MAX = 4 + 1  # [东…中]? [一…十]? 大街/胡同/…: at most 4 characters
@@ -189,10 +191,9 @@ def _divisions(idx: DivisionIndex, norm: str) -> tuple:
         key = norm[:h]
         if key not in _HEADS:
             _HEADS[key] = head
-            known = _HEAD_LENGTHS.setdefault(norm[:2], [])
-            if h not in known:
-                known.append(h)
-                known.sort()
+            known = _HEAD_LENGTHS.get(norm[:2], ())
+            if h not in known:  # a new list, never one sorted in place under another thread's loop
+                _HEAD_LENGTHS[norm[:2]] = sorted([*known, h])
     return head
 
 
