@@ -114,46 +114,15 @@ def _parse(raw: str) -> AddressParse:
     if _CJK.search(norm) is None or (_LATIN.search(norm) is not None
                                      and len(_LATIN.findall(norm)) >= 2 * len(_CJK.findall(norm))):
         return AddressParse(norm, detail=written, review="英文或拼音地址，离线数据无法核对，请人工复核。")
-    idx = division_index()
-    st = _State()
-    pos = _match_province(idx, norm, 0, st)
-    if st.province and st.province.code in REVIEW_PROVINCES:
-        return AddressParse(norm, province=st.province.name, detail=written[pos:],
-                            review=f"{st.province.name}地址，离线数据无法核对到街道门牌，请人工复核。")
-    hk = _HK_MO_TW_START.match(norm) if st.province is None else None
-    if hk and not _ROAD_AFTER.match(norm, hk.end()):
-        return AddressParse(norm, detail=written, review="港澳台地址，离线数据无法核对到街道门牌，请人工复核。")
-    pos = _skip_filler(norm, pos)
-    pos = _match_city(idx, norm, pos, st)
-    pos = _skip_filler(norm, pos)
-    ambiguous: tuple[str, tuple[str, ...]] | None = None
-    notes: list[str] = []
-    renamed = False
-    area = idx.new_area_at(norm, pos)
-    if area and (st.province is None or st.province.code == area[1].code):
-        pos, renamed = _in_new_area(idx, norm, pos, st, area, notes)
-    elif st.city is None or idx.has_districts(st.city):
-        pos, ambiguous = _match_county(idx, norm, pos, st)
-        if st.county is None and ambiguous is None and (st.city is not None or st.province is not None):
-            pos, renamed = _match_renamed(idx, norm, pos, st, notes)
-    if st.province and st.province.code in REVIEW_PROVINCES:  # reached through a city/district
-        return AddressParse(norm, province=st.province.name, detail=written[pos:],
-                            review=f"{st.province.name}地址，离线数据无法核对到街道门牌，请人工复核。")
-    zone = None
-    if st.county is None and ambiguous is None and st.city is not None and idx.has_districts(st.city):
-        m = _ZONE.match(norm, pos)
-        if m:
-            zone = m.group(0)
-            pos = m.end()
+    head = _divisions(division_index(), norm)
+    pos = head[1]
+    if head[0] is not None:  # Taiwan, Hong Kong, Macau: a person reviews it
+        return AddressParse(norm, province=head[2], detail=written[pos:] if head[0] == "region" else written,
+                            review=head[8])
+    _, _, province, city, district, filled, ambiguous, head_notes, zone, missing_head = head
     detail = written[pos:]
-    missing: list[str] = []
-    if ambiguous is None:
-        if st.province is None:
-            missing.append(PROVINCE_PART)
-        if st.city is None and not renamed:
-            missing.append(CITY_PART)
-        if st.county is None and zone is None and not renamed and (st.city is None or idx.has_districts(st.city)):
-            missing.append(DISTRICT_PART)
+    missing = list(missing_head)
+    notes = list(head_notes)
     street_number = _street_and_number(detail)
     vague = _VAGUE.search(detail)
     if vague:
@@ -162,20 +131,139 @@ def _parse(raw: str) -> AddressParse:
     missing.extend(street_number)
     if zone:
         notes.insert(0, f"用“{zone}”代替了区/县，请人工核对所属区县。")
-    review = "".join(notes) or None
-    return AddressParse(
-        norm,
-        province=st.province.name if st.province else None,
-        city=st.city.name if st.city else None,
-        district=st.county.name if st.county else None,
-        detail=detail,
-        filled=tuple(st.filled),
-        missing=tuple(missing),
-        ambiguous_name=ambiguous[0] if ambiguous else None,
-        candidates=ambiguous[1] if ambiguous else (),
-        review=review,
-        zone=zone,
-    )
+    # what AddressParse(...) builds, filled in one step (its __init__ sets the 12 frozen fields one by one)
+    parsed = _new(AddressParse)
+    parsed.__dict__.update(text=norm, province=province, city=city, district=district, detail=detail, filled=filled,
+                           missing=tuple(missing), ambiguous_name=ambiguous[0] if ambiguous else None,
+                           candidates=ambiguous[1] if ambiguous else (), review="".join(notes) or None, zone=zone,
+                           foreign=None)
+    return parsed
+
+
+_new = object.__new__
+
+
+# The division part of an address (province, city, district, what was filled in, notes) depends only on
+# the characters the matching read, and real sheets write the same few thousand heads (广东省深圳市南山区)
+# before ever-different streets and numbers. So it is cached under exactly the prefix it read: every
+# read below raises ``hz[0]`` to the end of what it looked at (regular expressions: their longest
+# possible match, plus one), and a result is kept under ``norm[:hz[0]]``. Any text with that prefix
+# (and at least that long) reads the same characters, so it gets the same division part.
+# tests/intake/test_address_differential.py compares this with the parser before the cache.
+_HEADS: dict[str, tuple] = {}
+# first two characters → prefix lengths kept for them, shortest first. Threads may share the cache: an entry is
+# only ever a correct one, so a race costs at most a miss (the head is matched again)
+_HEAD_LENGTHS: dict[str, list[int]] = {}
+_HEADS_MAX = 65536
+_heads_of: list = [None]  # the index the cache was filled from
+_ROAD_AFTER_MAX = 4 + 1  # [东…中]? [一…十]? 大街/胡同/…: at most 4 characters
+# every text _LEVEL_FILLER can match, spelled out
+_FILLER_WORDS = ("市辖区", "市辖县", "省直辖县级",
+                 *(p + "直辖县级行政" + s for p in ("", "省", "自治区") for s in ("区划", "单位")))
+_ZONE_MAX = 12 + 9 + 1   # 12 characters, then 高新技术产业开发区
+_HK_MAX = 2 + 1
+
+
+def _divisions(idx: DivisionIndex, norm: str) -> tuple:
+    """(kind, end of the division part, province, city, district, filled, ambiguous, notes, zone or review,
+    missing division labels); kind is None, or "region"/"hk" for an address a person reviews."""
+    if _heads_of[0] is not idx:
+        _HEADS.clear()
+        _HEAD_LENGTHS.clear()
+        _heads_of[0] = idx
+    n = len(norm)
+    lengths = _HEAD_LENGTHS.get(norm[:2])
+    if lengths:
+        heads = _HEADS
+        for h in lengths:
+            if h > n:
+                break
+            found = heads.get(norm[:h])
+            if found is not None:
+                return found
+    hz = [2]
+    head = _read_divisions(idx, norm, hz)
+    h = hz[0]
+    if h <= n:
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+            _HEAD_LENGTHS.clear()
+        key = norm[:h]
+        if key not in _HEADS:
+            _HEADS[key] = head
+            known = _HEAD_LENGTHS.get(norm[:2], ())
+            if h not in known:  # a new list, never one sorted in place under another thread's loop
+                _HEAD_LENGTHS[norm[:2]] = sorted([*known, h])
+    return head
+
+
+def _read_divisions(idx: DivisionIndex, norm: str, hz: list[int]) -> tuple:
+    st = _State()
+    pos = _match_province(idx, norm, 0, st, hz)
+    if st.province and st.province.code in REVIEW_PROVINCES:
+        return ("region", pos, st.province.name, None, None, (), None, (), _region_review(st.province), ())
+    if st.province is None:
+        hz[0] = max(hz[0], _HK_MAX)
+        hk = _HK_MO_TW_START.match(norm)
+        if hk:
+            hz[0] = max(hz[0], hk.end() + _ROAD_AFTER_MAX)
+            if not _ROAD_AFTER.match(norm, hk.end()):
+                return ("hk", 0, None, None, None, (), None, (), "港澳台地址，离线数据无法核对到街道门牌，请人工复核。", ())
+    pos = _skip_filler(norm, pos, hz)
+    pos = _match_city(idx, norm, pos, st, hz)
+    pos = _skip_filler(norm, pos, hz)
+    ambiguous: tuple[str, tuple[str, ...]] | None = None
+    notes: list[str] = []
+    renamed = False
+    hz[0] = max(hz[0], pos + (idx.new_area_max if norm[pos:pos + 2] in idx.new_area_starts else 2))
+    area = idx.new_area_at(norm, pos)
+    if area and (st.province is None or st.province.code == area[1].code):
+        pos, renamed = _in_new_area(idx, norm, pos, st, area, notes, hz)
+    elif st.city is None or idx.has_districts(st.city):
+        pos, ambiguous = _match_county(idx, norm, pos, st, hz)
+        if st.county is None and ambiguous is None and (st.city is not None or st.province is not None):
+            pos, renamed = _match_renamed(idx, norm, pos, st, notes, hz)
+    if st.province and st.province.code in REVIEW_PROVINCES:  # reached through a city/district
+        return ("region", pos, st.province.name, None, None, (), None, (), _region_review(st.province), ())
+    zone = None
+    if st.county is None and ambiguous is None and st.city is not None and idx.has_districts(st.city):
+        hz[0] = max(hz[0], pos + _ZONE_MAX)
+        m = _ZONE.match(norm, pos)
+        if m:
+            zone = m.group(0)
+            pos = m.end()
+    missing: list[str] = []
+    if ambiguous is None:
+        if st.province is None:
+            missing.append(PROVINCE_PART)
+        if st.city is None and not renamed:
+            missing.append(CITY_PART)
+        if st.county is None and zone is None and not renamed and (st.city is None or idx.has_districts(st.city)):
+            missing.append(DISTRICT_PART)
+    return (None, pos, st.province.name if st.province else None, st.city.name if st.city else None,
+            st.county.name if st.county else None, tuple(st.filled), ambiguous, tuple(notes), zone, tuple(missing))
+
+
+def _common_prefix(text: str, pos: int, word: str) -> int:
+    n = 0
+    for ch in word:
+        if text[pos + n:pos + n + 1] != ch:
+            break
+        n += 1
+    return n
+
+
+def _region_review(province: Division) -> str:
+    return f"{province.name}地址，离线数据无法核对到街道门牌，请人工复核。"
+
+
+def _names_at(idx: DivisionIndex, text: str, pos: int, hz: list[int]):
+    """``idx.names_at``, noting how far it looked (the longest name starting with these two characters)."""
+    lengths = idx.lengths.get(text[pos:pos + 2])
+    end = pos + (lengths[0] if lengths else 2)
+    if end > hz[0]:
+        hz[0] = end
+    return idx.names_at(text, pos) if lengths else ()
 
 
 def _as_written(base: str, folded: str, norm: str) -> str:
@@ -189,14 +277,20 @@ def _as_written(base: str, folded: str, norm: str) -> str:
     return cased if len(cased) == len(norm) and cased.lower() == norm else norm
 
 
-def _skip_filler(text: str, pos: int) -> int:
+def _skip_filler(text: str, pos: int, hz: list[int]) -> int:
     if text[pos:pos + 1] not in _FILLER_STARTS:
+        if pos + 1 > hz[0]:
+            hz[0] = pos + 1
         return pos  # the common case, without a regex
+    # how far the pattern looks: up to the first character that no filler word continues with (市南区: 2)
+    seen = max(_common_prefix(text, pos, word) for word in _FILLER_WORDS)
+    hz[0] = max(hz[0], pos + seen + 1)
     m = _LEVEL_FILLER.match(text, pos)
     return m.end() if m else pos
 
 
-def _in_new_area(idx: DivisionIndex, text: str, pos: int, st: _State, area, notes: list[str]) -> tuple[int, bool]:
+def _in_new_area(idx: DivisionIndex, text: str, pos: int, st: _State, area, notes: list[str],
+                 hz: list[int]) -> tuple[int, bool]:
     """A national new area written between the city and the county; its county may belong to another city."""
     name, province, cities = area
     pos += len(name)
@@ -206,7 +300,7 @@ def _in_new_area(idx: DivisionIndex, text: str, pos: int, st: _State, area, note
     written_city = st.city
     st.city = None
     filled_before = list(st.filled)
-    pos, _ = _match_county(idx, text, pos, st)
+    pos, _ = _match_county(idx, text, pos, st, hz)
     if st.county is not None:
         st.filled = [f for f in st.filled if f != "city" or "city" in filled_before]
         city = st.city
@@ -222,8 +316,10 @@ def _in_new_area(idx: DivisionIndex, text: str, pos: int, st: _State, area, note
     return pos, True
 
 
-def _match_renamed(idx: DivisionIndex, text: str, pos: int, st: _State, notes: list[str]) -> tuple[int, bool]:
+def _match_renamed(idx: DivisionIndex, text: str, pos: int, st: _State, notes: list[str],
+                   hz: list[int]) -> tuple[int, bool]:
     """A district under its old name: retired (闸北区 → 静安区) or with its old suffix (密云县 → 密云区)."""
+    hz[0] = max(hz[0], pos + (idx.retired_max if text[pos:pos + 2] in idx.retired_starts else 2))
     found = idx.retired_at(text, pos)
     if found:
         old, entries = found
@@ -241,8 +337,9 @@ def _match_renamed(idx: DivisionIndex, text: str, pos: int, st: _State, notes: l
                 listed = "或".join(d.name for d in now)
                 notes.append(f"“{old}”已于{year}年撤销，现分属{listed}，请与客户核对属于哪个区。")
             return pos + len(old), True
-    for name, hits in idx.names_at(text, pos):
+    for name, hits in _names_at(idx, text, pos, hz):
         end = pos + len(name)
+        hz[0] = max(hz[0], end + 1)
         if end >= len(text) or text[end] not in "县区市":
             continue
         found_d = {d.code: d for d, is_short in hits
@@ -272,7 +369,7 @@ def _street_and_number(detail: str) -> list[str]:
     return missing
 
 
-def _acceptable(text: str, end: int, is_short: bool) -> bool:
+def _acceptable(text: str, end: int, is_short: bool, hz: list[int]) -> bool:
     """A name is a division unless what follows shows it is part of a road name or a longer name.
 
     Only short names can start a road name (中山路, 上海路); a full name with its suffix
@@ -280,6 +377,8 @@ def _acceptable(text: str, end: int, is_short: bool) -> bool:
     """
     if not is_short:
         return True
+    if end + _ROAD_AFTER_MAX > hz[0]:
+        hz[0] = end + _ROAD_AFTER_MAX
     if _ROAD_AFTER.match(text, end):
         return False
     if is_short and end < len(text) and text[end] in _SUFFIX_AFTER_SHORT:
@@ -287,20 +386,20 @@ def _acceptable(text: str, end: int, is_short: bool) -> bool:
     return True
 
 
-def _match_province(idx: DivisionIndex, text: str, pos: int, st: _State) -> int:
-    for name, hits in idx.names_at(text, pos):
+def _match_province(idx: DivisionIndex, text: str, pos: int, st: _State, hz: list[int]) -> int:
+    for name, hits in _names_at(idx, text, pos, hz):
         for d, is_short in hits:
-            if d.level == PROVINCE and _acceptable(text, pos + len(name), is_short):
+            if d.level == PROVINCE and _acceptable(text, pos + len(name), is_short, hz):
                 st.province = d
                 return pos + len(name)
     return pos
 
 
-def _match_city(idx: DivisionIndex, text: str, pos: int, st: _State) -> int:
-    for name, hits in idx.names_at(text, pos):
+def _match_city(idx: DivisionIndex, text: str, pos: int, st: _State, hz: list[int]) -> int:
+    for name, hits in _names_at(idx, text, pos, hz):
         found = {d.code: d for d, is_short in hits
                  if d.level == CITY and (st.province is None or d.parent == st.province.code)
-                 and _acceptable(text, pos + len(name), is_short)}
+                 and _acceptable(text, pos + len(name), is_short, hz)}
         if len(found) == 1:
             st.city = next(iter(found.values()))
             if st.province is None:
@@ -312,9 +411,10 @@ def _match_city(idx: DivisionIndex, text: str, pos: int, st: _State) -> int:
     return pos
 
 
-def _match_county(idx: DivisionIndex, text: str, pos: int, st: _State) -> tuple[int, tuple[str, tuple[str, ...]] | None]:
+def _match_county(idx: DivisionIndex, text: str, pos: int, st: _State,
+                  hz: list[int]) -> tuple[int, tuple[str, tuple[str, ...]] | None]:
     context = st.city is not None or st.province is not None
-    for name, hits in idx.names_at(text, pos):
+    for name, hits in _names_at(idx, text, pos, hz):
         found = {}
         for d, is_short in hits:
             if d.level != COUNTY or (is_short and not context):
@@ -323,7 +423,7 @@ def _match_county(idx: DivisionIndex, text: str, pos: int, st: _State) -> tuple[
                 continue
             if st.province is not None and idx.province_of(d).code != st.province.code:
                 continue
-            if _acceptable(text, pos + len(name), is_short):
+            if _acceptable(text, pos + len(name), is_short, hz):
                 found[d.code] = d
         if len(found) == 1:
             st.county = next(iter(found.values()))

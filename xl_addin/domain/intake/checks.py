@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..problems import ERROR, WARNING, CheckResult
+from ..problems import ERROR, WARNING, CheckResult, Problem
 from .address import parse_address
-from .goods import check_goods
+from .goods import goods_problems
 from .phone import read_phone
 from .quantities import parse_quantity, parse_volume, parse_weight, plausibility
 from .requirements import read_values
@@ -36,50 +36,56 @@ REQUIRED = ("order_no", "customer", "goods_name", "quantity", "receiver", "recei
 def check_order(fields: Mapping[str, Any], rules: IntakeRules | None = None) -> CheckResult:
     """Check one order row (values straight from cells). Duplicates: see DuplicateTracker."""
     rules = rules or IntakeRules.default()
-    result = CheckResult(normalized={
+    get = fields.get
+    problems: list[Problem] = []
+    normalized: dict[str, Any] = {
         "phone": None, "province": None, "city": None, "district": None,
         "address_detail": None, "address_filled": [], "tags": [],
-    })
-    missing = {key for key in REQUIRED if _blank(fields.get(key))}
-    for key in REQUIRED:
-        if key in missing:
-            result.add("MISSING_FIELD", ERROR, key, f"“{FIELD_LABELS[key]}”为空，请向客户补全后再确认。")
+    }
+    result = CheckResult(problems, normalized)
+    missing = [key for key in REQUIRED if _blank(get(key))]
+    for key in missing:
+        problems.append(_MISSING[key])
 
     if "receiver_phone" not in missing:
-        phone, problem, others = read_phone(fields.get("receiver_phone"))
+        phone, problem, others = read_phone(get("receiver_phone"))
         if problem:
-            result.add("PHONE_INVALID", ERROR, "receiver_phone", problem)
-        result.normalized["phone"] = phone
+            problems.append(Problem("PHONE_INVALID", ERROR, "receiver_phone", problem))
+        normalized["phone"] = phone
         if others:
-            result.normalized["phone_other"] = list(others)
-            result.add("PHONE_SECOND_NUMBER", WARNING, "receiver_phone",
-                       f"电话栏写了多个号码：收件电话取“{phone}”，另一个号码“{'、'.join(others)}”已保留备用；"
-                       "如收件人不是这个号码，请改正电话栏。")
+            normalized["phone_other"] = list(others)
+            problems.append(Problem(
+                "PHONE_SECOND_NUMBER", WARNING, "receiver_phone",
+                f"电话栏写了多个号码：收件电话取“{phone}”，另一个号码“{'、'.join(others)}”已保留备用；"
+                "如收件人不是这个号码，请改正电话栏。"))
 
     if "address" not in missing:
-        _check_address(cell_text(fields.get("address")), result)
+        _check_address(cell_text(get("address")), result)
 
     if "goods_name" not in missing:
-        result.problems.extend(check_goods(cell_text(fields.get("goods_name")), rules))
+        problems.extend(goods_problems(cell_text(get("goods_name")), rules))
 
+    limits = rules.limits
     if "quantity" not in missing:
-        qty, problem = parse_quantity(fields.get("quantity"))
+        qty, problem = parse_quantity(get("quantity"))
         if problem:
-            result.add("QUANTITY_INVALID", ERROR, "quantity", problem)
-        elif qty is not None and qty > rules.limits.max_pieces:
-            result.add("QUANTITY_IMPLAUSIBLE", ERROR, "quantity", plausibility("quantity", qty, rules.limits))
-        result.normalized["quantity"] = qty
-    for key, code, parse in (("weight_kg", "WEIGHT_INVALID", parse_weight), ("volume_m3", "VOLUME_INVALID", parse_volume)):
-        if not _blank(fields.get(key)):
-            number, problem = parse(fields.get(key))
+            problems.append(Problem("QUANTITY_INVALID", ERROR, "quantity", problem))
+        elif qty is not None and qty > limits.max_pieces:
+            problems.append(Problem("QUANTITY_IMPLAUSIBLE", ERROR, "quantity", plausibility("quantity", qty, limits)))
+        normalized["quantity"] = qty
+    for key, code, parse, ceiling in (("weight_kg", "WEIGHT_INVALID", parse_weight, limits.max_weight_kg),
+                                      ("volume_m3", "VOLUME_INVALID", parse_volume, limits.max_volume_m3)):
+        value = get(key)
+        if not _blank(value):
+            number, problem = parse(value)
             if problem:
-                result.add(code, ERROR, key, problem)
-            elif number is not None and number > (rules.limits.max_weight_kg if key == "weight_kg"
-                                                  else rules.limits.max_volume_m3):
-                result.add(code.replace("INVALID", "IMPLAUSIBLE"), ERROR, key, plausibility(key, number, rules.limits))
-            result.normalized[key] = number
+                problems.append(Problem(code, ERROR, key, problem))
+            elif number is not None and number > ceiling:
+                problems.append(Problem(code.replace("INVALID", "IMPLAUSIBLE"), ERROR, key,
+                                        plausibility(key, number, limits)))
+            normalized[key] = number
 
-    requirements = fields.get("special_requirements")
+    requirements = get("special_requirements")
     if _blank(requirements):
         tags, unknown = [], []
     else:
@@ -88,16 +94,22 @@ def check_order(fields: Mapping[str, Any], rules: IntakeRules | None = None) -> 
         if values.tags:
             tags = list(dict.fromkeys([*values.tags, *tags]))
         if values.declared_value is not None:
-            result.normalized["declared_value"] = values.declared_value
+            normalized["declared_value"] = values.declared_value
         if values.temperature is not None:
-            result.normalized["temperature"] = values.temperature
-    result.normalized["tags"] = tags
+            normalized["temperature"] = values.temperature
+    normalized["tags"] = tags
     if unknown:
         known = "、".join(rules.tag_names[:8])
-        result.add("SPECIAL_REQUIREMENT_UNCLEAR", WARNING, "special_requirements",
-                   f"特殊要求中“{'、'.join(unknown)}”不是已知的要求（已知：{known}等），请与客户确认具体要求，"
-                   "或把它加入特殊要求标签表。")
+        problems.append(Problem(
+            "SPECIAL_REQUIREMENT_UNCLEAR", WARNING, "special_requirements",
+            f"特殊要求中“{'、'.join(unknown)}”不是已知的要求（已知：{known}等），请与客户确认具体要求，"
+            "或把它加入特殊要求标签表。"))
     return result
+
+
+# one finding per missing field, the same for every row (findings are immutable values)
+_MISSING = {key: Problem("MISSING_FIELD", ERROR, key, f"“{FIELD_LABELS[key]}”为空，请向客户补全后再确认。")
+            for key in REQUIRED}
 
 
 def _blank(value: Any) -> bool:

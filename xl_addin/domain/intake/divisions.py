@@ -62,8 +62,11 @@ class DivisionIndex:
             if prov is not None:
                 self.new_areas[name] = (prov, tuple(c for n in city_names.split("|")
                                                     for c in city_by_name.get(n, []) if self.province_of(c) is prov))
-        self._retired_starts = frozenset(n[:2] for n in self.retired)
-        self._new_area_starts = frozenset(n[:2] for n in self.new_areas)
+        self.retired_starts = frozenset(n[:2] for n in self.retired)
+        self.new_area_starts = frozenset(n[:2] for n in self.new_areas)
+        # how far retired_at / new_area_at look past a position that starts one of their names
+        self.retired_max = max((len(n) for n in self.retired), default=2)
+        self.new_area_max = max((len(n) for n in self.new_areas), default=2)
         self.max_len = max(len(n) for n in self.by_name)
         # first two characters → the lengths of names starting with them, longest first:
         # a text position costs one probe here plus one per real candidate length
@@ -95,7 +98,7 @@ class DivisionIndex:
 
     def retired_at(self, text: str, pos: int) -> tuple[str, list[tuple[Division, tuple[Division, ...], str]]] | None:
         """A retired district name starting at ``pos``: (name, [(city, current districts, year)])."""
-        if text[pos:pos + 2] not in self._retired_starts:
+        if text[pos:pos + 2] not in self.retired_starts:
             return None
         for name, entries in self.retired.items():
             if text.startswith(name, pos):
@@ -104,7 +107,7 @@ class DivisionIndex:
 
     def new_area_at(self, text: str, pos: int) -> tuple[str, Division, tuple[Division, ...]] | None:
         """A national new area (雄安新区, 天府新区 …) starting at ``pos``."""
-        if text[pos:pos + 2] not in self._new_area_starts:
+        if text[pos:pos + 2] not in self.new_area_starts:
             return None  # the common case: one set probe
         for name, (province, cities) in self.new_areas.items():
             if text.startswith(name, pos):

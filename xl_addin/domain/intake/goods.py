@@ -108,6 +108,11 @@ def check_goods(name: object, rules: IntakeRules) -> list[Problem]:
     return list(_goods_problems(str(name), rules))
 
 
+def goods_problems(name: str, rules: IntakeRules) -> tuple[Problem, ...]:
+    """``check_goods`` for a name that is text, as the cached tuple (the row check extends its list with it)."""
+    return _goods_problems(name, rules)
+
+
 @lru_cache(maxsize=65536)
 def _goods_problems(name: str, rules: IntakeRules) -> tuple[Problem, ...]:
     hits = goods_hits(name, rules)

@@ -29,8 +29,11 @@ def to_simplified(text: str) -> str:
     """
     if text.isascii():
         return text
-    chars, starts, phrases = _converting()
-    if chars.isdisjoint(text) and (starts.isdisjoint(text) or next(phrases.iter(text), None) is None):
+    chars, either, phrases = _converting()
+    found = either.intersection(text)  # one pass over the text; usually a character or two
+    if not found:
+        return text
+    if chars.isdisjoint(found) and not any(phrase in text for ch in found for phrase in phrases.get(ch, ())):
         return text
     import zhconv  # local import: keep package import light for Excel clicks
 
@@ -41,23 +44,20 @@ _converting_parts: tuple | None = None
 
 
 def _converting():
-    """(converting characters, first characters of converting phrases, automaton of those phrases),
+    """(converting characters, those and the first characters of converting phrases, the phrases by
+    first character),
     built once on first use."""
     global _converting_parts
     if _converting_parts is None:
-        import ahocorasick
         from zhconv.zhconv import getdict
 
         table = getdict("zh-cn")
-        chars = {k for k, v in table.items() if len(k) == 1 and k != v}
-        phrases = ahocorasick.Automaton()
+        chars = frozenset(k for k, v in table.items() if len(k) == 1 and k != v)
+        phrases: dict[str, list[str]] = {}
         for key, value in table.items():
             if key != value and not any(c in chars for c in key):
-                phrases.add_word(key, key)
-        phrases.add_word("\0", "\0")  # an automaton needs one word even if the table had none
-        phrases.make_automaton()
-        starts = frozenset(k[0] for k, v in table.items() if k != v and not any(c in chars for c in k))
-        _converting_parts = (frozenset(chars), starts, phrases)
+                phrases.setdefault(key[0], []).append(key)
+        _converting_parts = (chars, chars | frozenset(phrases), {k: tuple(v) for k, v in phrases.items()})
     return _converting_parts
 
 

@@ -219,6 +219,7 @@ def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_nam
 
 _OWNED = PRODUCT_FIELDS + CONFIRM_FIELDS
 _OPEN_GATE = Gate()  # a row the check found nothing in
+_NO_OUTCOME = Outcome(None)  # Outcome(None, None, None, None): what four empty confirmation cells say
 
 
 def _product_columns(table, schema) -> tuple[dict[str, int], dict[int, str]]:
@@ -302,8 +303,11 @@ def _check_chunk(part, numbers, dups, rules, mismatches, previous, keep_records,
         entry = kept.get(order_no) if order_no and dup is None else None
         if entry is not None:
             outcome = Outcome(entry.outcome, entry.by, entry.at, entry.channel)
+        elif (confirmation := values.get("confirmation")) is None and values.get("confirmed_by") is None \
+                and values.get("confirmed_at") is None and values.get("confirm_channel") is None:
+            outcome = _NO_OUTCOME  # the usual new row: nobody recorded anything
         else:
-            outcome = Outcome(parse_outcome(values.get("confirmation")), _text(values.get("confirmed_by")),
+            outcome = Outcome(parse_outcome(confirmation), _text(values.get("confirmed_by")),
                               _aware(values.get("confirmed_at"), tz), _text(values.get("confirm_channel")))
         if outcome.by == BY_CHECK:
             outcome = Outcome(None)  # our own earlier entry, not a person's
