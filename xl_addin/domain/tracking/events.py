@@ -33,15 +33,28 @@ def china_tz() -> tzinfo:
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
+_PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.ASCII)
+
+
 def parse_carrier_time(text: str | datetime, tz: tzinfo | None = None) -> datetime:
     """A carrier's zone-less local time → aware datetime (China time unless told otherwise).
-    Raises ValueError on text that is not a time."""
+    Raises ValueError on text that is not a time.
+
+    Kuaidi100's own form, ``YYYY-MM-DD HH:MM:SS``, is read by position (``strptime`` costs ~30 µs a call
+    and a push carries the whole journey); anything else, and a date that does not exist, goes the
+    ``strptime`` way, so a bad time is refused exactly as before."""
     if isinstance(text, datetime):
         dt = text
     else:
         raw = str(text).strip()
         dt = None
-        for fmt in _TIME_FORMATS:
+        if len(raw) == 19 and _PLAIN_TIME.fullmatch(raw):
+            try:
+                dt = datetime(int(raw[:4]), int(raw[5:7]), int(raw[8:10]), int(raw[11:13]), int(raw[14:16]),
+                              int(raw[17:]))
+            except ValueError:
+                dt = None
+        for fmt in () if dt is not None else _TIME_FORMATS:
             try:
                 dt = datetime.strptime(raw, fmt)
                 break
@@ -92,7 +105,13 @@ def _norm_context(context: str | None) -> str:
 
 def make_event_key(waybill_no: str, time: datetime, context: str | None) -> str:
     """Stable identity of a node: the same node from a query, a push or a re-push is one row."""
-    instant = time.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if time.tzinfo else time.isoformat()
+    if time.tzinfo:
+        utc = time.astimezone(timezone.utc)
+        # the same text as strftime("%Y-%m-%dT%H:%M:%SZ"), which writes a year below 1000 unpadded
+        instant = (utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z" if utc.year >= 1000
+                   else utc.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    else:
+        instant = time.isoformat()
     raw = f"{waybill_no.strip().upper()}|{instant}|{_norm_context(context)}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
