@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from xl_addin.adapters.providers.kuaidi100 import _event_of, events_from_result
-from xl_addin.domain.tracking.events import china_tz, kuaidi100_event, make_event_key, parse_carrier_time
+from xl_addin.adapters.providers.kuaidi100 import events_from_result
+from xl_addin.domain.tracking.events import (
+    china_tz, kuaidi100_event, kuaidi100_event_remembered, make_event_key, parse_carrier_time)
 
 FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
@@ -78,12 +79,12 @@ def test_a_remembered_node_is_the_node_read_afresh():
               "areaName": "江苏,南京市"}]
     for item in items * 2:  # the second round comes from the cache
         fresh = kuaidi100_event(item, "YT1", "yuantong", source="push", tz=None, fallback_code=None)
-        remembered = _event_of(item, "YT1", "yuantong", "push", None, None)
+        remembered = kuaidi100_event_remembered(item, "YT1", "yuantong", "push", None, None)
         assert remembered == fresh and remembered.event_key == fresh.event_key
         assert remembered.as_dict() == fresh.as_dict()
     # the same node under another waybill, carrier, source or fallback code is another event
-    other = _event_of(items[1], "YT1", "yuantong", "push", None, "3")
-    assert other.raw_code == "3" and other != _event_of(items[1], "YT1", "yuantong", "push", None, None)
+    other = kuaidi100_event_remembered(items[1], "YT1", "yuantong", "push", None, "3")
+    assert other.raw_code == "3" and other != kuaidi100_event_remembered(items[1], "YT1", "yuantong", "push", None, None)
     for _ in range(2):  # a bad time is refused every time, not remembered
         with pytest.raises(ValueError):
             events_from_result({"data": [{"time": "2024-11-31 09:00:00", "context": "x"}]}, "YT1", "yuantong", None,

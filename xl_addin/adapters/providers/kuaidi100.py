@@ -12,10 +12,9 @@ import json
 import time as _time
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from functools import lru_cache
 from typing import Any, Callable
 
-from xl_addin.domain.tracking.events import TrackingEvent, kuaidi100_event
+from xl_addin.domain.tracking.events import TrackingEvent, kuaidi100_event_remembered
 from xl_addin.domain.tracking.status import is_known_kuaidi100
 
 DEFAULT_BASE_URL = "https://poll.kuaidi100.com"
@@ -141,28 +140,6 @@ def _classify_query_code(code: str) -> str:
     return RETRYABLE  # 501, 502, other 5xx and anything unexpected: try again later
 
 
-#: what ``kuaidi100_event`` reads of a ``data[]`` element
-_ITEM_FIELDS = ("ftime", "time", "context", "statusCode", "status", "location", "areaCode", "areaName")
-
-
-@lru_cache(maxsize=8192)
-def _cached_event(values: tuple, waybill_no: str, carrier_code: str, source: str, tz: tzinfo | None,
-                  fallback: str | None) -> TrackingEvent:
-    return kuaidi100_event(dict(zip(_ITEM_FIELDS, values)), waybill_no, carrier_code, source=source, tz=tz,
-                           fallback_code=fallback)
-
-
-def _event_of(item: dict, waybill_no: str, carrier_code: str, source: str, tz: tzinfo | None,
-              fallback: str | None) -> TrackingEvent:
-    """``kuaidi100_event``, remembered: every push carries the whole journey again (one node new), so the
-    same node is read again and again — the event (immutable, its key computed once) is reused."""
-    values = tuple(map(item.get, _ITEM_FIELDS))
-    try:
-        return _cached_event(values, waybill_no, carrier_code, source, tz, fallback)
-    except TypeError:  # a value that cannot be a key (a list where text belongs): read it uncached
-        return kuaidi100_event(item, waybill_no, carrier_code, source=source, tz=tz, fallback_code=fallback)
-
-
 def events_from_result(
     result: dict, waybill_no: str, carrier_code: str, tz: tzinfo | None, source: str,
 ) -> tuple[list[TrackingEvent], list[str]]:
@@ -179,7 +156,7 @@ def events_from_result(
         newest_index = max(range(len(times)), key=lambda i: times[i])
     for i, item in enumerate(parsed_items):
         fallback = str(state) if (i == newest_index and state not in (None, "")) else None
-        ev = _event_of(item, waybill_no, carrier_code, source, tz, fallback)
+        ev = kuaidi100_event_remembered(item, waybill_no, carrier_code, source, tz, fallback)
         if ev.raw_code is not None and not is_known_kuaidi100(ev.raw_code):
             unknown.append(ev.raw_code)
         events.append(ev)

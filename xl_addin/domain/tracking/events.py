@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from .status import MainStatus, SubStatus, kuaidi100_code_for_name, map_kuaidi100, refine_by_context
@@ -192,3 +192,25 @@ def kuaidi100_event(
         area_code=item.get("areaCode") or None, area_name=item.get("areaName") or None,
         source=source, outlet=extract_outlet(context), courier=extract_courier(context),
     )
+
+
+#: what ``kuaidi100_event`` reads of a ``data[]`` element
+_ITEM_FIELDS = ("ftime", "time", "context", "statusCode", "status", "location", "areaCode", "areaName")
+
+
+@lru_cache(maxsize=8192)
+def _cached_event(values: tuple, waybill_no: str, carrier_code: str, source: str, tz: tzinfo | None,
+                  fallback: str | None) -> TrackingEvent:
+    return kuaidi100_event(dict(zip(_ITEM_FIELDS, values)), waybill_no, carrier_code, source=source, tz=tz,
+                           fallback_code=fallback)
+
+
+def kuaidi100_event_remembered(item: dict, waybill_no: str, carrier_code: str, source: str, tz: tzinfo | None,
+                               fallback: str | None) -> TrackingEvent:
+    """``kuaidi100_event``, remembered: every push carries the whole journey again (one node new), so the
+    same node is read again and again — the event (immutable, its key computed once) is reused."""
+    values = tuple(map(item.get, _ITEM_FIELDS))
+    try:
+        return _cached_event(values, waybill_no, carrier_code, source, tz, fallback)
+    except TypeError:  # a value that cannot be a key (a list where text belongs): read it uncached
+        return kuaidi100_event(item, waybill_no, carrier_code, source=source, tz=tz, fallback_code=fallback)
