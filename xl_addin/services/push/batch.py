@@ -105,19 +105,25 @@ def store_batch(store: Any, items: list[tuple[VerifiedPush, datetime]], *, resub
     with db.savepoint():
         i, n = 0, len(items)
         while i < n:
-            batch = _Batch(db, items[i:], refresh_interval)
-            while i < n:
-                verdict = batch.take(*items[i])
-                if verdict is None:
-                    break
-                verdicts.append(verdict)
-                i += 1
-            db.write(batch.writes)
+            if not _changes_more(items[i][0]):
+                batch = _Batch(db, items[i:], refresh_interval)
+                while i < n:
+                    verdict = batch.take(*items[i])
+                    if verdict is None:
+                        break
+                    verdicts.append(verdict)
+                    i += 1
+                db.write(batch.writes)
             if i < n:  # left to store_push, at its turn; what follows is read again
                 verdicts.append(store_alone(store, *items[i], resubscribe_on_abort=resubscribe_on_abort,
                                             refresh_interval=refresh_interval))
                 i += 1
     return verdicts
+
+
+def _changes_more(verified: VerifiedPush) -> bool:
+    """An abort or a carrier correction: always stored by ``store_push`` (known before reading anything)."""
+    return verified.push.status == "abort" or bool(verified.push.corrected_carrier)
 
 
 @dataclass
@@ -159,7 +165,7 @@ class _Batch:
         wb = self.waybills[waybill]
         if wb.final is None and wb.binding is None:
             return PushVerdict("unknown_waybill", True, waybill, push.status, detail=UNKNOWN_DETAIL)
-        if push.status == "abort" or push.corrected_carrier:
+        if _changes_more(verified):
             return None
         new, fresh = [], set()
         for e in push.events:
