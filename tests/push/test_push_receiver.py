@@ -115,6 +115,7 @@ def test_unknown_waybill_is_acknowledged_logged_and_changes_nothing(rx):
     r = requests.post(rx.cb, data=push_form("ZZ99999999", [PICKED]), timeout=5)
     assert r.status_code == 200 and r.text == ACK  # so the provider stops retrying
     assert snapshot(rx.desk) == before
+    rx.flush_log()  # lines are buffered (written at least every half second)
     lines = [json.loads(l) for l in rx.log_path.read_text(encoding="utf-8").splitlines()]
     hit = [l for l in lines if l.get("waybill_no") == "ZZ99999999"]
     assert hit and hit[-1]["outcome"] == "unknown_waybill" and hit[-1]["event"] == "push"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .app import MAX_BODY, CallbackApp
-from .jsonlog import event, receiver_logger
+from .jsonlog import event, flush_log, receiver_logger
 
 
 class RunningReceiver:
@@ -43,6 +43,11 @@ class RunningReceiver:
         if self.service is not None:
             self.service.close()
         event(self.app.logger, "stopped", url=self.url)
+        flush_log(self.app.logger)
+
+    def flush_log(self) -> None:
+        """Write out the buffered log lines now (they are written at least every half second anyway)."""
+        flush_log(self.app.logger)
 
     def wait(self) -> None:
         self._thread.join()
@@ -120,6 +125,7 @@ def run_receiver(desk, host: str = "127.0.0.1", port: int = 8780, *, threads: in
         event(logger, "shutting_down", signal=received[0] if received else None, in_flight=running.app.active)
         running.stop()
     finally:
+        flush_log(logger)
         for s, h in previous.items():
             signal.signal(s, h)
     return 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Callable
 
-from xl_addin.domain.tracking.events import TrackingEvent, kuaidi100_event
+from xl_addin.domain.tracking.events import TrackingEvent, kuaidi100_event_remembered
 from xl_addin.domain.tracking.status import is_known_kuaidi100
 
 DEFAULT_BASE_URL = "https://poll.kuaidi100.com"
@@ -156,7 +156,7 @@ def events_from_result(
         newest_index = max(range(len(times)), key=lambda i: times[i])
     for i, item in enumerate(parsed_items):
         fallback = str(state) if (i == newest_index and state not in (None, "")) else None
-        ev = kuaidi100_event(item, waybill_no, carrier_code, source=source, tz=tz, fallback_code=fallback)
+        ev = kuaidi100_event_remembered(item, waybill_no, carrier_code, source, tz, fallback)
         if ev.raw_code is not None and not is_known_kuaidi100(ev.raw_code):
             unknown.append(ev.raw_code)
         events.append(ev)

@@ -160,20 +160,12 @@ class SubscriptionStore:
     def pushed(self, waybill_no: str, status: str, message: str, now: datetime, *,
                company: str | None = None) -> None:
         """A verified push arrived: its time and status; shutdown/abort end the subscription."""
-        stamp = utc_iso(now)
-        new_state = status if status in ("shutdown", "abort") else None
-        self.conn.execute(
-            "UPDATE push_subscriptions SET last_push_at = ?, last_push_status = ?, pushes = pushes + 1, "
-            "state = COALESCE(?, state), message = CASE WHEN ? IS NULL THEN message ELSE ? END, "
-            "company = COALESCE(?, company), updated_at = ? WHERE waybill_no = ?",
-            (stamp, status, new_state, new_state, message or "", company, stamp, waybill_no))
+        self.conn.execute(PUSHED_SQL, pushed_row(waybill_no, status, message, utc_iso(now), company))
 
     def push_for_unsubscribed(self, waybill_no: str, company: str, status: str, now: datetime) -> None:
         """A signed push for a tracked waybill we have no row for (subscribed by an older install)."""
         stamp = utc_iso(now)
-        self.conn.execute(
-            "INSERT INTO push_subscriptions (waybill_no, company, state, accepted_at, updated_at) "
-            "VALUES (?, ?, 'accepted', ?, ?) ON CONFLICT (waybill_no) DO NOTHING", (waybill_no, company, stamp, stamp))
+        self.conn.execute(UNSUBSCRIBED_SQL, (waybill_no, company, stamp, stamp))
         self.pushed(waybill_no, status, "", now)
 
     def taken_over(self, waybill_no: str, company: str, now: datetime) -> None:
@@ -200,6 +192,23 @@ class SubscriptionStore:
                           "WHERE waybill_no = ?", (utc_iso(now), utc_iso(now), waybill_no))
 
 
+def pushed_row(waybill_no: str, status: str, message: str | None, stamp: str, company: str | None) -> tuple:
+    """The parameters of ``PUSHED_SQL`` (``SubscriptionStore.pushed``)."""
+    new_state = status if status in ("shutdown", "abort") else None
+    return (stamp, status, new_state, new_state, message or "", company, stamp, waybill_no)
+
+
+PUSHED_SQL = ("UPDATE push_subscriptions SET last_push_at = ?, last_push_status = ?, pushes = pushes + 1, "
+              "state = COALESCE(?, state), message = CASE WHEN ? IS NULL THEN message ELSE ? END, "
+              "company = COALESCE(?, company), updated_at = ? WHERE waybill_no = ?")
+UNSUBSCRIBED_SQL = ("INSERT INTO push_subscriptions (waybill_no, company, state, accepted_at, updated_at) "
+                    "VALUES (?, ?, 'accepted', ?, ?) ON CONFLICT (waybill_no) DO NOTHING")
+RECEIPT_SQL = ("INSERT INTO push_receipts (digest, waybill_no, status, received_at) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (digest) DO UPDATE SET received_at = excluded.received_at, status = excluded.status")
+NOTICE_SQL = ("INSERT INTO pending_notices (event_key, waybill_no, queued_at) VALUES (?, ?, ?) "
+              "ON CONFLICT (event_key) DO NOTHING")
+
+
 # -- pushes already taken in ------------------------------------------------------------
 class PushReceipts:
     """The SHA-256 of every push body taken in: a copy Kuaidi100 re-sends (our answer was lost or late) is
@@ -220,9 +229,7 @@ class PushReceipts:
         ``checked``: the caller asked ``seen`` inside this same write transaction (the push writer)."""
         if not checked and self.seen(digest, since):
             return False
-        self.conn.execute("INSERT INTO push_receipts (digest, waybill_no, status, received_at) VALUES (?, ?, ?, ?) "
-                          "ON CONFLICT (digest) DO UPDATE SET received_at = excluded.received_at, "
-                          "status = excluded.status", (digest, waybill_no, status, utc_iso(now)))
+        self.conn.execute(RECEIPT_SQL, (digest, waybill_no, status, utc_iso(now)))
         return True
 
 
@@ -238,8 +245,7 @@ class NoticeQueue:
         """Inside the transaction that stored the events."""
         rows = [(e.event_key, e.waybill_no, utc_iso(now)) for e in events]
         if rows:
-            self.conn.executemany("INSERT INTO pending_notices (event_key, waybill_no, queued_at) VALUES (?, ?, ?) "
-                                  "ON CONFLICT (event_key) DO NOTHING", rows)
+            self.conn.executemany(NOTICE_SQL, rows)
         return len(rows)
 
     def waiting(self, limit: int = 5000) -> list[tuple[str, str]]:

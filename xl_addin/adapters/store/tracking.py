@@ -38,20 +38,61 @@ class DueWaybill:
 
 
 def _event_row(e: TrackingEvent, now: datetime) -> tuple:
+    return event_row(e, utc_iso(now))
+
+
+def event_row(e: TrackingEvent, now_iso: str) -> tuple:
+    """A node's ``tracking_events`` row, stored at ``now_iso``."""
     extra = e.extra or {}
     return (e.event_key, e.waybill_no, e.carrier_code, utc_iso(e.time), e.context, e.status.value,
             e.sub_status.value, display_zh(e.status, e.sub_status), e.raw_code, e.raw_status_name, e.source,
             e.outlet, e.courier, e.area_name, e.area_code, extra.get("node_name"), extra.get("evidence"),
-            extra.get("entered_by"), utc_iso(now))
+            extra.get("entered_by"), now_iso)
+
+
+def latest_and_newest(events: list) -> tuple[Any, Any]:
+    """(the newest node with a known status — else the newest node —, the newest node), from nodes in stored
+    order (time, id): on equal times the first one wins."""
+    known = [e for e in events if e.status is not MainStatus.UNKNOWN] or list(events)
+    return max(known, key=lambda e: e.time), max(events, key=lambda e: e.time)
+
+
+def status_update(waybill_no: str, latest: Any, newest: Any, now_iso: str) -> tuple:
+    """The parameters of ``REFRESH_STATUS_SQL`` for these two nodes (see ``latest_and_newest``)."""
+    final = is_final(latest.status, latest.sub_status)
+    return (latest.status.value, latest.sub_status.value, display_zh(latest.status, latest.sub_status),
+            latest.raw_code, utc_iso(newest.time), newest.context, newest.outlet or latest.outlet,
+            newest.courier or latest.courier, int(final), utc_iso(latest.time) if final else None, now_iso,
+            latest.carrier_code, waybill_no)
+
+
+def register_row(r: dict[str, Any], stamp: str) -> tuple:
+    return (r["waybill_no"], r.get("order_no"), r.get("carrier_code"),
+            r["expected_delivery"].isoformat() if isinstance(r.get("expected_delivery"), date) else r.get("expected_delivery"),
+            utc_iso(r["bound_at"]) if isinstance(r.get("bound_at"), datetime) else r.get("bound_at"), stamp)
+
+
+REGISTER_SQL = ("INSERT INTO waybill_status (waybill_no, order_no, carrier_code, expected_delivery, bound_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (waybill_no) DO UPDATE SET order_no = excluded.order_no, "
+                "carrier_code = excluded.carrier_code, expected_delivery = excluded.expected_delivery, "
+                "bound_at = excluded.bound_at")
+INSERT_EVENT_SQL = (f"INSERT INTO tracking_events ({_EVENT_COLS}) VALUES ({', '.join('?' * 19)}) "
+                    "ON CONFLICT (event_key) DO NOTHING")
+REFRESH_STATUS_SQL = (
+    "UPDATE waybill_status SET status = ?, sub_status = ?, status_zh = ?, raw_code = ?, last_time = ?, "
+    "last_context = ?, outlet = ?, courier = ?, is_final = ?, final_at = ?, updated_at = ?, "
+    "carrier_code = COALESCE(carrier_code, ?) WHERE waybill_no = ?")
+
+
+def _enum(cls, v, default):
+    try:
+        return cls(v)
+    except ValueError:
+        return default
 
 
 def _event(r: tuple) -> TrackingEvent:
-    def enum(cls, v, default):
-        try:
-            return cls(v)
-        except ValueError:
-            return default
-
+    enum = _enum
     return TrackingEvent(
         waybill_no=r[1], carrier_code=r[2] or "", time=from_iso(r[3]), context=r[4],
         status=enum(MainStatus, r[5], MainStatus.UNKNOWN), sub_status=enum(SubStatus, r[6], SubStatus.UNKNOWN),
@@ -70,15 +111,8 @@ class TrackingStore:
         """Upsert tracked waybills from current bindings (order, carrier, expected date); keeps status.
         Call inside a transaction."""
         stamp = utc_iso(now)
-        data = [(r["waybill_no"], r.get("order_no"), r.get("carrier_code"),
-                 r["expected_delivery"].isoformat() if isinstance(r.get("expected_delivery"), date) else r.get("expected_delivery"),
-                 utc_iso(r["bound_at"]) if isinstance(r.get("bound_at"), datetime) else r.get("bound_at"), stamp)
-                for r in rows]
-        self.conn.executemany(
-            "INSERT INTO waybill_status (waybill_no, order_no, carrier_code, expected_delivery, bound_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (waybill_no) DO UPDATE SET order_no = excluded.order_no, "
-            "carrier_code = excluded.carrier_code, expected_delivery = excluded.expected_delivery, "
-            "bound_at = excluded.bound_at", data)
+        data = [register_row(r, stamp) for r in rows]
+        self.conn.executemany(REGISTER_SQL, data)
         return len(data)
 
     def due(self, now: datetime, interval: timedelta) -> tuple[list[DueWaybill], list[str]]:
@@ -176,9 +210,7 @@ class TrackingStore:
                 fresh.add(k)
                 new.append(e)
         if new:
-            self.conn.executemany(
-                f"INSERT INTO tracking_events ({_EVENT_COLS}) VALUES ({', '.join('?' * 19)}) "
-                "ON CONFLICT (event_key) DO NOTHING", [_event_row(e, now) for e in new])
+            self.conn.executemany(INSERT_EVENT_SQL, [_event_row(e, now) for e in new])
         return new
 
     def count_events(self, *, source: str) -> int:
@@ -232,18 +264,8 @@ class TrackingStore:
         """Set the cache from the newest node with a known status (else the newest node). Inside a transaction."""
         if not events:
             return
-        known = [e for e in events if e.status is not MainStatus.UNKNOWN] or list(events)
-        latest = max(known, key=lambda e: e.time)
-        newest = max(events, key=lambda e: e.time)
-        final = is_final(latest.status, latest.sub_status)
-        self.conn.execute(
-            "UPDATE waybill_status SET status = ?, sub_status = ?, status_zh = ?, raw_code = ?, last_time = ?, "
-            "last_context = ?, outlet = ?, courier = ?, is_final = ?, final_at = ?, updated_at = ?, "
-            "carrier_code = COALESCE(carrier_code, ?) WHERE waybill_no = ?",
-            (latest.status.value, latest.sub_status.value, display_zh(latest.status, latest.sub_status),
-             latest.raw_code, utc_iso(newest.time), newest.context, newest.outlet or latest.outlet,
-             newest.courier or latest.courier, int(final), utc_iso(latest.time) if final else None, utc_iso(now),
-             latest.carrier_code, waybill_no))
+        latest, newest = latest_and_newest(events)
+        self.conn.execute(REFRESH_STATUS_SQL, status_update(waybill_no, latest, newest, utc_iso(now)))
 
     def record_check(self, waybill_no: str, now: datetime, outcome: str, message: str | None,
                      next_check: datetime | None, *, checked: bool = True, unknown_codes: list[str] | None = None,

@@ -22,6 +22,8 @@ RESEND_WINDOW = timedelta(hours=2)
 #: after an abort, subscribe again only once every copy of it has come (and at least the half hour the FAQ asks)
 RESUBSCRIBE_AFTER = RESEND_WINDOW
 NO_RECORD = "3天查询无记录"
+REPEAT_DETAIL = "重复推送（已处理过同一推送）"
+UNKNOWN_DETAIL = "本台账没有这个运单"
 
 
 @dataclass
@@ -119,15 +121,15 @@ def store_push(store, verified: VerifiedPush, now: datetime, *, resubscribe_on_a
     waybill = push.waybill_no
     receipts = PushReceipts(store)
     if receipts.seen(digest, now - RESEND_WINDOW):
-        return PushVerdict("repeat", True, waybill, push.status, detail="重复推送（已处理过同一推送）")
+        return PushVerdict("repeat", True, waybill, push.status, detail=REPEAT_DETAIL)
     ts = TrackingStore(store)
     if ts.tracked_final(waybill) is None and not _register_bound(store, ts, waybill, now):
-        return PushVerdict("unknown_waybill", True, waybill, push.status, detail="本台账没有这个运单")
+        return PushVerdict("unknown_waybill", True, waybill, push.status, detail=UNKNOWN_DETAIL)
     subs = SubscriptionStore(store)
     verdict = PushVerdict("ingested", True, waybill, push.status)
     with store.transaction():
         if not receipts.add(digest, waybill, push.status, now, now - RESEND_WINDOW, checked=locked):  # meanwhile
-            verdict.outcome, verdict.detail = "repeat", "重复推送（已处理过同一推送）"
+            verdict.outcome, verdict.detail = "repeat", REPEAT_DETAIL
             return verdict
         new = ts.add_events(push.events, now)
         NoticeQueue(store).add(new, now)

@@ -1,11 +1,13 @@
 """Group commit for the push receiver: one writer thread, one store connection, many pushes per commit.
 
 Request threads verify and parse a push (pure work, in parallel), then hand it to the writer and wait.
-The writer takes whatever is queued (up to ``max_batch``), stores each push under its own savepoint
-inside one transaction — a push that fails rolls back alone and is answered non-success — commits, and
-only then gives each waiting request its verdict. So no push is acknowledged before the commit that
-holds it has returned; if the commit fails, every push of the batch is answered non-success and
-Kuaidi100 sends it again (a copy that did get stored is then a "repeat" and acknowledged).
+The writer takes whatever is queued (up to ``max_batch``) and stores it in one transaction — with one
+statement per table for the whole batch (``batch.store_batch``); should that fail, it is rolled back and
+the batch is stored again push by push, each under its own savepoint, so a push that fails rolls back
+alone and is answered non-success — commits, and only then gives each waiting request its verdict.
+So no push is acknowledged before the commit that holds it has returned; if the commit fails, every push
+of the batch is answered non-success and Kuaidi100 sends it again (a copy that did get stored is then a
+"repeat" and acknowledged).
 
 A request waits at most ``answer_within`` seconds (well under Kuaidi100's 20 s): then it is answered
 non-success even if the writer stores it later (the re-sent copy is acknowledged as a repeat).
@@ -17,62 +19,21 @@ loss. On PostgreSQL, COMMIT returns after the server's WAL flush (its default ``
 
 from __future__ import annotations
 
-import itertools
 import logging
 import queue
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from xl_addin.services.push.ingest import PushVerdict, VerifiedPush, store_push
+from xl_addin.services.push.batch import SavepointStore, store_alone, store_batch  # noqa: F401  (SavepointStore re-exported)
+from xl_addin.services.push.ingest import PushVerdict, VerifiedPush
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
 ANSWER_WITHIN_S = 10.0  # Kuaidi100 waits 20 s for an answer
 WRITER_BUSY_TIMEOUT_MS = 5000  # another process holding the SQLite write lock: give up well before 20 s
-
-
-class SavepointStore:
-    """The writer's store seen by one push: ``transaction()`` is a savepoint inside the batch's
-    transaction, so the push code keeps its own transaction boundaries unchanged. A transaction opened
-    inside that one adds no savepoint of its own: an error in it propagates (nothing on the push path
-    catches one and goes on), so the push's savepoint rolls all of it back anyway."""
-
-    _names = itertools.count(1)
-
-    def __init__(self, store: Any):
-        self._store = store
-        self._depth = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    @contextmanager
-    def transaction(self, immediate: bool = True) -> Iterator[Any]:
-        conn = self._store.conn
-        if self._depth:
-            self._depth += 1
-            try:
-                yield conn
-            finally:
-                self._depth -= 1
-            return
-        name = f"push_{next(self._names)}"
-        conn.execute(f"SAVEPOINT {name}")
-        self._depth = 1
-        try:
-            yield conn
-        except BaseException:
-            self._depth = 0
-            conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            conn.execute(f"RELEASE SAVEPOINT {name}")
-            raise
-        else:
-            self._depth = 0
-            conn.execute(f"RELEASE SAVEPOINT {name}")
 
 
 @dataclass
@@ -174,16 +135,13 @@ class PushWriter:
         verdicts: list[PushVerdict] = []
         try:
             with store.transaction():
-                view = SavepointStore(store)
-                for p in live:
-                    try:
-                        with view.transaction():
-                            verdict = store_push(view, p.verified, p.now, locked=True, **self._kw)
-                    except Exception as exc:  # this push alone is rolled back and not acknowledged
-                        log.exception("push ingestion failed")
-                        verdict = PushVerdict("error", False, p.verified.push.waybill_no, p.verified.push.status,
-                                              detail=f"{type(exc).__name__}: {exc}")
-                    verdicts.append(verdict)
+                try:  # the batch path: one statement per table for the whole batch
+                    verdicts = store_batch(store, [(p.verified, p.now) for p in live], **self._kw)
+                except Exception:  # rolled back as a whole: push by push, so a bad push is refused alone
+                    log.warning("batch store failed, storing push by push", exc_info=True)
+                    if not getattr(store.conn, "in_transaction", True):
+                        raise  # the store ended the transaction itself (disk full, I/O error): nothing to redo in
+                    verdicts = [store_alone(store, p.verified, p.now, **self._kw) for p in live]
         except Exception as exc:  # BEGIN (store busy) or COMMIT failed: nothing of this batch is durable
             log.exception("push batch commit failed")
             failed = [PushVerdict("error", False, p.verified.push.waybill_no, p.verified.push.status,

@@ -4,11 +4,13 @@ while dozens of request threads hold it: it then stores at a fraction of its own
 
 Same contract as ``PushWriter`` (it is used inside the child): request threads check the signature and hand
 the exact ``param`` text over a pipe (a short string pickles in microseconds; parsing and building the push
-happen in the child, off the HTTP process's interpreter lock) and wait; the child parses, stores a batch
-under savepoints in one transaction, commits (fsync, ``synchronous=FULL``), and only then sends the verdicts
-back; the parent runs ``after_commit`` and then answers. A push is acknowledged only after the commit
-holding it returned in the child. If the child dies, every waiting request is answered non-success
-(Kuaidi100 sends those again); if the parent dies, the child sees the pipe close and exits.
+happen in the child, off the HTTP process's interpreter lock) and wait — pushes submitted while another
+thread is sending go over with the next message, one pickle and one write for all of them. The child parses,
+stores a batch in one transaction (one statement per table, ``batch.store_batch``), commits (fsync,
+``synchronous=FULL``), and only then sends the verdicts back, one message per batch; the parent runs
+``after_commit`` and then answers. A push is acknowledged only after the commit holding it returned in the
+child. If the child dies, every waiting request is answered non-success (Kuaidi100 sends those again); if
+the parent dies, the child sees the pipe close and exits.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import itertools
 import logging
 import multiprocessing
 import threading
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -60,6 +63,7 @@ class PushWriterProcess:
         self._waiting: dict[int, _Waiting] = {}
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
+        self._outbox: deque[tuple[int, str, datetime]] = deque()  # submitted, not yet sent to the child
         self._conn: Any = None
         self._proc: Any = None
         self._reader: threading.Thread | None = None
@@ -97,17 +101,29 @@ class PushWriterProcess:
         if self._dead:  # checked after registering: the reader marks death before it answers what waits
             self._waiting.pop(key, None)
             return _refused("写入进程已退出，未确认（快递100 会重发）")
-        try:
-            with self._send_lock:
-                self._conn.send((key, param, now))
-        except (OSError, ValueError) as exc:
-            self._waiting.pop(key, None)
-            return _refused(f"写入进程不可用：{exc}")
+        outbox = self._outbox
+        outbox.append((key, param, now))  # a deque: append and popleft are atomic
+        with self._send_lock:  # whoever holds the lock sends everything queued by then, as one message: ours
+            out = []           # went out with an earlier holder's message, or it is still queued for us
+            while outbox:
+                out.append(outbox.popleft())
+            if out:
+                try:
+                    self._conn.send(out)
+                except (OSError, ValueError) as exc:
+                    self._refuse([k for k, _p, _n in out], f"写入进程不可用：{exc}")
         if not item.lock.acquire(timeout=self.answer_within):
             self._waiting.pop(key, None)  # answered non-success; if stored later, the re-sent copy is a repeat
             return _refused(f"{self.answer_within:g} 秒内未能入库，未确认（快递100 会重发）")
         assert item.verdict is not None
         return item.verdict
+
+    def _refuse(self, keys: list[int], detail: str) -> None:
+        for key in keys:
+            item = self._waiting.pop(key, None)
+            if item is not None:
+                item.verdict = _refused(detail)
+                item.lock.release()
 
     def _read_answers(self) -> None:
         conn = self._conn
@@ -182,14 +198,14 @@ def _child_main(conn: Any, store_file: str, kw: dict[str, Any], max_batch: int, 
                 return  # the parent is gone
             if first is None:
                 return
-            batch = [first]
+            batch = list(first)  # one message: the pushes submitted while the previous one was being sent
             stop = False
             while len(batch) < max_batch and conn.poll(0):
                 nxt = conn.recv()
                 if nxt is None:
                     stop = True
                     break
-                batch.append(nxt)
+                batch += nxt
             verdicts: list[Any] = []
             pending: list[_Pending] = []
             for _key, param, now in batch:
