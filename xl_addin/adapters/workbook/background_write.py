@@ -16,7 +16,7 @@ import threading
 from typing import BinaryIO
 
 PIECE = 4 * 1024 * 1024
-DEPTH = 3
+DEPTH = 2
 _STOP = object()
 
 

@@ -15,7 +15,6 @@ Empty cells are ``None``; rows whose schema columns are all empty are skipped.
 from __future__ import annotations
 
 import re
-import zipfile
 from operator import itemgetter, methodcaller
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -290,7 +290,8 @@ class SheetPatcher:
         kind = type(value)
         if value is None:
             xml = b""  # an empty, unstyled cell: nothing to write
-        elif kind is str and len(value) <= EXCEL_MAX_TEXT and _TEXT_CARE.search(value) is None:  # what _patch_row_cells writes for it, built directly
+        elif kind is str and len(value) <= EXCEL_MAX_TEXT and _TEXT_CARE.search(value) is None:
+            # what _patch_row_cells writes for such a text, built directly
             colpre = _COL_OPENERS.get((self.p, col)) or _col_opener(self.p, col)
             xml = b"".join((colpre, b'\x00"', self._inline, value.encode(), self._inline_end))
         else:
@@ -301,7 +302,7 @@ class SheetPatcher:
                 return None
             xml = colpre + b'\x00"' + xml[len(ref):]
         if kind is str or value is None or (kind in _CACHED_TIMES and getattr(value, "tzinfo", None) is None):
-            if len(self._pieces) > 200_000:
+            if len(self._pieces) > 20_000:  # unique texts (addresses) churn through; memory stays a few MB
                 self._pieces.clear()
             self._pieces[(col, value)] = xml
         return xml
