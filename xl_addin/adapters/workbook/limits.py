@@ -25,6 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Callable
 
 from xl_addin.errors import WorkbookError
 
@@ -126,10 +127,14 @@ def _far_ref(rows: int, cols: int) -> str:
     return f"{s}{rows}"
 
 
-def check_sheet(path, zf: zipfile.ZipFile, part: str, sheet: str, limits: Limits | None = None) -> SheetExtent:
+def check_sheet(path, zf: zipfile.ZipFile, part: str, sheet: str, limits: Limits | None = None,
+                visit: Callable[[bytes], None] | None = None) -> SheetExtent:
     """Stream the sheet part once (bounded memory) and refuse before a reader allocates its grid:
     raw control characters (not XML), cells past XFD1048576, a used range beyond the limit, a
-    claimed or stray far cell on an almost empty sheet."""
+    claimed or stray far cell on an almost empty sheet.
+
+    ``visit`` sees every region of whole tags after it passed the checks, in order (the reader
+    finds hidden rows and uncached formulas in the same pass instead of inflating the part again)."""
     lim = limits or limits_for(path)
     where = f"工作表「{sheet}」"
     rows = cols = cells = 0
@@ -157,6 +162,8 @@ def check_sheet(path, zf: zipfile.ZipFile, part: str, sheet: str, limits: Limits
                                         "这不是 Excel 能保存出的文件", "请在 Excel 里打开修复后另存为 .xlsx，或从备份恢复")
                 n, rows, cols = _scan(region, rows, cols)
                 cells += n
+                if visit is not None:
+                    visit(region)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:  # NotImplementedError: a
         raise corrupt_member(path, part, exc) from None  # damaged header naming a compression method zipfile lacks
     except (OSError, ValueError) as exc:

@@ -15,11 +15,10 @@ Empty cells are ``None``; rows whose schema columns are all empty are skipped.
 from __future__ import annotations
 
 import re
-import zipfile
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from dataclasses import dataclass, field
 from pathlib import Path
-from itertools import chain, islice
+from itertools import chain, islice, repeat
 from typing import Callable, Iterator
 
 from xl_addin.adapters.workbook.cells import col_index, col_letter
@@ -32,7 +31,6 @@ from xl_addin.errors import WorkbookError
 HEADER_SCAN_ROWS = 10
 MAX_NOTES_PER_KIND = 50
 PROGRESS_EVERY = 20000
-_CHUNK = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -159,12 +157,12 @@ def _open(p: Path, wb, schema: SheetSchema, sheet_name: str | None) -> SheetStre
     chosen = None  # (name, sheet, top, rest, header) of the first sheet whose header has every required column
     also: list[str] = []  # other sheets that would match as well
     for name in candidates:
-        sheet, top, rest = _load(p, wb, name)
+        sheet, top, rest, facts = _load(p, wb, name)
         header = _find_header(top, schema)
         missing_required = [c for c in schema.required if c.key not in header[1]]
         if not missing_required and header[1]:
             if chosen is None:
-                chosen = (name, sheet, top, rest, header)
+                chosen = (name, sheet, top, rest, header, facts)
                 if len(candidates) == 1:
                     break
             else:
@@ -216,8 +214,8 @@ def unreadable(p: Path, sheet: str | None, exc: BaseException) -> WorkbookError:
                          path=str(p))
 
 
-def check_extent(p: Path, name: str) -> None:
-    """The bounded-reader checks before calamine allocates this sheet's grid."""
+def check_extent(p: Path, name: str, visit: Callable[[bytes], None] | None = None) -> None:
+    """The bounded-reader checks before calamine allocates this sheet's grid (``visit``: see ``check_sheet``)."""
     import zipfile
 
     from xl_addin.adapters.workbook.files import rels_of, workbook_part
@@ -233,12 +231,15 @@ def check_extent(p: Path, name: str) -> None:
             raise WorkbookError(f"工作表「{name}」的部件 {part} 不在工作簿里（关系指向压缩包之外或已丢失）",
                                 "这不是 Excel 能保存出的文件：请从备份恢复，或在 Excel 里打开修复后另存为 .xlsx",
                                 path=str(p))
-        check_sheet(p, zf, part, name)
+        check_sheet(p, zf, part, name, visit=visit)
 
 
 def _load(p: Path, wb, name: str):
-    """(sheet, its first rows, an iterator over the rest); rows are padded to absolute columns."""
-    check_extent(p, name)
+    """(sheet, its first rows, an iterator over the rest, its hidden rows and uncached formulas);
+    rows are padded to absolute columns."""
+    facts = _SheetFacts()
+    check_extent(p, name, facts.visit)  # one pass: the limits and what calamine cannot tell
+    facts.visit(b"", final=True)
     try:
         sheet = wb.get_sheet_by_name(name)
         lead = sheet.start[1] if sheet.start else 0
@@ -247,7 +248,7 @@ def _load(p: Path, wb, name: str):
             pad = [""] * lead
             rows = (pad + r for r in rows)
         top = list(islice(rows, HEADER_SCAN_ROWS))
-        return sheet, top, rows
+        return sheet, top, rows, (facts.hidden, facts.no_cache)
     except Exception as exc:
         raise unreadable(p, name, exc) from None
 
@@ -278,19 +279,28 @@ def _find_header(data: list[list], schema: SheetSchema) -> tuple[int, dict[str, 
     return best
 
 
-def _plain_column(col: tuple) -> list:
-    out = [None if v == "" else v for v in col]
-    if any(type(v) is float for v in out):
+def _plain_column(col: tuple) -> list | tuple:
+    """One column's values as records hold them: "" → None, whole floats → int (below 2**53).
+
+    Why this shape: the types present are found at C speed (``set(map(type, …))``) and a column is
+    walked in Python only for what it holds — an empty cell, a float; a text column without gaps
+    is returned as it came.
+    """
+    types = set(map(type, col))
+    out: list | tuple = col
+    if str in types and "" in col:
+        out = [None if v == "" else v for v in col]
+    if float in types:
         out = [int(v) if type(v) is float and v.is_integer() and abs(v) < 2**53 else v for v in out]
     return out
 
 
-def _prepare(p: Path, name: str, sheet, top: list[list], rest, header, schema: SheetSchema) -> SheetStream:
+def _prepare(p: Path, name: str, sheet, top: list[list], rest, header, facts, schema: SheetSchema) -> SheetStream:
     h, columns, notes = header
     header_cells = top[h]
     last_column = max((j + 1 for j, v in enumerate(header_cells) if v not in ("", None)), default=0)
     missing = [c.key for c in schema.columns if c.key not in columns]
-    hidden, no_cache = _scan_sheet_xml(p, name, h + 2)
+    hidden, no_cache = facts
     # The product's new columns go after the last column holding anything anywhere in the sheet
     # (unlabelled notes, a title row, formulas without a cached value), never onto an occupied cell.
     if sheet.end:
@@ -366,14 +376,17 @@ def _records(s: SheetStream) -> Iterator[list[RowRecord]]:
 
 def _to_records(picked: list[tuple], keys: list[str], n_keys: int, first: int, hidden: set[int]) -> list[RowRecord]:
     # Column-wise conversion: C-speed transposes and list comprehensions instead of a call per cell.
+    # Records are built by C-level maps; the rare row whose schema cells are all empty is dropped after.
     cols = [_plain_column(c) for c in zip(*picked)]
-    out: list[RowRecord] = []
-    append = out.append
-    for n, vals in enumerate(zip(*cols)):
-        if vals.count(None) != n_keys:
-            r = first + n
-            append(RowRecord(r, dict(zip(keys, vals)), r in hidden))
+    rows = list(zip(*cols))
+    numbers = range(first, first + len(rows))
+    out = list(map(RowRecord, numbers, map(dict, map(zip, repeat(keys), rows)), map(hidden.__contains__, numbers)))
+    if rows and n_keys in map(_count_none, rows):
+        out = [rec for rec, vals in zip(out, rows) if vals.count(None) != n_keys]
     return out
+
+
+_count_none = methodcaller("count", None)
 
 
 def _merge_notes(ranges: list, h: int, columns: dict[str, int], schema, notes: list[str]) -> None:
@@ -400,38 +413,44 @@ _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
 
 
-def _scan_sheet_xml(p: Path, name: str, first_data_row: int) -> tuple[set[int], set[tuple[int, int]]]:
-    """Hidden rows and formula cells without a cached value, from one streaming pass over the sheet XML."""
-    hidden: set[int] = set()
-    no_cache: set[tuple[int, int]] = set()
-    with zipfile.ZipFile(p) as zf:
-        part = sheet_parts(zf).get(name)
-        if part is None:
-            return hidden, no_cache
-        with zf.open(part) as fh:
-            buf = b""
-            while True:
-                chunk = fh.read(_CHUNK)
-                buf += chunk
-                cut = buf.rfind(b"</row>") if chunk else len(buf)
-                if cut <= 0:
-                    if not chunk:
-                        break
-                    continue
-                cut = cut + 6 if chunk else cut
-                region, buf = buf[:cut], buf[cut:]
-                if b'hidden="' in region:
-                    for m in _HIDDEN_ROW.finditer(region):
-                        rm = _ROW_NUM.search(m.group(0))
-                        if rm:
-                            hidden.add(int(rm.group(1)))
-                if (b"<f" in region or b":f" in region) and _FORMULA.search(region):  # literal probe first
-                    for m in _CELL.finditer(region):
-                        body = m.group(2)
-                        if body and _FORMULA.search(body) and not _VALUE.search(body):
-                            rm = _CELL_REF.search(m.group(1))
-                            if rm:
-                                no_cache.add((int(rm.group(2)), col_index(rm.group(1))))
-                if not chunk:
-                    break
-    return hidden, no_cache
+class _SheetFacts:
+    """Hidden rows and formula cells without a cached value, gathered from the regions the limits pass
+    reads (``limits.check_sheet``): the sheet XML is inflated and walked once, not twice.
+
+    Regions end at a whole tag; they are looked at closely up to their last ``</row>`` (a cell and
+    a row tag are then whole), the rest waits for the next region. Only regions with a ``hidden="``
+    or a formula tag are searched with the patterns.
+    """
+
+    def __init__(self) -> None:
+        self.hidden: set[int] = set()
+        self.no_cache: set[tuple[int, int]] = set()
+        self._buf = b""
+
+    def visit(self, region: bytes, final: bool = False) -> None:
+        buf = self._buf + region if self._buf else region
+        if final:
+            cut = len(buf)
+        else:
+            cut = buf.rfind(b"</row>")
+            if cut < 0:
+                self._buf = buf
+                return
+            cut += 6
+        if cut < len(buf):
+            self._buf = buf[cut:]
+            buf = buf[:cut]
+        else:
+            self._buf = b""
+        if b'hidden="' in buf:
+            for m in _HIDDEN_ROW.finditer(buf):
+                rm = _ROW_NUM.search(m.group(0))
+                if rm:
+                    self.hidden.add(int(rm.group(1)))
+        if (b"<f" in buf or b":f" in buf) and _FORMULA.search(buf):  # literal probe first
+            for m in _CELL.finditer(buf):
+                body = m.group(2)
+                if body and _FORMULA.search(body) and not _VALUE.search(body):
+                    rm = _CELL_REF.search(m.group(1))
+                    if rm:
+                        self.no_cache.add((int(rm.group(2)), col_index(rm.group(1))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Iterator
 
 from xl_addin.adapters.workbook.cells import EXCEL_MAX_TEXT, _TEXT_CARE, cell_xml, col_index, col_letter, date_kind, split_ref
@@ -52,6 +53,8 @@ class SheetPatcher:
     overwrote_formula: bool = False
     _col_styles: list[tuple[int, int, int]] = field(default_factory=list)
     _tails: dict = field(default_factory=dict)
+    _pieces: dict = field(default_factory=dict)
+    _shapes: dict = field(default_factory=dict)
 
     def run(self, src, dst) -> None:
         buf = b""
@@ -61,11 +64,7 @@ class SheetPatcher:
             buf += chunk
             root = _ROOT.search(buf)
             if root:
-                self.p = (root.group(1) + b":") if root.group(1) else b""
-                self._ps = self.p.decode()
-                self._texts: dict[str, bytes] = {}
-                self._inline = b' t="inlineStr"><' + self.p + b'is><' + self.p + b't xml:space="preserve">'
-                self._inline_end = b"</" + self.p + b"t></" + self.p + b"is></" + self.p + b"c>"
+                self.use_prefix(root.group(1) or b"")
                 opener = re.compile(rb"<" + re.escape(self.p) + rb"sheetData\b[^>]*?(/?)>").search(buf)
             if opener is None and not chunk:
                 raise WorkbookError("工作表 XML 不完整（找不到 sheetData）", "请在 Excel 里打开修复后另存为 .xlsx")
@@ -83,6 +82,14 @@ class SheetPatcher:
             rest = self._rows(src, dst, rest)
             dst.write(rest)
         shutil.copyfileobj(src, dst, CHUNK)
+
+    def use_prefix(self, ns: bytes) -> None:
+        """The sheet's namespace prefix (b"" for none): every tag written carries it."""
+        self.p = (ns + b":") if ns else b""
+        self._ps = self.p.decode()
+        self._texts: dict[str, bytes] = {}
+        self._inline = b' t="inlineStr"><' + self.p + b'is><' + self.p + b't xml:space="preserve">'
+        self._inline_end = b"</" + self.p + b"t></" + self.p + b"is></" + self.p + b"c>"
 
     # -- before <sheetData>: the dimension and the column default styles
     def _fix_head(self, head: bytes) -> bytes:
@@ -231,6 +238,79 @@ class SheetPatcher:
             k = body.rfind(opener) + len(opener)
             q = body.find(rs + b'"', k)
             last_col = _col_of(body[k:q])
+        if not self._col_styles:
+            appended = self._append_only(tag, body, rs, last_col, writes, r)
+            if appended is not None:
+                return appended
+        return self._patch_row_cells(tag, body, r, rs, last_col, writes)
+
+    def _append_only(self, tag: bytes, body: bytes, rs: bytes, last_col: int, writes: dict[int, object],
+                     r: int) -> bytes | None:
+        """A row whose written cells all come after its last cell and no column has a default style
+        (the first check of an export): the new cells are cached pieces, joined without a call per cell.
+
+        A piece is the cell as ``_patch_row_cells`` writes it with ``\\x00`` in place of the row number
+        (no cell's XML holds a NUL: text cells escape control characters), keyed by (column, value)
+        for values whose equality implies the same XML (text, empty, naive dates and times; numbers
+        are not cached: 1 == 1.0 == True). None when this shape does not apply.
+        """
+        key = tuple(writes)
+        shape = self._shapes.get(key)
+        if shape is None:
+            cols = list(writes)
+            order = sorted(range(len(cols)), key=cols.__getitem__)
+            shape = (min(cols, default=0), max(cols, default=0),
+                     None if order == list(range(len(cols))) else order)
+            if len(self._shapes) > 1000:
+                self._shapes.clear()
+            self._shapes[key] = shape
+        first, tail_col, order = shape
+        if first <= last_col or not tail_col:
+            return None
+        items = list(writes.items())
+        got = list(map(self._pieces.get, items))
+        while None in got:  # not cached yet: built once (a unique text, a number)
+            n = got.index(None)
+            piece = self._piece(items[n][0], items[n][1], r, rs)
+            if piece is None:
+                return None
+            got[n] = piece
+        if order is not None:
+            got = [got[i] for i in order]
+        tail = b"".join(got)
+        if b"\x00" in tail:
+            tail = tail.replace(b"\x00", rs)
+        sp = _SPANS.search(tag)
+        if sp and tail_col > int(sp.group(2)):
+            tag = tag[: sp.start()] + f' spans="{sp.group(1).decode()}:{tail_col}"'.encode() + tag[sp.end():]
+        return b"".join((tag, body, tail, b"</" + self.p + b"row>"))
+
+    def _piece(self, col: int, value: object, r: int, rs: bytes) -> bytes | None:
+        """One appended cell with its row number as NUL (cached for the values ``_append_only`` names)."""
+        kind = type(value)
+        if value is None:
+            xml = b""  # an empty, unstyled cell: nothing to write
+        elif kind is str and len(value) <= EXCEL_MAX_TEXT and _TEXT_CARE.search(value) is None:
+            # what _patch_row_cells writes for such a text, built directly
+            colpre = _COL_OPENERS.get((self.p, col)) or _col_opener(self.p, col)
+            xml = b"".join((colpre, b'\x00"', self._inline, value.encode(), self._inline_end))
+        else:
+            colpre = _COL_OPENERS.get((self.p, col)) or _col_opener(self.p, col)
+            ref = colpre + rs + b'"'
+            xml = self._new_cell(col, r, value, None)
+            if not xml.startswith(ref) or b"\x00" in xml:
+                return None
+            xml = colpre + b'\x00"' + xml[len(ref):]
+        if kind is str or value is None or (kind in _CACHED_TIMES and getattr(value, "tzinfo", None) is None):
+            if len(self._pieces) > 20_000:  # unique texts (addresses) churn through; memory stays a few MB
+                self._pieces.clear()
+            self._pieces[(col, value)] = xml
+        return xml
+
+    def _patch_row_cells(self, tag: bytes, body: bytes, r: int, rs: bytes, last_col: int,
+                         writes: dict[int, object]) -> bytes | None:
+        """The general fast path: each written cell found by its reference or appended, one at a time."""
+        p = self.p
         edits: list[tuple[int, int, bytes]] = []
         tail: list[tuple[int, bytes]] = []
         tail_col = 0  # the last column appended, written or empty (the row's spans follow it)
@@ -346,6 +426,7 @@ _CELL_PATTERNS: dict[bytes, re.Pattern] = {}
 _COLS: dict[bytes, int] = {}
 
 
+_CACHED_TIMES = (datetime, date, time)
 _STYLE_ATTRS: dict[int | None, bytes] = {None: b"", 0: b""}
 _COL_OPENERS: dict[tuple[bytes, int], bytes] = {}
 

@@ -18,6 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from xl_addin.adapters.workbook.background_write import BackgroundWriter
 from xl_addin.adapters.workbook.cells import col_letter, split_ref
 from xl_addin.adapters.workbook.date_styles import Styles
 from xl_addin.adapters.workbook.files import (
@@ -136,7 +137,8 @@ def _build_package(zin: zipfile.ZipFile, tmp: Path, path: Path, sheet_name: str,
         zi = zipfile.ZipInfo(part, date_time=sheet_info.date_time)
         zi.compress_type = zipfile.ZIP_DEFLATED
         with zin.open(sheet_info) as src, zout.open(zi, "w", force_zip64=sheet_info.file_size > 2**31) as dst:
-            patcher.run(src, dst)
+            with BackgroundWriter(dst) as deflating:  # deflate and CRC on the other core
+                patcher.run(src, deflating)
 
         replaced: dict[str, bytes | None] = {}
         tables = [t for _, typ, t in part_relations(zin, part) if typ.endswith(_REL_TABLE)]

@@ -27,6 +27,7 @@ from xl_addin.errors import WorkbookLocked
 from xl_addin.services.intake.report import (  # noqa: F401  (re-exported: callers read reports from here)
     KEEP_IN_MEMORY, RowLog, RowReport, ValidationReport,
 )
+from xl_addin.services.intake.gc_pause import fewer_collections
 from xl_addin.services.intake.row_checking import ONE_CORE, RowCheckers
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def _aware(value: Any, tz: ZoneInfo) -> datetime | None:
 CHUNK = 20000  # rows checked, saved and written per step: memory stays flat on a 1,000,000-row sheet
 
 
+@fewer_collections
 def validate_orders(path: Path, now: datetime, *, store=None, rules=None, tz_name: str = "Asia/Shanghai",
                     confirm_within: timedelta = timedelta(hours=1), backup_dir: Path | None = None,
                     sheet_name: str | None = None, write: bool = True,
