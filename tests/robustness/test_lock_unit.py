@@ -88,6 +88,10 @@ def test_change_behind_the_jobs_back_is_refused_not_overwritten(tmp_path):
             with workbook_lock(path):
                 pass
         assert str(path) in str(err.value)
+        with workbook_lock(path, rereads=True):  # a write that reads what it changes under the lock may go on
+            pass
+        with workbook_lock(path):  # and what it wrote is the job's reading from then on
+            pass
     with job_scope():
         hold_for_job(path)
         with workbook_lock(path):  # a fresh job reads the new file and may write

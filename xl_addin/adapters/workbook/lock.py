@@ -261,16 +261,18 @@ def hold_for_job(path: str | os.PathLike) -> None:
 
 
 @contextmanager
-def workbook_lock(path: str | os.PathLike, wait: float | None = None) -> Iterator[None]:
+def workbook_lock(path: str | os.PathLike, wait: float | None = None, *, rereads: bool = False) -> Iterator[None]:
     """Hold the workbook's lock around one write (re-entrant; joins the job's hold when in a job).
 
-    Inside a job, refuse with ``WorkbookChanged`` when the file is no longer the one the job read.
+    Inside a job, refuse with ``WorkbookChanged`` when the file is no longer the one the job read —
+    unless the write ``rereads`` what it changes under this lock (the archive's row removal finds its
+    rows by key here), so a change since the job's earlier reading is kept, not overwritten.
     """
     p = Path(path)
     key = _acquire(p, wait)
     try:
         job = _job()
-        if job is not None:
+        if job is not None and not rereads:
             before = job.seen.get(key)
             now = signature(p)
             if key in job.seen and before != now:

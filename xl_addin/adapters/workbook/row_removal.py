@@ -54,7 +54,8 @@ def remove_rows(path, rows_by_sheet: dict[str, Iterable[int]], *, backup_dir: Pa
     maps = {name.lower(): RowMap(rows) for name, rows in rows_by_sheet.items() if rows}
     if not maps:
         return {}
-    with workbook_lock(path):  # one writer per workbook: from reading the old file to the replace
+    # one writer per workbook from reading the old file to the replace; the rows go by what is read here
+    with workbook_lock(path, rereads=True):
         remove_stale_temps(path)
         tmp = temp_path_for(path)
         try:

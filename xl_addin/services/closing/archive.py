@@ -330,7 +330,7 @@ def remove_live_rows(path: Path, plan: list[tuple[str, str, set[str]]], backup_d
     assert_not_open_in_excel(path)
     # the rows are found and removed under the workbook's lock: a job appending rows in between (an
     # import beside the archive) would otherwise lose them to a file built from the older reading
-    with workbook_lock(path):
+    with workbook_lock(path, rereads=True):
         doomed: dict[str, list[int]] = {}
         for sheet_name, key, keys in plan:
             rows = rows_with_keys(path, _schema_for(sheet_name), sheet_name, key, keys)
