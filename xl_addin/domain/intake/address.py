@@ -149,7 +149,7 @@ _new = object.__new__
 # read below raises ``hz[0]`` to the end of what it looked at (regular expressions: their longest
 # possible match, plus one), and a result is kept under ``norm[:hz[0]]``. Any text with that prefix
 # (and at least that long) reads the same characters, so it gets the same division part.
-# tests/intake/test_address_differential.py compares this with the parser before the cache.
+# tests/intake/test_address_differential.py compares it with the same parsing, the cache bypassed.
 _HEADS: dict[str, tuple] = {}
 # first two characters → prefix lengths kept for them, shortest first. Threads may share the cache: an entry is
 # only ever a correct one, so a race costs at most a miss (the head is matched again)
