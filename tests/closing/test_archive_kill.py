@@ -25,9 +25,9 @@ ALL = {"orders": ["A0", "A1", "A2", "B1", "C1"], "followups": ["A0", "A1", "A2",
 
 def run_archive(root, kill_at=None):
     env = dict(os.environ)
-    env.pop("XL_LOGISTICS_ARCHIVE_KILL_AT", None)
+    env.pop("XL_LOGISTICS_KILL_AT", None)
     if kill_at:
-        env["XL_LOGISTICS_ARCHIVE_KILL_AT"] = kill_at
+        env["XL_LOGISTICS_KILL_AT"] = f"archive:{kill_at}"  # the archive's points in xl_addin/checkpoints
     return subprocess.run([sys.executable, "-c", RUN, "archive", "--month", "2026-10", "--desk", str(root),
                            "--now", NOV.isoformat()], env=env, capture_output=True, text=True, timeout=120)
 
