@@ -38,7 +38,6 @@ from xl_addin.services.push.ingest import (REPEAT_DETAIL, RESEND_WINDOW, UNKNOWN
 log = logging.getLogger(__name__)
 
 
-
 def _node_order(n: StatusNode) -> tuple[str, int]:
     return n.time_text, n.seq
 
